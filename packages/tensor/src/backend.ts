@@ -61,7 +61,8 @@ export interface AdamWParameters {
 export interface Backend {
   readonly name: 'cpu' | 'webgpu';
 
-  upload(data: TensorData, shape: Shape): Tensor;
+  /** Float64Array data is rounded to f32 except on a CPU backend with precision 'f64'. */
+  upload(data: TensorData | Float64Array, shape: Shape): Tensor;
   zeros(shape: Shape, dtype?: DType): Tensor;
   /** A view with another shape of the same size; shares storage with `t`. */
   reshape(t: Tensor, shape: Shape): Tensor;

@@ -14,11 +14,13 @@ import * as embedding from '../ops/embedding.cpu.ts';
 import * as gelu from '../ops/gelu.cpu.ts';
 import * as layernorm from '../ops/layernorm.cpu.ts';
 import { columnSum, matmulForward } from '../ops/matmul.cpu.ts';
-import { Tensor, sizeOf, type DType, type Shape, type TensorData, type TensorStorage } from '../tensor.ts';
+import { Tensor, sizeOf, type DType, type FloatArray, type Shape, type TensorData, type TensorStorage } from '../tensor.ts';
+
+type CpuData = FloatArray | Int32Array;
 
 class CpuStorage implements TensorStorage {
   refs = 1;
-  constructor(public data: TensorData) {}
+  constructor(public data: CpuData) {}
   release(): void {
     this.data = new Float32Array(0);
   }
@@ -26,18 +28,32 @@ class CpuStorage implements TensorStorage {
 
 type CpuTensor = Tensor<CpuStorage>;
 
+export interface CpuBackendOptions {
+  /**
+   * 'f64' keeps float tensors in Float64Array: for finite-difference checks of the kernels,
+   * not for training. Their dtype still reads 'f32' (the kind of number, not its width).
+   */
+  precision?: 'f32' | 'f64';
+}
+
 /** The reference backend: plain TypeScript over typed arrays, synchronous, easy to read. */
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
+  private readonly precision: 'f32' | 'f64';
 
-  private make(shape: Shape, dtype: DType = 'f32', data?: TensorData): CpuTensor {
-    const storage = new CpuStorage(data ?? (dtype === 'f32' ? new Float32Array(sizeOf(shape)) : new Int32Array(sizeOf(shape))));
-    return new Tensor(this.name, [...shape], dtype, storage);
+  constructor(options: CpuBackendOptions = {}) {
+    this.precision = options.precision ?? 'f32';
   }
 
-  private f32(op: string, name: string, t: Tensor): Float32Array {
+  private make(shape: Shape, dtype: DType = 'f32'): CpuTensor {
+    const n = sizeOf(shape);
+    const data = dtype === 'i32' ? new Int32Array(n) : this.precision === 'f64' ? new Float64Array(n) : new Float32Array(n);
+    return new Tensor(this.name, [...shape], dtype, new CpuStorage(data));
+  }
+
+  private f32(op: string, name: string, t: Tensor): FloatArray {
     expectTensor(op, name, t, this.name, 'f32');
-    return (t as CpuTensor).storage.data as Float32Array;
+    return (t as CpuTensor).storage.data as FloatArray;
   }
 
   private i32(op: string, name: string, t: Tensor): Int32Array {
@@ -45,10 +61,12 @@ export class CpuBackend implements Backend {
     return (t as CpuTensor).storage.data as Int32Array;
   }
 
-  upload(data: TensorData, shape: Shape): Tensor {
+  upload(data: TensorData | Float64Array, shape: Shape): Tensor {
     expectValidShape('upload', shape);
     expectSize('upload', shape, data.length);
-    return this.make(shape, data instanceof Int32Array ? 'i32' : 'f32', data.slice());
+    const t = this.make(shape, data instanceof Int32Array ? 'i32' : 'f32');
+    t.storage.data.set(data);
+    return t;
   }
 
   zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
@@ -66,7 +84,13 @@ export class CpuBackend implements Backend {
 
   async read(t: Tensor): Promise<TensorData> {
     expectTensor('read', 't', t, this.name, t.dtype);
-    return (t as CpuTensor).storage.data.slice();
+    const data = (t as CpuTensor).storage.data;
+    return data instanceof Float64Array ? Float32Array.from(data) : data.slice();
+  }
+
+  /** The exact values of a float tensor, at this backend's precision. */
+  readFloat64(t: Tensor): Float64Array {
+    return Float64Array.from(this.f32('readFloat64', 't', t));
   }
 
   async sync(): Promise<void> {}
@@ -80,7 +104,7 @@ export class CpuBackend implements Backend {
     const bias = options.bias ? this.f32(op, 'bias', options.bias) : null;
     const d = matmulDims(a, b, options);
     const out = this.make(d.outShape);
-    matmulForward(out.storage.data as Float32Array, av, bv, bias, {
+    matmulForward(out.storage.data as FloatArray, av, bv, bias, {
       ...d, transA: !!options.transA, transB: !!options.transB,
     });
     return out;
@@ -94,7 +118,7 @@ export class CpuBackend implements Backend {
     const xv = this.f32('columnSum', 'x', x);
     const { rows, cols } = rowsAndCols('columnSum', 'x', x);
     const out = this.make([cols]);
-    columnSum(out.storage.data as Float32Array, xv, rows, cols);
+    columnSum(out.storage.data as FloatArray, xv, rows, cols);
     return out;
   }
 
@@ -103,7 +127,7 @@ export class CpuBackend implements Backend {
     const tv = this.f32('embedding', 'table', table);
     const [V, C] = table.shape;
     const out = this.make([...ids.shape, C]);
-    embedding.embeddingForward(out.storage.data as Float32Array, idv, tv, ids.size, V, C);
+    embedding.embeddingForward(out.storage.data as FloatArray, idv, tv, ids.size, V, C);
     return out;
   }
 
@@ -113,7 +137,7 @@ export class CpuBackend implements Backend {
     const C = dOut.shape[dOut.shape.length - 1];
     expectShape('embeddingBackward', 'dOut', dOut, [...ids.shape, C]);
     const dTable = this.make([vocabSize, C]);
-    embedding.embeddingBackward(dTable.storage.data as Float32Array, idv, dv, ids.size, vocabSize, C);
+    embedding.embeddingBackward(dTable.storage.data as FloatArray, idv, dv, ids.size, vocabSize, C);
     return dTable;
   }
 
@@ -127,7 +151,7 @@ export class CpuBackend implements Backend {
     const mean = this.make([rows]);
     const rstd = this.make([rows]);
     layernorm.layernormForward(
-      out.storage.data as Float32Array, mean.storage.data as Float32Array, rstd.storage.data as Float32Array,
+      out.storage.data as FloatArray, mean.storage.data as FloatArray, rstd.storage.data as FloatArray,
       xv, this.f32(op, 'weight', weight), this.f32(op, 'bias', bias), rows, cols, eps,
     );
     return { out, mean, rstd };
@@ -143,7 +167,7 @@ export class CpuBackend implements Backend {
     const dWeight = this.make([cols]);
     const dBias = this.make([cols]);
     layernorm.layernormBackward(
-      dx.storage.data as Float32Array, dWeight.storage.data as Float32Array, dBias.storage.data as Float32Array,
+      dx.storage.data as FloatArray, dWeight.storage.data as FloatArray, dBias.storage.data as FloatArray,
       this.f32(op, 'dOut', dOut), this.f32(op, 'x', x), this.f32(op, 'weight', weight),
       this.f32(op, 'mean', mean), this.f32(op, 'rstd', rstd), rows, cols,
     );
@@ -152,14 +176,14 @@ export class CpuBackend implements Backend {
 
   gelu(x: Tensor): Tensor {
     const out = this.make(x.shape);
-    gelu.geluForward(out.storage.data as Float32Array, this.f32('gelu', 'x', x));
+    gelu.geluForward(out.storage.data as FloatArray, this.f32('gelu', 'x', x));
     return out;
   }
 
   geluBackward(x: Tensor, dOut: Tensor): Tensor {
     expectSameShape('geluBackward', x, dOut, ['x', 'dOut']);
     const dx = this.make(x.shape);
-    gelu.geluBackward(dx.storage.data as Float32Array, this.f32('geluBackward', 'x', x), this.f32('geluBackward', 'dOut', dOut));
+    gelu.geluBackward(dx.storage.data as FloatArray, this.f32('geluBackward', 'x', x), this.f32('geluBackward', 'dOut', dOut));
     return dx;
   }
 
@@ -167,7 +191,7 @@ export class CpuBackend implements Backend {
     const d = attentionDims('attention', qkv, heads);
     const out = this.make([d.B, d.T, d.C]);
     const att = this.make([d.B, heads, d.T, d.T]);
-    attention.attentionForward(out.storage.data as Float32Array, att.storage.data as Float32Array, this.f32('attention', 'qkv', qkv), d);
+    attention.attentionForward(out.storage.data as FloatArray, att.storage.data as FloatArray, this.f32('attention', 'qkv', qkv), d);
     return { out, att };
   }
 
@@ -178,7 +202,7 @@ export class CpuBackend implements Backend {
     expectShape(op, 'att', att, [d.B, heads, d.T, d.T]);
     const dqkv = this.make(qkv.shape);
     attention.attentionBackward(
-      dqkv.storage.data as Float32Array, this.f32(op, 'dOut', dOut), this.f32(op, 'qkv', qkv), this.f32(op, 'att', att), d,
+      dqkv.storage.data as FloatArray, this.f32(op, 'dOut', dOut), this.f32(op, 'qkv', qkv), this.f32(op, 'att', att), d,
     );
     return dqkv;
   }
@@ -186,7 +210,7 @@ export class CpuBackend implements Backend {
   add(a: Tensor, b: Tensor): Tensor {
     expectSameShape('add', a, b);
     const out = this.make(a.shape);
-    addForward(out.storage.data as Float32Array, this.f32('add', 'a', a), this.f32('add', 'b', b));
+    addForward(out.storage.data as FloatArray, this.f32('add', 'a', a), this.f32('add', 'b', b));
     return out;
   }
 
@@ -202,7 +226,7 @@ export class CpuBackend implements Backend {
     const losses = this.make([rows]);
     const probs = this.make(logits.shape);
     crossEntropy.crossEntropyForward(
-      losses.storage.data as Float32Array, probs.storage.data as Float32Array,
+      losses.storage.data as FloatArray, probs.storage.data as FloatArray,
       this.f32(op, 'logits', logits), this.i32(op, 'targets', targets), rows, cols,
     );
     return { losses, probs };
@@ -214,7 +238,7 @@ export class CpuBackend implements Backend {
     expectShape(op, 'targets', targets, [rows]);
     const dLogits = this.make(probs.shape);
     crossEntropy.crossEntropyBackward(
-      dLogits.storage.data as Float32Array, this.f32(op, 'probs', probs), this.i32(op, 'targets', targets), dLoss, rows, cols,
+      dLogits.storage.data as FloatArray, this.f32(op, 'probs', probs), this.i32(op, 'targets', targets), dLoss, rows, cols,
     );
     return dLogits;
   }

@@ -5,7 +5,7 @@ import { ELEMENTWISE_MAIN, WORKGROUP_REDUCE, defineKernel, ro, rw } from '../web
 const attentionParams = [['rows', 'u32'], ['T', 'u32'], ['C', 'u32'], ['H', 'u32'], ['hs', 'u32'], ['scale', 'f32']] as const;
 
 const rowMain = /* wgsl */ `
-@compute @workgroup_size(256)
+@compute @workgroup_size(ROW_THREADS)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let r = linear_workgroup(wg, nwg);
   if (r >= p.rows) { return; }
@@ -21,7 +21,7 @@ export const attentionScoresKernel = defineKernel('attention', attentionParams, 
 ${rowMain}
   let q = base + t * C3;
   var localMax = -3.4e38;
-  for (var t2 = li; t2 <= t; t2 += 256u) {
+  for (var t2 = li; t2 <= t; t2 += ROW_THREADS) {
     let k = base + t2 * C3 + p.C;
     var dot = 0.0;
     for (var i = 0u; i < p.hs; i++) { dot += qkv[q + i] * qkv[k + i]; }
@@ -31,13 +31,13 @@ ${rowMain}
   }
   let rowMax = workgroup_max(li, localMax);
   var localSum = 0.0;
-  for (var t2 = li; t2 <= t; t2 += 256u) {
+  for (var t2 = li; t2 <= t; t2 += ROW_THREADS) {
     let e = exp(att[row + t2] - rowMax);
     att[row + t2] = e;
     localSum += e;
   }
   let inv = 1.0 / workgroup_sum(li, localSum);
-  for (var t2 = li; t2 < p.T; t2 += 256u) {
+  for (var t2 = li; t2 < p.T; t2 += ROW_THREADS) {
     att[row + t2] = select(0.0, att[row + t2] * inv, t2 <= t);
   }
 }`);
@@ -70,7 +70,7 @@ export const attentionSoftmaxBackwardKernel = defineKernel(
 ${rowMain}
   let o = (b * p.T + t) * p.C + h * p.hs;
   var localDot = 0.0;
-  for (var t2 = li; t2 <= t; t2 += 256u) {
+  for (var t2 = li; t2 <= t; t2 += ROW_THREADS) {
     let v = base + t2 * C3 + 2u * p.C;
     var datt = 0.0;
     for (var i = 0u; i < p.hs; i++) { datt += dOut[o + i] * qkv[v + i]; }
@@ -78,7 +78,7 @@ ${rowMain}
     localDot += att[row + t2] * datt;
   }
   let dot = workgroup_sum(li, localDot);
-  for (var t2 = li; t2 < p.T; t2 += 256u) {
+  for (var t2 = li; t2 < p.T; t2 += ROW_THREADS) {
     dPre[row + t2] = select(0.0, att[row + t2] * (dPre[row + t2] - dot) * p.scale, t2 <= t);
   }
 }`,

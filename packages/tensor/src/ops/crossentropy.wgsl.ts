@@ -7,18 +7,18 @@ export const crossEntropyKernel = defineKernel(
   [['N', 'u32'], ['V', 'u32']],
   [rw('losses'), rw('probs'), ro('logits'), ro('targets', 'i32')],
   `${WORKGROUP_REDUCE}
-@compute @workgroup_size(256)
+@compute @workgroup_size(ROW_THREADS)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let r = linear_workgroup(wg, nwg);
   if (r >= p.N) { return; }
   let row = r * p.V;
   var m = -3.4e38;
-  for (var v = li; v < p.V; v += 256u) { m = max(m, logits[row + v]); }
+  for (var v = li; v < p.V; v += ROW_THREADS) { m = max(m, logits[row + v]); }
   let rowMax = workgroup_max(li, m);
   var s = 0.0;
-  for (var v = li; v < p.V; v += 256u) { s += exp(logits[row + v] - rowMax); }
+  for (var v = li; v < p.V; v += ROW_THREADS) { s += exp(logits[row + v] - rowMax); }
   let sum = workgroup_sum(li, s);
-  for (var v = li; v < p.V; v += 256u) { probs[row + v] = exp(logits[row + v] - rowMax) / sum; }
+  for (var v = li; v < p.V; v += ROW_THREADS) { probs[row + v] = exp(logits[row + v] - rowMax) / sum; }
   if (li == 0u) {
     let label = targets[r];
     if (label < 0 || u32(label) >= p.V) {

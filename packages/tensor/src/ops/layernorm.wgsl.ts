@@ -1,7 +1,7 @@
 import { ELEMENTWISE_MAIN, WORKGROUP_REDUCE, defineKernel, ro, rw } from '../webgpu/kernel.ts';
 
 const rowMain = /* wgsl */ `
-@compute @workgroup_size(256)
+@compute @workgroup_size(ROW_THREADS)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let r = linear_workgroup(wg, nwg);
   if (r >= p.N) { return; }
@@ -15,12 +15,12 @@ export const layernormKernel = defineKernel(
   `${WORKGROUP_REDUCE}
 ${rowMain}
   var s = 0.0;
-  for (var c = li; c < p.C; c += 256u) { s += x[row + c]; }
+  for (var c = li; c < p.C; c += ROW_THREADS) { s += x[row + c]; }
   let m = workgroup_sum(li, s) / f32(p.C);
   var q = 0.0;
-  for (var c = li; c < p.C; c += 256u) { let d = x[row + c] - m; q += d * d; }
+  for (var c = li; c < p.C; c += ROW_THREADS) { let d = x[row + c] - m; q += d * d; }
   let inv = 1.0 / sqrt(workgroup_sum(li, q) / f32(p.C) + p.eps);
-  for (var c = li; c < p.C; c += 256u) { out[row + c] = (x[row + c] - m) * inv * weight[c] + bias[c]; }
+  for (var c = li; c < p.C; c += ROW_THREADS) { out[row + c] = (x[row + c] - m) * inv * weight[c] + bias[c]; }
   if (li == 0u) { mean[r] = m; rstd[r] = inv; }
 }`,
 );
@@ -36,14 +36,14 @@ ${rowMain}
   let s = rstd[r];
   var a = 0.0;
   var b = 0.0;
-  for (var c = li; c < p.C; c += 256u) {
+  for (var c = li; c < p.C; c += ROW_THREADS) {
     let dnorm = dOut[row + c] * weight[c];
     a += dnorm;
     b += dnorm * (x[row + c] - m) * s;
   }
   let dnormMean = workgroup_sum(li, a) / f32(p.C);
   let dnormNormMean = workgroup_sum(li, b) / f32(p.C);
-  for (var c = li; c < p.C; c += 256u) {
+  for (var c = li; c < p.C; c += ROW_THREADS) {
     let norm = (x[row + c] - m) * s;
     dx[row + c] = (dOut[row + c] * weight[c] - dnormMean - norm * dnormNormMean) * s;
   }

@@ -93,11 +93,11 @@ export class WebGpuBackend implements Backend {
     this.run(kernel, inputs, bindings, params, foldWorkgroups(Math.ceil(params[0] / WORKGROUP_THREADS)));
   }
 
-  upload(data: TensorData, shape: Shape): Tensor {
+  upload(data: TensorData | Float64Array, shape: Shape): Tensor {
     expectValidShape('upload', shape);
     expectSize('upload', shape, data.length);
     const t = this.alloc('upload', shape, data instanceof Int32Array ? 'i32' : 'f32');
-    this.runtime.write(t.storage.buffer, data);
+    this.runtime.write(t.storage.buffer, data instanceof Float64Array ? Float32Array.from(data) : data);
     return t;
   }
 

@@ -27,28 +27,33 @@ fn linear_workgroup(wg: vec3u, nwg: vec3u) -> u32 { return wg.x + wg.y * nwg.x; 
 fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
 `;
 
-/** Sum and max over a 256-thread workgroup; call from uniform control flow only. */
+/**
+ * Threads of a one-row-per-workgroup kernel (norms, softmaxes). 64 keeps every thread busy
+ * for rows of a few hundred to a few thousand elements, and keeps the barrier count of a
+ * reduction low, which software rasterizers (SwiftShader) pay for per thread.
+ */
+export const ROW_THREADS = 64;
+
+/**
+ * Sum and max over a ROW_THREADS workgroup; call from uniform control flow only. Every thread
+ * reads all partials (broadcast reads) instead of a log-depth tree: two barriers, not seven.
+ */
 export const WORKGROUP_REDUCE = /* wgsl */ `
-var<workgroup> reduce_scratch: array<f32, 256>;
+const ROW_THREADS = ${ROW_THREADS}u;
+var<workgroup> reduce_scratch: array<f32, ${ROW_THREADS}>;
 fn workgroup_sum(li: u32, v: f32) -> f32 {
   reduce_scratch[li] = v;
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (li < s) { reduce_scratch[li] += reduce_scratch[li + s]; }
-    workgroupBarrier();
-  }
-  let total = reduce_scratch[0];
+  var total = 0.0;
+  for (var i = 0u; i < ROW_THREADS; i++) { total += reduce_scratch[i]; }
   workgroupBarrier();
   return total;
 }
 fn workgroup_max(li: u32, v: f32) -> f32 {
   reduce_scratch[li] = v;
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (li < s) { reduce_scratch[li] = max(reduce_scratch[li], reduce_scratch[li + s]); }
-    workgroupBarrier();
-  }
-  let m = reduce_scratch[0];
+  var m = reduce_scratch[0];
+  for (var i = 1u; i < ROW_THREADS; i++) { m = max(m, reduce_scratch[i]); }
   workgroupBarrier();
   return m;
 }
@@ -88,5 +93,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let i = linear_workgroup(wg, nwg) * 256u + li;
   if (i >= p.n) { return; }`;
 
-/** Threads per workgroup of every 1-D kernel here (elementwise and one-row-per-workgroup). */
+/** Threads per workgroup of the one-thread-per-element kernels. */
 export const WORKGROUP_THREADS = 256;

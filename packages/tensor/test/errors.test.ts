@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'vitest';
+import type { Backend } from '../src/backend.ts';
+import { CpuBackend } from '../src/cpu/backend.ts';
+import { BufferLimitError, DeviceLostError, ShaderCompileError, TensorShapeError } from '../src/errors.ts';
+import { defineKernel, rw } from '../src/webgpu/kernel.ts';
+import { createNodeWebGpuBackend } from '../src/webgpu/node-gpu.ts';
+import { nodeWebGpu } from './webgpu-node.ts';
+
+const gpu = await nodeWebGpu();
+const backends: [string, Backend][] = [['cpu', new CpuBackend()], ['webgpu', gpu]];
+
+describe.each(backends)('%s: bad inputs are refused with the value and the limit', (_name, be) => {
+  test('behavior: matmul with mismatched inner dims names both shapes', () => {
+    const a = be.zeros([4, 64, 96]);
+    const b = be.zeros([128, 8]);
+    expect(() => be.matmul(a, b)).toThrow(TensorShapeError);
+    expect(() => be.matmul(a, b)).toThrow('a [4,64,96] has K=96, b [128,8] has K=128');
+  });
+
+  test('behavior: wrong dtype and disposed tensors are refused', () => {
+    const ids = be.zeros([3], 'f32');
+    const table = be.zeros([5, 2]);
+    expect(() => be.embedding(ids, table)).toThrow("tensor 'ids' has dtype f32, expected i32");
+    table.dispose();
+    expect(() => be.embedding(be.zeros([3], 'i32'), table)).toThrow("tensor 'table' f32[5,2] was already disposed");
+  });
+
+  test('behavior: heads that do not divide C are refused', () => {
+    expect(() => be.attention(be.zeros([1, 4, 30]), 3)).toThrow('3 heads do not divide the channel count C=10');
+  });
+
+  test('behavior: upload with a size that does not match the shape is refused', () => {
+    expect(() => be.upload(new Float32Array(5), [2, 3])).toThrow('shape [2,3] holds 6 elements, data has 5');
+  });
+
+  test('behavior: a tensor from another backend is refused', () => {
+    const other = backends.find(([n]) => n !== be.name)![1];
+    expect(() => be.gelu(other.zeros([2]))).toThrow(`lives on backend '${other.name}', expected '${be.name}'`);
+  });
+});
+
+describe('out-of-vocabulary ids never become silent garbage', () => {
+  test('behavior: the CPU reference throws, naming the id, its position and the vocabulary', () => {
+    const be = new CpuBackend();
+    expect(() => be.embedding(be.upload(Int32Array.from([1, 9]), [2]), be.zeros([4, 2]))).toThrow(
+      'id 9 at position 1 is outside the vocabulary [0, 4)',
+    );
+  });
+
+  test('behavior: WebGPU yields NaN rows and NaN losses', async () => {
+    const emb = await gpu.read(gpu.embedding(gpu.upload(Int32Array.from([1, 9]), [2]), gpu.zeros([4, 2])));
+    expect(Array.from(emb.slice(0, 2))).toEqual([0, 0]);
+    expect(emb.slice(2).every(Number.isNaN)).toBe(true);
+    const { losses } = gpu.crossEntropy(gpu.zeros([2, 4]), gpu.upload(Int32Array.from([3, -1]), [2]));
+    const l = await gpu.read(losses);
+    expect(l[0]).toBeCloseTo(Math.log(4), 6);
+    expect(l[1]).toBeNaN();
+  });
+});
+
+describe('WebGPU failures surface as typed errors', () => {
+  test('behavior: a tensor above maxStorageBufferBindingSize is refused before allocating', () => {
+    const limit = gpu.device.limits.maxStorageBufferBindingSize;
+    const rows = Math.ceil(limit / 4 / 1024) + 1;
+    expect(() => gpu.zeros([rows, 1024])).toThrow(BufferLimitError);
+    expect(() => gpu.zeros([rows, 1024])).toThrow(`above this adapter's maxStorageBufferBindingSize of ${limit} bytes`);
+  });
+
+  test('behavior: a WGSL compile error names the op and its shapes, and the backend keeps working', async () => {
+    const broken = defineKernel('brokenOp', [['n', 'u32']], [rw('x')], '@compute @workgroup_size(1) fn main() { x[0] = undefined_name; }');
+    const x = gpu.zeros([3, 2]);
+    gpu.dispatch(broken, [x], [6], [1, 1, 1]);
+    const error = await gpu.sync().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShaderCompileError);
+    expect((error as Error).message).toMatch(/^brokenOp \[3,2\]: WGSL pipeline failed to build: .*undefined_name/);
+    expect(Array.from(await gpu.read(gpu.add(x, x)))).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  test('behavior: after device loss every op and read throws DeviceLostError', async () => {
+    const be = await createNodeWebGpuBackend();
+    const x = be.upload(Float32Array.from([1, 2]), [2]);
+    be.device.destroy();
+    await be.device.lost;
+    expect(() => be.gelu(x)).toThrow(DeviceLostError);
+    await expect(be.read(x)).rejects.toThrow(/read: the WebGPU device was lost \(destroyed/);
+    be.destroy();
+  });
+});
