@@ -1,0 +1,20 @@
+import type { LaunchOptions } from '@playwright/test';
+
+/** Debian's chromium with WebGPU on SwiftShader (see shared/PLATFORM-NOTES.md). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const chromiumLaunchOptions: LaunchOptions = {
+  executablePath: CHROMIUM_PATH,
+  headless: true,
+  args: [
+    '--enable-unsafe-webgpu',
+    '--no-sandbox',
+    '--disable-gpu-sandbox',
+    '--disable-dev-shm-usage',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+  ],
+};
