@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { CpuBackend } from '../src/cpu/backend.ts';
-import { parityCases, runParity } from './parity-cases.ts';
+import { parityCases, runParity } from '../src/parity.ts';
 import { nodeWebGpu } from './webgpu-node.ts';
 
 const gpu = await nodeWebGpu();

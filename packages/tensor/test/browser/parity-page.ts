@@ -2,7 +2,7 @@ import { CpuBackend } from '../../src/cpu/backend.ts';
 import { WebGpuBackend } from '../../src/webgpu/backend.ts';
 import { Random } from '../../src/random.ts';
 import { GptBlock } from '../gpt-block.ts';
-import { runParity } from '../parity-cases.ts';
+import { runParity } from '../../src/parity.ts';
 
 /** Entry points the Playwright spec calls inside the page. */
 const api = {

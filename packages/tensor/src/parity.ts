@@ -1,11 +1,12 @@
-import type { Backend, MatmulOptions } from '../src/backend.ts';
-import { Random } from '../src/random.ts';
-import type { Tensor, TensorData } from '../src/tensor.ts';
+import type { Backend, MatmulOptions } from './backend.ts';
+import { Random } from './random.ts';
+import type { Tensor, TensorData } from './tensor.ts';
 
 /**
  * Every op, forward and backward, as cases that run the same seeded inputs on any backend.
  * The parity suite runs each on the CPU reference and on WebGPU and compares every output;
- * it runs in Node (Dawn) under Vitest and in Chromium under Playwright.
+ * it runs in Node (Dawn) under Vitest, in Chromium under Playwright, and on the GPU check page
+ * a volunteer runs before contributing.
  */
 
 // tinygrad's test_ops tolerances (STYLE.md): allclose(gpu, cpu) with |g − c| ≤ atol + rtol·|c|.

@@ -1,0 +1,77 @@
+import * as ort from 'onnxruntime-web/webgpu';
+import { Random } from '../../src/random.ts';
+import { WebGpuBackend } from '../../src/webgpu/backend.ts';
+import { matmulModel } from '../onnx-matmul.ts';
+import { timeRepeated, type MatmulShape } from '../timing.ts';
+
+export interface BrowserMatmulRow {
+  shape: MatmulShape;
+  implementation: 'openshard webgpu' | 'onnxruntime-web webgpu' | 'onnxruntime-web wasm';
+  msPerRep: number;
+  reps: number;
+}
+
+async function ours(gpu: WebGpuBackend, s: MatmulShape, minMs: number): Promise<BrowserMatmulRow> {
+  const rng = new Random(1);
+  const a = gpu.upload(rng.normals(s.M * s.K), [s.M, s.K]);
+  const b = gpu.upload(rng.normals(s.K * s.N), [s.K, s.N]);
+  const t = await timeRepeated(async (reps) => {
+    for (let i = 0; i < reps; i++) gpu.matmul(a, b).dispose();
+    await gpu.sync();
+  }, minMs);
+  a.dispose();
+  b.dispose();
+  return { shape: s, implementation: 'openshard webgpu', ...t };
+}
+
+async function onnx(provider: 'webgpu' | 'wasm', s: MatmulShape, minMs: number): Promise<BrowserMatmulRow> {
+  const rng = new Random(1);
+  const session = await ort.InferenceSession.create(matmulModel(s.M, s.K, s.N), {
+    executionProviders: [provider],
+    preferredOutputLocation: provider === 'webgpu' ? 'gpu-buffer' : 'cpu',
+  });
+  let feeds: Record<string, ort.Tensor>;
+  if (provider === 'webgpu') {
+    // Inputs already on the GPU and outputs left there, as our matmul's are.
+    const device = await ort.env.webgpu.device; // ORT's own device, on the same adapter
+    const onGpu = (data: Float32Array, dims: number[]) => {
+      const buffer = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+      device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+      return ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims });
+    };
+    feeds = { A: onGpu(rng.normals(s.M * s.K), [s.M, s.K]), B: onGpu(rng.normals(s.K * s.N), [s.K, s.N]) };
+  } else {
+    feeds = { A: new ort.Tensor('float32', rng.normals(s.M * s.K), [s.M, s.K]), B: new ort.Tensor('float32', rng.normals(s.K * s.N), [s.K, s.N]) };
+  }
+  const t = await timeRepeated(async (reps) => {
+    let last: ort.Tensor | undefined;
+    for (let i = 0; i < reps; i++) {
+      last?.dispose();
+      last = (await session.run(feeds)).Y;
+    }
+    await last!.getData(); // drain the queue before the clock stops
+    last!.dispose();
+  }, minMs);
+  await session.release();
+  return { shape: s, implementation: `onnxruntime-web ${provider}`, ...t };
+}
+
+const api = {
+  async matmul(shapes: MatmulShape[], minMs: number) {
+    ort.env.wasm.wasmPaths = '/@fs' + (window as unknown as { ORT_DIST: string }).ORT_DIST;
+    ort.env.wasm.numThreads = navigator.hardwareConcurrency;
+    const gpu = await WebGpuBackend.create();
+    const rows: BrowserMatmulRow[] = [];
+    for (const s of shapes) {
+      rows.push(await ours(gpu, s, minMs));
+      rows.push(await onnx('webgpu', s, minMs));
+      rows.push(await onnx('wasm', s, minMs));
+    }
+    const adapter = gpu.adapterSummary;
+    gpu.destroy();
+    return { adapter, crossOriginIsolated: self.crossOriginIsolated, threads: ort.env.wasm.numThreads, rows };
+  },
+};
+
+Object.assign(window, { benchApi: api });
+document.getElementById('log')!.textContent = 'ready';

@@ -1,0 +1,183 @@
+/**
+ * npm run bench:kernels [-- --quick] [--no-browser] [--out bench-results/kernels.json]
+ *
+ * Throughput of every op on the CPU reference and on WebGPU in Node (Dawn), then our WebGPU
+ * matmul against onnxruntime-web's MatMul (webgpu and wasm providers) inside Chromium on the
+ * same adapter. Prints tables and writes JSON.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import { chromium } from '@playwright/test';
+import type { Backend } from '../src/backend.ts';
+import { CpuBackend } from '../src/cpu/backend.ts';
+import { Random } from '../src/random.ts';
+import type { Tensor } from '../src/tensor.ts';
+import { createNodeWebGpuBackend } from '../src/webgpu/node-gpu.ts';
+import { chromiumLaunchOptions } from '../test/browser/chromium.ts';
+import { repoRootPath, startPageServer } from '../test/browser/harness-server.ts';
+import { MODEL_MATMULS, matmulFlops, timeRepeated, type MatmulShape } from './timing.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-browser': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results/kernels.json' },
+  },
+});
+const MIN_MS = args.quick ? 150 : 600;
+
+interface OpCase {
+  op: string;
+  shape: string;
+  /** Work of one call: FLOPs for compute-bound ops, bytes moved for memory-bound ones. */
+  work: number;
+  unit: 'GFLOP/s' | 'GB/s';
+  setup(be: Backend, rng: Random): { run: () => Tensor; inputs: Tensor[] };
+}
+
+const T = { B: 8, T: 64, C: 128, H: 4, V: 256 };
+const rows = T.B * T.T;
+
+function matmulCase(s: MatmulShape): OpCase {
+  return {
+    op: 'matmul', shape: `${s.name} ${s.M}×${s.K}·${s.K}×${s.N}`, work: matmulFlops(s), unit: 'GFLOP/s',
+    setup: (be, rng) => {
+      const a = be.upload(rng.normals(s.M * s.K), [s.M, s.K]);
+      const b = be.upload(rng.normals(s.K * s.N), [s.K, s.N]);
+      return { run: () => be.matmul(a, b), inputs: [a, b] };
+    },
+  };
+}
+
+const opCases: OpCase[] = [
+  ...MODEL_MATMULS.map(matmulCase),
+  {
+    op: 'layernorm', shape: `${rows}×${T.C}`, work: 2 * rows * T.C * 4, unit: 'GB/s',
+    setup: (be, rng) => {
+      const x = be.upload(rng.normals(rows * T.C), [rows, T.C]);
+      const w = be.upload(rng.normals(T.C), [T.C]);
+      return { run: () => { const r = be.layernorm(x, w, w, 1e-5); r.mean.dispose(); r.rstd.dispose(); return r.out; }, inputs: [x, w] };
+    },
+  },
+  {
+    op: 'gelu', shape: `${rows}×${4 * T.C}`, work: 2 * rows * 4 * T.C * 4, unit: 'GB/s',
+    setup: (be, rng) => {
+      const x = be.upload(rng.normals(rows * 4 * T.C), [rows, 4 * T.C]);
+      return { run: () => be.gelu(x), inputs: [x] };
+    },
+  },
+  {
+    op: 'attention', shape: `B=${T.B} T=${T.T} C=${T.C} H=${T.H}`,
+    work: 2 * 2 * T.B * T.T * T.T * T.C, unit: 'GFLOP/s',
+    setup: (be, rng) => {
+      const qkv = be.upload(rng.normals(rows * 3 * T.C), [T.B, T.T, 3 * T.C]);
+      return { run: () => { const r = be.attention(qkv, T.H); r.att.dispose(); return r.out; }, inputs: [qkv] };
+    },
+  },
+  {
+    op: 'crossEntropy', shape: `${rows}×${T.V}`, work: 2 * rows * T.V * 4, unit: 'GB/s',
+    setup: (be, rng) => {
+      const logits = be.upload(rng.normals(rows * T.V), [rows, T.V]);
+      const targets = be.upload(rng.ints(rows, 0, T.V - 1), [rows]);
+      return { run: () => { const r = be.crossEntropy(logits, targets); r.probs.dispose(); return r.losses; }, inputs: [logits, targets] };
+    },
+  },
+];
+
+interface Row {
+  where: string;
+  implementation: string;
+  op: string;
+  shape: string;
+  msPerCall: number;
+  rate: number;
+  unit: string;
+}
+
+async function benchNode(be: Backend, label: string): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const c of opCases) {
+    const { run, inputs } = c.setup(be, new Random(1));
+    const t = await timeRepeated(async (reps) => {
+      for (let i = 0; i < reps; i++) run().dispose();
+      await be.sync();
+    }, MIN_MS, 2);
+    inputs.forEach((x) => x.dispose());
+    out.push({ where: 'node', implementation: label, op: c.op, shape: c.shape, msPerCall: t.msPerRep, rate: c.work / t.msPerRep / 1e6, unit: c.unit });
+  }
+  return out;
+}
+
+async function benchChromium(): Promise<{ adapter: unknown; crossOriginIsolated: boolean; threads: number; rows: Row[] }> {
+  const server = await startPageServer(fileURLToPath(new URL('./browser/', import.meta.url)));
+  const browser = await chromium.launch(chromiumLaunchOptions);
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.getElementById('log')?.textContent === 'ready');
+    const ortDist = resolve(repoRootPath, 'node_modules/onnxruntime-web/dist') + '/';
+    await page.evaluate((d) => Object.assign(window, { ORT_DIST: d }), ortDist);
+    const res = await page.evaluate(
+      ([shapes, minMs]) => (window as unknown as { benchApi: { matmul(s: unknown, m: number): Promise<any> } }).benchApi.matmul(shapes, minMs),
+      [MODEL_MATMULS, MIN_MS] as const,
+    );
+    const rowsOut: Row[] = res.rows.map((r: { shape: MatmulShape; implementation: string; msPerRep: number }) => ({
+      where: 'chromium', implementation: r.implementation, op: 'matmul', shape: `${r.shape.name} ${r.shape.M}×${r.shape.K}·${r.shape.K}×${r.shape.N}`,
+      msPerCall: r.msPerRep, rate: matmulFlops(r.shape) / r.msPerRep / 1e6, unit: 'GFLOP/s',
+    }));
+    return { adapter: res.adapter, crossOriginIsolated: res.crossOriginIsolated, threads: res.threads, rows: rowsOut };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+function printTable(title: string, rs: Row[]): void {
+  console.log(`\n${title}`);
+  console.log(`${'implementation'.padEnd(24)} ${'op'.padEnd(12)} ${'shape'.padEnd(36)} ${'ms/call'.padStart(10)} ${'rate'.padStart(10)}`);
+  for (const r of rs) {
+    console.log(`${r.implementation.padEnd(24)} ${r.op.padEnd(12)} ${r.shape.padEnd(36)} ${r.msPerCall.toFixed(3).padStart(10)} ${r.rate.toFixed(3).padStart(10)} ${r.unit}`);
+  }
+}
+
+const cpuInfo = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}`;
+console.log(`kernel benchmark on ${cpuInfo}${args.quick ? ' (quick)' : ''}`);
+const gpu = await createNodeWebGpuBackend();
+console.log(`Node WebGPU adapter: ${gpu.adapterName}`);
+const nodeRows = [...(await benchNode(new CpuBackend(), 'cpu (reference)')), ...(await benchNode(gpu, 'webgpu (dawn)'))];
+const nodeAdapter = gpu.adapterSummary;
+gpu.destroy();
+printTable(`Node — CPU reference and WebGPU on ${adapterLabel(nodeAdapter)}`, nodeRows);
+
+let chromiumResult: Awaited<ReturnType<typeof benchChromium>> | null = null;
+if (!args['no-browser']) {
+  chromiumResult = await benchChromium();
+  printTable(
+    `Chromium — matmul on ${adapterLabel(chromiumResult.adapter as typeof nodeAdapter)}; onnxruntime-web wasm with ${chromiumResult.threads} threads (crossOriginIsolated ${chromiumResult.crossOriginIsolated})`,
+    chromiumResult.rows,
+  );
+  console.log('\nours / onnxruntime-web webgpu (same adapter, same page):');
+  for (const s of MODEL_MATMULS) {
+    const of = (impl: string) => chromiumResult!.rows.find((r) => r.implementation === impl && r.shape.startsWith(s.name))!;
+    console.log(`  ${s.name.padEnd(18)} ${(of('openshard webgpu').rate / of('onnxruntime-web webgpu').rate).toFixed(2)}×`);
+  }
+}
+
+function adapterLabel(a: { vendor: string; architecture: string; description: string }): string {
+  return [a.vendor, a.architecture, a.description].filter(Boolean).join(' ');
+}
+
+const outPath = resolve(repoRootPath, args.out!);
+mkdirSync(dirname(outPath), { recursive: true });
+writeFileSync(outPath, JSON.stringify({
+  date: new Date().toISOString(),
+  machine: { cpu: cpuInfo, node: process.version },
+  node: { adapter: nodeAdapter, rows: nodeRows.filter((r) => r.where === 'node') },
+  chromium: chromiumResult,
+}, null, 2));
+console.log(`\nwrote ${outPath}`);
+process.exit(0);
