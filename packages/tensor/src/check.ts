@@ -94,3 +94,12 @@ export function expectSize(op: string, shape: Shape, size: number): void {
     throw new TensorShapeError(op, `shape ${formatShape(shape)} holds ${sizeOf(shape)} elements, data has ${size}`);
   }
 }
+
+/** ids: i32 [...]; table: [V, C]. */
+export function embeddingDims(op: string, ids: Tensor, table: Tensor): { V: number; C: number; outShape: Shape } {
+  if (table.shape.length !== 2) {
+    throw new TensorShapeError(op, `tensor 'table' has shape ${formatShape(table.shape)}, expected [V,C]`);
+  }
+  const [V, C] = table.shape;
+  return { V, C, outShape: [...ids.shape, C] };
+}

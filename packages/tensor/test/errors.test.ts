@@ -86,3 +86,16 @@ describe('WebGPU failures surface as typed errors', () => {
     be.destroy();
   });
 });
+
+describe.each(backends)('%s: embedding tables', (_name, be) => {
+  test('behavior: a table that is not [V,C] is refused', () => {
+    expect(() => be.embedding(be.zeros([2], 'i32'), be.zeros([2, 3, 4]))).toThrow("tensor 'table' has shape [2,3,4], expected [V,C]");
+  });
+});
+
+test('behavior: WebGPU refuses a matmul whose workgroup grid exceeds the adapter limit', () => {
+  const limit = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  const a = gpu.zeros([limit + 1, 1, 1]);
+  const b = gpu.zeros([limit + 1, 1, 1]);
+  expect(() => gpu.matmul(a, b)).toThrow(`needs a workgroup grid of [1,1,${limit + 1}], above this adapter's ${limit} per dimension`);
+});

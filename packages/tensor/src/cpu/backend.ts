@@ -3,7 +3,7 @@ import type {
   MatmulGradients, MatmulOptions,
 } from '../backend.ts';
 import {
-  attentionDims, expectSameShape, expectShape, expectSize, expectTensor, expectValidShape, matmulDims, rowsAndCols,
+  attentionDims, embeddingDims, expectSameShape, expectShape, expectSize, expectTensor, expectValidShape, matmulDims, rowsAndCols,
 } from '../check.ts';
 import { matmulBackward } from '../matmul-backward.ts';
 import { adamwStep } from '../ops/adamw.cpu.ts';
@@ -125,8 +125,8 @@ export class CpuBackend implements Backend {
   embedding(ids: Tensor, table: Tensor): Tensor {
     const idv = this.i32('embedding', 'ids', ids);
     const tv = this.f32('embedding', 'table', table);
-    const [V, C] = table.shape;
-    const out = this.make([...ids.shape, C]);
+    const { V, C, outShape } = embeddingDims('embedding', ids, table);
+    const out = this.make(outShape);
     embedding.embeddingForward(out.storage.data as FloatArray, idv, tv, ids.size, V, C);
     return out;
   }

@@ -3,9 +3,9 @@ import type {
   MatmulGradients, MatmulOptions,
 } from '../backend.ts';
 import {
-  attentionDims, expectSameShape, expectShape, expectSize, expectTensor, expectValidShape, matmulDims, rowsAndCols,
+  attentionDims, embeddingDims, expectSameShape, expectShape, expectSize, expectTensor, expectValidShape, matmulDims, rowsAndCols,
 } from '../check.ts';
-import { BufferLimitError } from '../errors.ts';
+import { BufferLimitError, TensorShapeError } from '../errors.ts';
 import { matmulBackward } from '../matmul-backward.ts';
 import { adamwScalars } from '../ops/adamw.cpu.ts';
 import { adamwKernel } from '../ops/adamw.wgsl.ts';
@@ -143,9 +143,13 @@ export class WebGpuBackend implements Backend {
     const out = this.alloc(op, d.outShape);
     const kernel = matmulKernel({ transA: !!options.transA, transB: !!options.transB, bias: !!options.bias });
     const strideB = d.sharedB ? 0 : d.K * d.N;
-    this.run(kernel, [a, b], [out.storage, ...bindings], [d.M, d.N, d.K, d.M * d.K, strideB], [
-      Math.ceil(d.N / MATMUL_TILE_N), Math.ceil(d.M / MATMUL_TILE_M), d.batch,
-    ]);
+    const grid: [number, number, number] = [Math.ceil(d.N / MATMUL_TILE_N), Math.ceil(d.M / MATMUL_TILE_M), d.batch];
+    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (grid.some((g) => g > limit)) {
+      out.dispose();
+      throw new TensorShapeError(op, `${d.batch}×[${d.M},${d.N}] needs a workgroup grid of ${formatShape(grid)}, above this adapter's ${limit} per dimension`);
+    }
+    this.run(kernel, [a, b], [out.storage, ...bindings], [d.M, d.N, d.K, d.M * d.K, strideB], grid);
     return out;
   }
 
@@ -164,9 +168,8 @@ export class WebGpuBackend implements Backend {
   embedding(ids: Tensor, table: Tensor): Tensor {
     const op = 'embedding';
     const bindings = [this.use(op, 'ids', ids, 'i32'), this.use(op, 'table', table)];
-    if (table.shape.length !== 2) expectShape(op, 'table', table, [table.shape[0], table.shape[table.shape.length - 1]]);
-    const [V, C] = table.shape;
-    const out = this.alloc(op, [...ids.shape, C]);
+    const { V, C, outShape } = embeddingDims(op, ids, table);
+    const out = this.alloc(op, outShape);
     this.elementwise(embeddingKernel, [ids, table], [out.storage, ...bindings], [ids.size * C, C, V]);
     return out;
   }
