@@ -78,6 +78,35 @@ const opCases: OpCase[] = [
     },
   },
   {
+    op: 'matmulBackward', shape: `attn qkv (tiny) ${rows}×${T.C}·${T.C}×${3 * T.C} +bias`, work: 2 * matmulFlops({ name: '', M: rows, K: T.C, N: 3 * T.C }), unit: 'GFLOP/s',
+    setup: (be, rng) => {
+      const a = be.upload(rng.normals(rows * T.C), [rows, T.C]);
+      const w = be.upload(rng.normals(T.C * 3 * T.C), [T.C, 3 * T.C]);
+      const bias = be.upload(rng.normals(3 * T.C), [3 * T.C]);
+      const d = be.upload(rng.normals(rows * 3 * T.C), [rows, 3 * T.C]);
+      return { run: () => { const g = be.matmulBackward(d, a, w, { bias }); g.dB.dispose(); g.dBias!.dispose(); return g.dA; }, inputs: [a, w, bias, d] };
+    },
+  },
+  {
+    op: 'layernormBackward', shape: `${rows}×${T.C}`, work: 3 * rows * T.C * 4, unit: 'GB/s',
+    setup: (be, rng) => {
+      const x = be.upload(rng.normals(rows * T.C), [rows, T.C]);
+      const w = be.upload(rng.normals(T.C), [T.C]);
+      const f = be.layernorm(x, w, w, 1e-5);
+      return { run: () => { const g = be.layernormBackward(x, x, w, f.mean, f.rstd); g.dWeight.dispose(); g.dBias.dispose(); return g.dx; }, inputs: [x, w, f.out, f.mean, f.rstd] };
+    },
+  },
+  {
+    op: 'attentionBackward', shape: `B=${T.B} T=${T.T} C=${T.C} H=${T.H}`,
+    work: 4 * 2 * T.B * T.T * T.T * T.C, unit: 'GFLOP/s',
+    setup: (be, rng) => {
+      const qkv = be.upload(rng.normals(rows * 3 * T.C), [T.B, T.T, 3 * T.C]);
+      const d = be.upload(rng.normals(rows * T.C), [T.B, T.T, T.C]);
+      const f = be.attention(qkv, T.H);
+      return { run: () => be.attentionBackward(d, qkv, f.att, T.H), inputs: [qkv, d, f.out, f.att] };
+    },
+  },
+  {
     op: 'crossEntropy', shape: `${rows}×${T.V}`, work: 2 * rows * T.V * 4, unit: 'GB/s',
     setup: (be, rng) => {
       const logits = be.upload(rng.normals(rows * T.V), [rows, T.V]);
@@ -138,9 +167,9 @@ async function benchChromium(): Promise<{ adapter: unknown; crossOriginIsolated:
 
 function printTable(title: string, rs: Row[]): void {
   console.log(`\n${title}`);
-  console.log(`${'implementation'.padEnd(24)} ${'op'.padEnd(12)} ${'shape'.padEnd(36)} ${'ms/call'.padStart(10)} ${'rate'.padStart(10)}`);
+  console.log(`${'implementation'.padEnd(24)} ${'op'.padEnd(18)} ${'shape'.padEnd(36)} ${'ms/call'.padStart(10)} ${'rate'.padStart(10)}`);
   for (const r of rs) {
-    console.log(`${r.implementation.padEnd(24)} ${r.op.padEnd(12)} ${r.shape.padEnd(36)} ${r.msPerCall.toFixed(3).padStart(10)} ${r.rate.toFixed(3).padStart(10)} ${r.unit}`);
+    console.log(`${r.implementation.padEnd(24)} ${r.op.padEnd(18)} ${r.shape.padEnd(36)} ${r.msPerCall.toFixed(3).padStart(10)} ${r.rate.toFixed(3).padStart(10)} ${r.unit}`);
   }
 }
 
@@ -154,6 +183,8 @@ gpu.destroy();
 printTable(`Node — CPU reference and WebGPU on ${adapterLabel(nodeAdapter)}`, nodeRows);
 
 let chromiumResult: Awaited<ReturnType<typeof benchChromium>> | null = null;
+/** Our WebGPU matmul's GFLOP/s over onnxruntime-web webgpu's, per shape; the goal is ≥ 1. */
+const ratios: Record<string, number> = {};
 if (!args['no-browser']) {
   chromiumResult = await benchChromium();
   printTable(
@@ -163,7 +194,9 @@ if (!args['no-browser']) {
   console.log('\nours / onnxruntime-web webgpu (same adapter, same page):');
   for (const s of MODEL_MATMULS) {
     const of = (impl: string) => chromiumResult!.rows.find((r) => r.implementation === impl && r.shape.startsWith(s.name))!;
-    console.log(`  ${s.name.padEnd(18)} ${(of('openshard webgpu').rate / of('onnxruntime-web webgpu').rate).toFixed(2)}×`);
+    const ratio = of('openshard webgpu').rate / of('onnxruntime-web webgpu').rate;
+    ratios[s.name] = ratio;
+    console.log(`  ${s.name.padEnd(18)} ${ratio.toFixed(2)}×`);
   }
 }
 
@@ -178,6 +211,7 @@ writeFileSync(outPath, JSON.stringify({
   machine: { cpu: cpuInfo, node: process.version },
   node: { adapter: nodeAdapter, rows: nodeRows.filter((r) => r.where === 'node') },
   chromium: chromiumResult,
+  oursOverOnnxruntimeWebgpu: ratios,
 }, null, 2));
 console.log(`\nwrote ${outPath}`);
 process.exit(0);

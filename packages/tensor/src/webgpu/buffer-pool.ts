@@ -63,6 +63,13 @@ export class BufferPool {
     this.stats.free += 1;
   }
 
+  /** Destroys a buffer handed out by acquire instead of keeping it for reuse. */
+  discard(buffer: GPUBuffer): void {
+    this.stats.live -= 1;
+    this.stats.bytes -= buffer.size;
+    buffer.destroy();
+  }
+
   snapshot(): BufferPoolStats {
     return { ...this.stats };
   }

@@ -146,6 +146,7 @@ export class GpuRuntime {
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, binding.bytes);
     } catch (e) {
+      this.readback.discard(staging); // its state is unknown; never hand it out again
       this.ensureAlive(op);
       throw new GpuExecutionError(op, '', `mapping the readback buffer failed: ${(e as Error).message}`);
     }
