@@ -1,9 +1,11 @@
 import { defineKernel, ro, rw, type Kernel } from '../webgpu/kernel.ts';
 
-/** Output tile of one workgroup (TILE_M × TILE_N) and the K-slice staged in workgroup memory. */
+/**
+ * Output tile of one workgroup. The WGSL below is written for exactly these: 16×16 threads,
+ * 4×4 outputs each, and a K-slice of 16 staged in workgroup memory (2 × 4 KiB).
+ */
 export const MATMUL_TILE_M = 64;
 export const MATMUL_TILE_N = 64;
-export const MATMUL_TILE_K = 16;
 
 export interface MatmulVariant {
   transA: boolean;
