@@ -33,8 +33,18 @@ const ops: Op[] = [
   (be, _r, x) => be.add(x, x),
   (be, _r, x) => be.matmul(x, x, { transB: true }),
   (be, _r, x) => be.columnSum(x),
-  (be, _r, x) => be.layernorm(x, be.reshape(be.columnSum(x), [x.shape[1]]), be.columnSum(x), 1e-5).out,
-  (be, _r, x) => be.crossEntropy(x, be.upload(new Int32Array(x.shape[0]), [x.shape[0]])).probs,
+  (be, _r, x) => {
+    const w = be.columnSum(x);
+    const r = be.layernorm(x, w, w, 1e-5);
+    [w, r.mean, r.rstd].forEach((t) => t.dispose());
+    return r.out;
+  },
+  (be, _r, x) => {
+    const targets = be.upload(new Int32Array(x.shape[0]), [x.shape[0]]);
+    const r = be.crossEntropy(x, targets);
+    [targets, r.losses].forEach((t) => t.dispose());
+    return r.probs;
+  },
 ];
 
 async function child(seed: number, dispatches: number): Promise<void> {

@@ -1,3 +1,6 @@
+/** Threads per workgroup of the one-thread-per-element kernels. */
+export const WORKGROUP_THREADS = 256;
+
 /** A WGSL compute kernel: its uniform parameters, its storage bindings, and its body. */
 export type ParamType = 'u32' | 'f32';
 export type BindingAccess = 'read' | 'read_write';
@@ -88,10 +91,7 @@ export function foldWorkgroups(n: number): [number, number, number] {
 
 /** Opening of a one-thread-per-element kernel over p.n elements; the body uses `i`. */
 export const ELEMENTWISE_MAIN = /* wgsl */ `
-@compute @workgroup_size(256)
+@compute @workgroup_size(${WORKGROUP_THREADS})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = linear_workgroup(wg, nwg) * 256u + li;
+  let i = linear_workgroup(wg, nwg) * ${WORKGROUP_THREADS}u + li;
   if (i >= p.n) { return; }`;
-
-/** Threads per workgroup of the one-thread-per-element kernels. */
-export const WORKGROUP_THREADS = 256;

@@ -52,8 +52,3 @@ export async function createNodeWebGpuBackend(dawnFlags: string[] = []): Promise
     return createFrom(dawnFlags);
   }
 }
-
-/** Instances still held; zero once every backend has been destroyed. */
-export function liveDawnInstances(): number {
-  return liveInstances.size;
-}
