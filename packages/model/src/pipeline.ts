@@ -1,0 +1,66 @@
+import type { Tensor } from '@openshard/tensor';
+import type { Shard } from './shard.ts';
+
+/** B sequences of T tokens and, for each position, the token that follows it. */
+export interface MicroBatch {
+  B: number;
+  T: number;
+  /** i32 [B·T] */
+  inputs: Int32Array;
+  /** i32 [B·T] */
+  targets: Int32Array;
+}
+
+export interface MicroBatchResult {
+  loss: number;
+  /** Per shard, every parameter's gradient; the caller owns and disposes them. */
+  grads: Map<string, Tensor>[];
+}
+
+/**
+ * One micro-batch through a pipeline of shards in one process, the way the coordinator runs
+ * it across volunteers: F(0) … F(S−2), lossAndBackward on the last shard, then B(S−2) … B(0),
+ * each backward recomputing its forward from the stored boundary activation.
+ */
+export async function runMicroBatch(shards: readonly Shard[], batch: MicroBatch, lossScale?: number): Promise<MicroBatchResult> {
+  const first = shards[0];
+  const last = shards[shards.length - 1];
+  const boundaries: Tensor[] = [first.tokens(batch.inputs, batch.B, batch.T)];
+  const targets = last.tokens(batch.targets, batch.B, batch.T, 'targets');
+  const grads: Map<string, Tensor>[] = new Array(shards.length);
+  try {
+    for (let s = 0; s < shards.length - 1; s++) boundaries.push(shards[s].forward(boundaries[s]));
+    const top = await last.lossAndBackward(boundaries[shards.length - 1], targets, { lossScale });
+    grads[shards.length - 1] = top.grads;
+    let dy = top.dx;
+    for (let s = shards.length - 2; s >= 0; s--) {
+      const r = shards[s].backward(boundaries[s], dy!);
+      dy!.dispose();
+      dy = r.dx;
+      grads[s] = r.grads;
+    }
+    dy?.dispose();
+    return { loss: top.loss, grads };
+  } finally {
+    for (const t of boundaries) t.dispose();
+    targets.dispose();
+  }
+}
+
+/** Mean validation loss of one micro-batch, forward only. */
+export async function evaluateMicroBatch(shards: readonly Shard[], batch: MicroBatch): Promise<number> {
+  const last = shards[shards.length - 1];
+  let x = shards[0].tokens(batch.inputs, batch.B, batch.T);
+  const targets = last.tokens(batch.targets, batch.B, batch.T, 'targets');
+  try {
+    for (let s = 0; s < shards.length - 1; s++) {
+      const y = shards[s].forward(x);
+      x.dispose();
+      x = y;
+    }
+    return await last.loss(x, targets);
+  } finally {
+    x.dispose();
+    targets.dispose();
+  }
+}

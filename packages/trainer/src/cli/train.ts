@@ -1,0 +1,160 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decode, encode, unigramEntropy, validationBatches } from '@openshard/data';
+import { loadCorpus } from '@openshard/data/node';
+import { crc32, DEFAULT_OPTIMIZER, describeConfig, parameterCount, parameterSpecs, partition, describeShard, preset, type OptimizerConfig } from '@openshard/model';
+import { createBackend } from '../backend.ts';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CorpusFingerprint, type TrainerFile } from '../checkpoint-files.ts';
+import { generate } from '../generate.ts';
+import { Trainer, type TrainingOptions } from '../trainer.ts';
+import { numberFlag, parseFlags, runMain, UsageError } from './options.ts';
+
+const USAGE = `usage: npm run train -- [--preset tiny|small|gpt2] [--steps 2000] [--backend cpu|webgpu] [--shards S]
+  [--batch 8] [--micro-batches 1] [--seed 1337] [--lr 1e-3] [--min-lr 1e-4] [--warmup 100]
+  [--eval-every 100] [--eval-batches 16] [--checkpoint-every 250] [--data brown|FILE|FOLDER]
+  [--out data/runs/PRESET] [--resume | --overwrite] [--stop-after STEP]`;
+
+/** Metrics, one JSON object per line: train steps and validation evaluations. */
+const METRICS_FILE = 'metrics.jsonl';
+const SAMPLES_FILE = 'samples.txt';
+const SAMPLE_PROMPT = 'The ';
+const SAMPLE_BYTES = 300;
+
+const FLAGS = {
+  preset: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' }, shards: { type: 'string' },
+  batch: { type: 'string' }, 'micro-batches': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
+  'min-lr': { type: 'string' }, warmup: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' },
+  'checkpoint-every': { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+  overwrite: { type: 'boolean' }, 'stop-after': { type: 'string' }, help: { type: 'boolean' },
+} as const;
+
+async function main(): Promise<void> {
+  const f = parseFlags(process.argv.slice(2), FLAGS, USAGE);
+  if (f.help) return void console.log(USAGE);
+  const presetName = f.preset ?? 'tiny';
+  const config = preset(presetName);
+  let steps = numberFlag('steps', f.steps, 2000, 1);
+  const evalEvery = numberFlag('eval-every', f['eval-every'], 100, 1);
+  const evalBatches = numberFlag('eval-batches', f['eval-batches'], 16, 1);
+  const checkpointEvery = numberFlag('checkpoint-every', f['checkpoint-every'], 250, 1);
+  const out = f.out ?? join('data', 'runs', presetName);
+  const corpus = loadCorpus(f.data ?? 'brown');
+  const fingerprint: CorpusFingerprint = { source: corpus.source, trainBytes: corpus.train.length, trainCrc32: crc32(corpus.train).toString(16) };
+  const backend = await createBackend(f.backend ?? 'cpu');
+
+  const optimizer: OptimizerConfig = {
+    ...DEFAULT_OPTIMIZER,
+    learningRate: numberFlag('lr', f.lr, DEFAULT_OPTIMIZER.learningRate, 0, 1, false),
+    minLearningRate: numberFlag('min-lr', f['min-lr'], DEFAULT_OPTIMIZER.minLearningRate, 0, 1, false),
+    warmupSteps: numberFlag('warmup', f.warmup, DEFAULT_OPTIMIZER.warmupSteps, 0),
+    decaySteps: steps,
+  };
+  let options: TrainingOptions = {
+    config,
+    shards: numberFlag('shards', f.shards, 1, 1, config.layers),
+    batch: numberFlag('batch', f.batch, 8, 1),
+    microBatches: numberFlag('micro-batches', f['micro-batches'], 1, 1),
+    seed: numberFlag('seed', f.seed, 1337, 0, 2 ** 32 - 1),
+    optimizer,
+  };
+
+  let trainer: Trainer;
+  const latest = latestCheckpoint(out);
+  if (f.resume) {
+    if (!latest) throw new UsageError(`--resume: ${out} holds no checkpoint; start the run without --resume`);
+    const ckpt = loadCheckpoint(latest, config);
+    refuseChangedOptions(f, ckpt.trainer, fingerprint);
+    options = { ...ckpt.trainer.options, shards: options.shards, config };
+    steps = options.optimizer.decaySteps;
+    trainer = new Trainer(backend, corpus.train, options, { values: ckpt.values, optimizer: ckpt.optimizer, state: ckpt.trainer.state });
+    keepMetricsUpTo(out, trainer.step);
+    console.log(`resumed ${latest} at step ${trainer.step}`);
+  } else {
+    if (latest && !f.overwrite) throw new UsageError(`${out} already holds a run (${latest}); pass --resume to continue it, --overwrite to start again, or --out for another folder`);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    trainer = new Trainer(backend, corpus.train, options);
+  }
+
+  const stopAfter = numberFlag('stop-after', f['stop-after'], steps, 1, steps);
+  const entropy = unigramEntropy(corpus.train);
+  const validation = validationBatches(corpus.validation, options.batch, config.contextLength, evalBatches);
+  console.log(`model: ${presetName} (${describeConfig(config)}), ${parameterCount(parameterSpecs(config)).toLocaleString('en-US')} parameters`);
+  for (const s of partition(config, options.shards)) console.log(`  ${describeShard(s)}`);
+  console.log(`data: ${corpus.source}, ${corpus.train.length.toLocaleString('en-US')} training bytes (${corpus.trainDocuments} documents), ` +
+    `${corpus.validation.length.toLocaleString('en-US')} validation bytes (${corpus.validationDocuments} documents)`);
+  console.log(`unigram byte entropy of the training text: ${entropy.toFixed(4)} nats (${(entropy / Math.LN2).toFixed(3)} bits)`);
+  console.log(`backend: ${backend.name}; ${options.batch} × ${config.contextLength} tokens × ${options.microBatches} micro-batches = ${trainer.tokensPerStep} tokens per step; validation ${validation.length} micro-batches`);
+  const { config: _, ...savedOptions } = options;
+  writeFileSync(join(out, 'run.json'), JSON.stringify({ preset: presetName, config, options: savedOptions, corpus: fingerprint, unigramEntropy: entropy, backend: backend.name }, null, 2) + '\n');
+
+  const log = (entry: object) => appendFileSync(join(out, METRICS_FILE), JSON.stringify(entry) + '\n');
+  const checkpoint = async () => {
+    const trainerFile: TrainerFile = { format: 1, state: trainer.state, options: savedOptions, corpus: fingerprint };
+    const path = saveCheckpoint(out, { config, values: await trainer.parameterValues(), optimizer: await trainer.optimizerState(), trainer: trainerFile });
+    console.log(`checkpoint ${path}`);
+  };
+  const evaluate = async () => {
+    const validationLoss = await trainer.evaluate(validation);
+    log({ step: trainer.step, validationLoss });
+    console.log(`step ${trainer.step}: validation loss ${validationLoss.toFixed(4)} (unigram entropy ${entropy.toFixed(4)})`);
+    return validationLoss;
+  };
+
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.log('\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit now)');
+  });
+
+  if (trainer.step === 0) await evaluate();
+  let validationLoss = NaN;
+  while (trainer.step < stopAfter && !interrupted) {
+    const r = await trainer.trainStep();
+    const tokensPerSecond = (r.tokens / r.ms) * 1000;
+    log({ step: r.step, loss: r.loss, learningRate: r.learningRate, tokensPerSecond, ms: r.ms });
+    console.log(`step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${r.learningRate.toExponential(2)}  ${Math.round(tokensPerSecond).toLocaleString('en-US')} tok/s`);
+    if (r.step % evalEvery === 0 || r.step === steps) validationLoss = await evaluate();
+    if (r.step % checkpointEvery === 0 || r.step === stopAfter) await checkpoint();
+  }
+  if (interrupted) {
+    await checkpoint();
+    console.log(`stopped at step ${trainer.step}; continue with --resume`);
+  } else if (trainer.step === steps) {
+    if (Number.isNaN(validationLoss)) validationLoss = await evaluate();
+    const sample = decode(await generate(trainer.shards, encode(SAMPLE_PROMPT), { maxTokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: 1 }));
+    writeFileSync(join(out, SAMPLES_FILE), SAMPLE_PROMPT + sample + '\n');
+    console.log(`\nfinal validation loss ${validationLoss.toFixed(4)} nats/byte vs unigram entropy ${entropy.toFixed(4)}: ` +
+      `${(validationLoss / Math.LN2).toFixed(3)} vs ${(entropy / Math.LN2).toFixed(3)} bits per byte`);
+    console.log(`sample (temperature 0.8, top-k 40):\n${SAMPLE_PROMPT}${sample}`);
+  }
+  trainer.dispose();
+  backend.destroy();
+}
+
+/** A resume continues the run exactly, so anything that changes its course is refused. */
+function refuseChangedOptions(f: Record<string, unknown>, saved: TrainerFile, corpus: CorpusFingerprint): void {
+  const o = saved.options;
+  const checks: [string, unknown, unknown][] = [
+    ['batch', f.batch, o.batch], ['micro-batches', f['micro-batches'], o.microBatches], ['seed', f.seed, o.seed],
+    ['lr', f.lr, o.optimizer.learningRate], ['min-lr', f['min-lr'], o.optimizer.minLearningRate],
+    ['warmup', f.warmup, o.optimizer.warmupSteps], ['steps', f.steps, o.optimizer.decaySteps],
+  ];
+  for (const [flag, given, was] of checks) {
+    if (given !== undefined && Number(given) !== was) throw new UsageError(`--${flag} ${given} differs from the run being resumed (${was}); a resume continues the same run`);
+  }
+  if (corpus.trainCrc32 !== saved.corpus.trainCrc32 || corpus.trainBytes !== saved.corpus.trainBytes) {
+    throw new UsageError(`the training text (${corpus.source}, ${corpus.trainBytes} bytes) is not the one this run was trained on (${saved.corpus.source}, ${saved.corpus.trainBytes} bytes)`);
+  }
+}
+
+/** After a resume, metrics logged past the checkpoint by the interrupted process are dropped. */
+function keepMetricsUpTo(out: string, step: number): void {
+  const path = join(out, METRICS_FILE);
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= step);
+  writeFileSync(path, kept.map((l) => l + '\n').join(''));
+}
+
+runMain(main);

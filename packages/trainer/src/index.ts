@@ -1,0 +1,4 @@
+export * from './trainer.ts';
+export * from './checkpoint-files.ts';
+export * from './generate.ts';
+export * from './backend.ts';
