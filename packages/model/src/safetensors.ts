@@ -88,7 +88,8 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
     if (end - begin !== expected) fail(`tensor '${name}' spans ${end - begin} bytes, but ${e.dtype}[${shape}] needs ${expected}`);
     if (end > data.length) fail(`tensor '${name}' ends at byte ${end} of the data section, which has only ${data.length}: truncated`);
     ranges.push({ name, begin, end });
-    const copy = data.slice(begin, end).buffer;
+    // a copy with its own buffer (a Node Buffer's slice would share the whole file's memory)
+    const copy = new Uint8Array(data.subarray(begin, end)).buffer;
     tensors.set(name, { dtype: e.dtype as SafetensorsDType, shape: shape as number[], data: e.dtype === 'F32' ? new Float32Array(copy) : new Int32Array(copy) });
   }
   ranges.sort((a, b) => a.begin - b.begin);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   CheckpointError, decodeConfig, decodeModel, decodeOptimizer, decodeSafetensors, encodeConfig, encodeModel, encodeOptimizer,
-  encodeSafetensors, parameterSpecs, preset, type GptConfig,
+  encodeSafetensors, parameterSpecs, preset, type GptConfig, type SafetensorsTensor,
 } from '../src/index.ts';
 import { perturbedValues, TOY } from './helpers.ts';
 
@@ -58,7 +58,7 @@ describe('model checkpoint', () => {
   });
 
   test('error: missing, unexpected, misshapen, mistyped and non-finite tensors are each named', () => {
-    const tensors = new Map(parameterSpecs(TOY).map((p) => [p.name, { dtype: 'F32' as const, shape: p.shape, data: values.get(p.name)! }]));
+    const tensors = new Map<string, SafetensorsTensor>(parameterSpecs(TOY).map((p) => [p.name, { dtype: 'F32', shape: p.shape, data: values.get(p.name)! }]));
     const variant = (edit: (m: typeof tensors) => void) => {
       const m = new Map(tensors);
       edit(m);

@@ -12,20 +12,19 @@ import { numberFlag, parseFlags, runMain, UsageError } from './options.ts';
 const USAGE = `usage: npm run train -- [--preset tiny|small|gpt2] [--steps 2000] [--backend cpu|webgpu] [--shards S]
   [--batch 8] [--micro-batches 1] [--seed 1337] [--lr 1e-3] [--min-lr 1e-4] [--warmup 100]
   [--eval-every 100] [--eval-batches 16] [--checkpoint-every 250] [--data brown|FILE|FOLDER]
-  [--out data/runs/PRESET] [--resume | --overwrite] [--stop-after STEP]`;
+  [--out data/runs/PRESET] [--resume | --overwrite] [--stop-after STEP] [--sample-bytes 300]`;
 
 /** Metrics, one JSON object per line: train steps and validation evaluations. */
 const METRICS_FILE = 'metrics.jsonl';
 const SAMPLES_FILE = 'samples.txt';
 const SAMPLE_PROMPT = 'The ';
-const SAMPLE_BYTES = 300;
 
 const FLAGS = {
   preset: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' }, shards: { type: 'string' },
   batch: { type: 'string' }, 'micro-batches': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
   'min-lr': { type: 'string' }, warmup: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' },
   'checkpoint-every': { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-  overwrite: { type: 'boolean' }, 'stop-after': { type: 'string' }, help: { type: 'boolean' },
+  overwrite: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'sample-bytes': { type: 'string' }, help: { type: 'boolean' },
 } as const;
 
 async function main(): Promise<void> {
@@ -37,6 +36,7 @@ async function main(): Promise<void> {
   const evalEvery = numberFlag('eval-every', f['eval-every'], 100, 1);
   const evalBatches = numberFlag('eval-batches', f['eval-batches'], 16, 1);
   const checkpointEvery = numberFlag('checkpoint-every', f['checkpoint-every'], 250, 1);
+  const sampleBytes = numberFlag('sample-bytes', f['sample-bytes'], 300, 0);
   const out = f.out ?? join('data', 'runs', presetName);
   const corpus = loadCorpus(f.data ?? 'brown');
   const fingerprint: CorpusFingerprint = { source: corpus.source, trainBytes: corpus.train.length, trainCrc32: crc32(corpus.train).toString(16) };
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     console.log(`stopped at step ${trainer.step}; continue with --resume`);
   } else if (trainer.step === steps) {
     if (Number.isNaN(validationLoss)) validationLoss = await evaluate();
-    const sample = decode(await generate(trainer.shards, encode(SAMPLE_PROMPT), { maxTokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: 1 }));
+    const sample = decode(await generate(trainer.shards, encode(SAMPLE_PROMPT), { maxTokens: sampleBytes, temperature: 0.8, topK: 40, seed: 1 }));
     writeFileSync(join(out, SAMPLES_FILE), SAMPLE_PROMPT + sample + '\n');
     console.log(`\nfinal validation loss ${validationLoss.toFixed(4)} nats/byte vs unigram entropy ${entropy.toFixed(4)}: ` +
       `${(validationLoss / Math.LN2).toFixed(3)} vs ${(entropy / Math.LN2).toFixed(3)} bits per byte`);

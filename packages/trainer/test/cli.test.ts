@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+
+const root = mkdtempSync(join(tmpdir(), 'openshard-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// a small corpus folder, so the test is about the trainer and not the Brown corpus's size
+const corpus = join(root, 'corpus');
+mkdirSync(join(corpus, 'more'), { recursive: true });
+writeFileSync(join(corpus, 'a.txt'), 'The quick brown fox jumps over the lazy dog. '.repeat(40));
+writeFileSync(join(corpus, 'more', 'b.txt'), 'Pack my box with five dozen liquor jugs. '.repeat(40));
+
+const FAST = ['--preset', 'tiny', '--batch', '1', '--steps', '4', '--eval-every', '2', '--eval-batches', '1', '--checkpoint-every', '2', '--sample-bytes', '8', '--data', corpus];
+
+function cli(script: 'train' | 'generate', args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `packages/trainer/src/cli/${script}.ts`, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function trainLosses(dir: string): number[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => 'loss' in e).map((e) => e.loss);
+}
+
+describe('npm run train / generate', () => {
+  test('behavior: --stop-after then --resume logs the same losses as a run that never stopped', () => {
+    const straight = join(root, 'straight');
+    const stopped = join(root, 'stopped');
+    const a = cli('train', [...FAST, '--out', straight]);
+    expect(a.code, a.err).toBe(0);
+    expect(a.out).toContain('final validation loss');
+    expect(cli('train', [...FAST, '--out', stopped, '--stop-after', '2']).code).toBe(0);
+    const r = cli('train', ['--preset', 'tiny', '--eval-batches', '1', '--sample-bytes', '8', '--data', corpus, '--out', stopped, '--resume']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('at step 2');
+    expect(trainLosses(stopped)).toHaveLength(4);
+    expect(trainLosses(stopped)).toEqual(trainLosses(straight));
+  });
+
+  test('behavior: generate is deterministic at temperature 0 and reads a run folder or a checkpoint folder', () => {
+    const dir = join(root, 'straight');
+    const g1 = cli('generate', ['--checkpoint', dir, '--prompt', 'The', '--tokens', '6', '--temperature', '0']);
+    const g2 = cli('generate', ['--checkpoint', join(dir, 'checkpoints', 'step-000004'), '--prompt', 'The', '--tokens', '6', '--temperature', '0']);
+    expect(g1.code, g1.err).toBe(0);
+    expect(g1.out).toMatch(/^The/);
+    expect(Buffer.byteLength(g1.out)).toBeGreaterThanOrEqual(3 + 1);
+    expect(g2.out).toBe(g1.out);
+  });
+
+  test('error: misuse is refused with a message that says what to do', () => {
+    const empty = cli('train', [...FAST, '--out', join(root, 'nothing'), '--resume']);
+    expect(empty.code).toBe(1);
+    expect(empty.err).toContain('holds no checkpoint; start the run without --resume');
+    expect(cli('train', [...FAST, '--out', join(root, 'straight')]).err).toContain('already holds a run');
+    expect(cli('train', [...FAST, '--out', join(root, 'straight'), '--resume', '--batch', '2']).err).toContain('--batch 2 differs from the run being resumed (1)');
+    expect(cli('train', ['--steps', 'abc']).err).toContain("--steps is 'abc'; it must be an integer at least 1");
+    expect(cli('train', ['--preset', 'huge']).err).toContain("unknown preset 'huge'; choose one of tiny, small, gpt2");
+    expect(cli('train', ['--bogus']).err).toContain("Unknown option '--bogus'");
+    expect(cli('generate', ['--checkpoint', root]).err).toContain(`neither model.safetensors nor a 'latest' pointer`);
+  });
+});
