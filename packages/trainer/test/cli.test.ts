@@ -29,6 +29,7 @@ describe('npm run train / generate', () => {
     const straight = join(root, 'straight');
     const stopped = join(root, 'stopped');
     const a = cli('train', [...FAST, '--out', straight]);
+    expect(a.out).toContain('unigram byte entropy of the training text');
     expect(a.code, a.err).toBe(0);
     expect(a.out).toContain('final validation loss');
     expect(cli('train', [...FAST, '--out', stopped, '--stop-after', '2']).code).toBe(0);
@@ -58,6 +59,8 @@ describe('npm run train / generate', () => {
     expect(cli('train', ['--steps', 'abc']).err).toContain("--steps is 'abc'; it must be an integer at least 1");
     expect(cli('train', ['--preset', 'huge']).err).toContain("unknown preset 'huge'; choose one of tiny, small, gpt2");
     expect(cli('train', ['--bogus']).err).toContain("Unknown option '--bogus'");
+    writeFileSync(join(root, 'odd.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 256, n_positions: 16, n_layer: 2, n_head: 3, n_embd: 32 }));
+    expect(cli('train', ['--config', join(root, 'odd.json')]).err).toContain('config.width 32 is not divisible by config.heads 3');
     expect(cli('generate', ['--checkpoint', root]).err).toContain(`neither model.safetensors nor a 'latest' pointer`);
   });
 });

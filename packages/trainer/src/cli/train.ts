@@ -2,14 +2,14 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { join } from 'node:path';
 import { decode, encode, unigramEntropy, validationBatches } from '@openshard/data';
 import { loadCorpus } from '@openshard/data/node';
-import { crc32, DEFAULT_OPTIMIZER, describeConfig, parameterCount, parameterSpecs, partition, describeShard, preset, type OptimizerConfig } from '@openshard/model';
+import { crc32, decodeConfig, DEFAULT_OPTIMIZER, describeConfig, parameterCount, parameterSpecs, partition, describeShard, preset, type OptimizerConfig } from '@openshard/model';
 import { createBackend } from '../backend.ts';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CorpusFingerprint, type TrainerFile } from '../checkpoint-files.ts';
 import { generate } from '../generate.ts';
 import { Trainer, type TrainingOptions } from '../trainer.ts';
 import { numberFlag, parseFlags, runMain, UsageError } from './options.ts';
 
-const USAGE = `usage: npm run train -- [--preset tiny|small|gpt2] [--steps 2000] [--backend cpu|webgpu] [--shards S]
+const USAGE = `usage: npm run train -- [--preset tiny|small|gpt2 | --config config.json] [--steps 2000] [--backend cpu|webgpu] [--shards S]
   [--batch 8] [--micro-batches 1] [--seed 1337] [--lr 1e-3] [--min-lr 1e-4] [--warmup 100]
   [--eval-every 100] [--eval-batches 16] [--checkpoint-every 250] [--data brown|FILE|FOLDER]
   [--out data/runs/PRESET] [--resume | --overwrite] [--stop-after STEP] [--sample-bytes 300]`;
@@ -20,7 +20,7 @@ const SAMPLES_FILE = 'samples.txt';
 const SAMPLE_PROMPT = 'The ';
 
 const FLAGS = {
-  preset: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' }, shards: { type: 'string' },
+  preset: { type: 'string' }, config: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' }, shards: { type: 'string' },
   batch: { type: 'string' }, 'micro-batches': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
   'min-lr': { type: 'string' }, warmup: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' },
   'checkpoint-every': { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
@@ -30,8 +30,10 @@ const FLAGS = {
 async function main(): Promise<void> {
   const f = parseFlags(process.argv.slice(2), FLAGS, USAGE);
   if (f.help) return void console.log(USAGE);
-  const presetName = f.preset ?? 'tiny';
-  const config = preset(presetName);
+  if (f.preset && f.config) throw new UsageError('give --preset or --config, not both');
+  // an explicit config is a GPT2Config-style config.json, like the one in every checkpoint
+  const presetName = f.config ? 'custom' : (f.preset ?? 'tiny');
+  const config = f.config ? decodeConfig(readFileSync(f.config, 'utf8'), f.config) : preset(presetName);
   let steps = numberFlag('steps', f.steps, 2000, 1);
   const evalEvery = numberFlag('eval-every', f['eval-every'], 100, 1);
   const evalBatches = numberFlag('eval-batches', f['eval-batches'], 16, 1);
