@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const f = parseFlags(process.argv.slice(2), FLAGS, USAGE);
   if (f.help) return void console.log(USAGE);
   if (f.preset && f.config) throw new UsageError('give --preset or --config, not both');
+  if (f.resume && f.overwrite) throw new UsageError('give --resume (continue the run) or --overwrite (start it again), not both');
   // an explicit config is a GPT2Config-style config.json, like the one in every checkpoint
   const presetName = f.config ? 'custom' : (f.preset ?? 'tiny');
   const config = f.config ? decodeConfig(readFileSync(f.config, 'utf8'), f.config) : preset(presetName);
@@ -155,7 +156,14 @@ function refuseChangedOptions(f: Record<string, unknown>, saved: TrainerFile, co
 function keepMetricsUpTo(out: string, step: number): void {
   const path = join(out, METRICS_FILE);
   if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= step);
+  const stepOf = (line: string) => {
+    try {
+      return JSON.parse(line).step as number;
+    } catch {
+      return Infinity; // a line cut short by the crash
+    }
+  };
+  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l && stepOf(l) <= step);
   writeFileSync(path, kept.map((l) => l + '\n').join(''));
 }
 
