@@ -1,0 +1,22 @@
+/** Per-message limits. A deployment may raise the byte limits for larger presets. */
+export interface ProtocolLimits {
+  /** Largest whole message (JSON and binary attachments), the Socket.IO frame limit. */
+  maxMessageBytes: number;
+  /** Largest JSON part of a message, as UTF-8. */
+  maxJsonBytes: number;
+  /** Most tensors one message carries (a shard's weights or gradients). */
+  maxTensors: number;
+  /** Most dimensions of one tensor. */
+  maxRank: number;
+  /** Longest name (tensor names, volunteer names, ids). */
+  maxNameLength: number;
+}
+
+export const DEFAULT_LIMITS: ProtocolLimits = {
+  // the tiny preset's largest message (all of shard 0's weights, f32) is ~2 MiB; small's ~30 MiB
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxJsonBytes: 256 * 1024,
+  maxTensors: 512,
+  maxRank: 4,
+  maxNameLength: 128,
+};

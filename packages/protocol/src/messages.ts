@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * Every message between coordinator and volunteer, as runtime schemas. JSON only: tensors are
+ * declared here by header and travel as binary attachments in the same order.
+ */
+const id = z.string().min(1).max(128);
+const count = z.number().int().min(0).max(2 ** 31 - 1);
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const tensorHeader = z.strictObject({
+  name: z.string().min(1).max(128),
+  dtype: z.enum(['f32', 'i32']),
+  shape: z.array(z.number().int().min(1).max(2 ** 31 - 1)).min(1),
+  codec: z.enum(['fp32', 'fp16', 'i32']),
+});
+
+export const taskKind = z.enum(['forward', 'backward', 'lossAndBackward']);
+
+export const gptConfig = z.strictObject({
+  vocabSize: count, contextLength: count, layers: count, heads: count, width: count,
+});
+
+export const shardSpec = z.strictObject({ index: count, count: count, firstLayer: count, endLayer: count });
+
+/** Volunteer → coordinator. */
+export const clientMessages = {
+  /** First message on a connection. */
+  hello: z.strictObject({
+    protocol: z.number().int(),
+    name: z.string().min(1).max(64),
+    backend: z.enum(['cpu', 'webgpu']),
+    adapter: z.string().max(128).optional(),
+    /** A session token from sign-in; without one the volunteer contributes but accrues nothing. */
+    session: z.string().max(512).optional(),
+  }),
+  /** The volunteer holds this version of its shard's weights and can take tasks. */
+  ready: z.strictObject({ shard: count, version: count }),
+  result: z.strictObject({
+    leaseId: id,
+    /** Time spent computing, measured by the volunteer (ms). */
+    computeMs: finite.min(0),
+    /** Mean loss of the micro-batch, from lossAndBackward. */
+    loss: finite.optional(),
+    tensors: z.array(tensorHeader),
+  }),
+  /** Gives a leased task back (paused, throttled, backgrounded) so it is re-issued at once. */
+  abandon: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
+} as const;
+
+/** Coordinator → volunteer. */
+export const serverMessages = {
+  welcome: z.strictObject({
+    protocol: z.number().int(),
+    volunteerId: id,
+    run: z.strictObject({ id, config: gptConfig, shards: count, batch: count }),
+  }),
+  /** The volunteer's shard and its weights at `version`; only that shard's parameters. */
+  weights: z.strictObject({ shard: shardSpec, version: count, tensors: z.array(tensorHeader) }),
+  task: z.strictObject({
+    leaseId: id,
+    kind: taskKind,
+    shard: count,
+    round: count,
+    microBatch: count,
+    /** The weights version the task must run on. */
+    version: count,
+    /** Milliseconds from receipt until the lease expires and the task is re-issued. */
+    deadlineMs: count,
+    /** lossAndBackward: ∂L/∂loss_n of each target. */
+    lossScale: finite.optional(),
+    tensors: z.array(tensorHeader),
+  }),
+  /** The task is no longer needed (another copy won, or the round moved on). */
+  cancel: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
+  /** A message of the volunteer's was refused and not applied. */
+  refused: z.strictObject({ code: z.string(), message: z.string(), leaseId: id.optional() }),
+} as const;
+
+export type ClientMessageType = keyof typeof clientMessages;
+export type ServerMessageType = keyof typeof serverMessages;
+export type ClientMessage<K extends ClientMessageType> = z.infer<(typeof clientMessages)[K]>;
+export type ServerMessage<K extends ServerMessageType> = z.infer<(typeof serverMessages)[K]>;
+export type TaskKind = z.infer<typeof taskKind>;
