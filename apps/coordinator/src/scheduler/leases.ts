@@ -1,0 +1,176 @@
+import type { RoundPlan, TaskKey } from './round-plan.ts';
+
+export interface SchedulerPolicy {
+  /** No lease is shorter than this (ms): covers transfer and a cold start. */
+  minDeadlineMs: number;
+  /** A lease lasts this many times the task's expected time. */
+  deadlineFactor: number;
+  /** Expected time of a task before any has been measured (ms). */
+  initialEstimateMs: number;
+  /** A task out for longer than this many times its expected time gets a backup copy when a volunteer is idle. */
+  backupFactor: number;
+  /** Copies of one task out at once, the original included. */
+  maxCopies: number;
+  /** Weight of the newest measurement in the moving average of task times. */
+  ewmaWeight: number;
+}
+
+export const DEFAULT_POLICY: SchedulerPolicy = {
+  minDeadlineMs: 5_000,
+  deadlineFactor: 4,
+  initialEstimateMs: 30_000,
+  backupFactor: 2,
+  maxCopies: 2,
+  ewmaWeight: 0.3,
+};
+
+export type LeaseState = 'active' | 'completed' | 'expired' | 'returned' | 'superseded';
+
+export interface TaskLease {
+  id: string;
+  taskId: string;
+  task: TaskKey;
+  round: number;
+  volunteerId: string;
+  issuedAt: number;
+  deadline: number;
+  /** A speculative copy of a task another volunteer is still running. */
+  backup: boolean;
+  state: LeaseState;
+}
+
+export type SubmitOutcome =
+  | { kind: 'accepted'; lease: TaskLease; /** other copies of the task, to cancel */ superseded: TaskLease[] }
+  /** another copy's result was accepted first; this one is dropped */
+  | { kind: 'duplicate'; lease: TaskLease }
+  /** a lease of an earlier round */
+  | { kind: 'stale' }
+  /** no such lease was ever given to this volunteer */
+  | { kind: 'not-leased' };
+
+/**
+ * Who runs which task of the current round, and until when. Pure: time comes in as `now`
+ * (ms), decisions go out as values; sockets and timers live in the server. The first result
+ * of a task wins, whether its lease is active, expired or given back: tasks are deterministic,
+ * so any valid copy is the same result.
+ */
+export class LeaseScheduler {
+  private plan: RoundPlan | null = null;
+  private readonly leases = new Map<string, TaskLease>();
+  private readonly estimates = new Map<string, number>();
+  private counter = 0;
+  /** Lease numbers below this belong to earlier rounds. */
+  private roundStart = 0;
+
+  constructor(readonly policy: SchedulerPolicy = DEFAULT_POLICY) {}
+
+  startRound(plan: RoundPlan): void {
+    this.plan = plan;
+    this.leases.clear();
+    this.roundStart = this.counter;
+  }
+
+  /** Expected wall time of a task of this kind on this shard (ms), from the tasks completed so far. */
+  expectedMs(t: Pick<TaskKey, 'kind' | 'shard'>): number {
+    return this.estimates.get(`${t.kind}/${t.shard}`) ?? this.policy.initialEstimateMs;
+  }
+
+  /** The next task for a volunteer holding `shard`: an unleased ready task, else a backup copy of a straggler. */
+  request(volunteerId: string, shard: number, now: number): TaskLease | null {
+    const plan = this.requirePlan();
+    const ready = plan.ready().filter((t) => t.shard === shard);
+    const active = (t: TaskKey) => this.activeLeases(plan.id(t));
+    const fresh = ready.find((t) => active(t).length === 0);
+    if (fresh) return this.issue(plan, fresh, volunteerId, now, false);
+    const straggler = ready.find((t) => {
+      const out = active(t);
+      return (
+        out.length < this.policy.maxCopies &&
+        out.every((l) => l.volunteerId !== volunteerId) &&
+        out.some((l) => now - l.issuedAt > this.policy.backupFactor * this.expectedMs(t))
+      );
+    });
+    return straggler ? this.issue(plan, straggler, volunteerId, now, true) : null;
+  }
+
+  submit(leaseId: string, volunteerId: string, now: number): SubmitOutcome {
+    const plan = this.requirePlan();
+    const lease = this.leases.get(leaseId);
+    if (!lease) return this.leaseNumber(leaseId) < this.roundStart ? { kind: 'stale' } : { kind: 'not-leased' };
+    if (lease.volunteerId !== volunteerId) return { kind: 'not-leased' };
+    if (plan.isDone(lease.task)) {
+      if (lease.state === 'active') lease.state = 'superseded';
+      return { kind: 'duplicate', lease };
+    }
+    plan.complete(lease.task);
+    lease.state = 'completed';
+    this.measure(lease, now - lease.issuedAt);
+    const superseded = this.activeLeases(lease.taskId);
+    for (const l of superseded) l.state = 'superseded';
+    return { kind: 'accepted', lease, superseded };
+  }
+
+  /** The volunteer gives the task back (paused, throttled, closing): it is re-issued at once. */
+  abandon(leaseId: string, volunteerId: string): TaskLease | null {
+    const lease = this.leases.get(leaseId);
+    if (!lease || lease.volunteerId !== volunteerId || lease.state !== 'active') return null;
+    lease.state = 'returned';
+    return lease;
+  }
+
+  /** A volunteer disconnected: its active leases are returned. */
+  leave(volunteerId: string): TaskLease[] {
+    const returned = [...this.leases.values()].filter((l) => l.volunteerId === volunteerId && l.state === 'active');
+    for (const l of returned) l.state = 'returned';
+    return returned;
+  }
+
+  /** Leases past their deadline become expired (their tasks are free to lease again). */
+  expire(now: number): TaskLease[] {
+    const expired = [...this.leases.values()].filter((l) => l.state === 'active' && l.deadline <= now);
+    for (const l of expired) l.state = 'expired';
+    return expired;
+  }
+
+  /** The earliest deadline of an active lease, for the server's timer; null if none is out. */
+  nextDeadline(): number | null {
+    let next: number | null = null;
+    for (const l of this.leases.values()) if (l.state === 'active' && (next === null || l.deadline < next)) next = l.deadline;
+    return next;
+  }
+
+  lease(leaseId: string): TaskLease | undefined {
+    return this.leases.get(leaseId);
+  }
+
+  activeLeases(taskId: string): TaskLease[] {
+    return [...this.leases.values()].filter((l) => l.taskId === taskId && l.state === 'active');
+  }
+
+  private issue(plan: RoundPlan, task: TaskKey, volunteerId: string, now: number, backup: boolean): TaskLease {
+    const duration = Math.max(this.policy.minDeadlineMs, Math.ceil(this.policy.deadlineFactor * this.expectedMs(task)));
+    const lease: TaskLease = {
+      id: `L${this.counter++}`, taskId: plan.id(task), task, round: plan.round, volunteerId,
+      issuedAt: now, deadline: now + duration, backup, state: 'active',
+    };
+    this.leases.set(lease.id, lease);
+    return lease;
+  }
+
+  private measure(lease: TaskLease, elapsedMs: number): void {
+    const key = `${lease.task.kind}/${lease.task.shard}`;
+    const old = this.estimates.get(key);
+    const w = this.policy.ewmaWeight;
+    this.estimates.set(key, old === undefined ? elapsedMs : (1 - w) * old + w * elapsedMs);
+  }
+
+  private leaseNumber(id: string): number {
+    const n = /^L(\d+)$/.exec(id);
+    return n ? Number(n[1]) : Infinity;
+  }
+
+  private requirePlan(): RoundPlan {
+    if (!this.plan) throw new Error('no round has started');
+    return this.plan;
+  }
+}
