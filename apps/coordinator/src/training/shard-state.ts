@@ -1,0 +1,81 @@
+import { formatShape, type Backend, type Tensor } from '@openshard/tensor';
+import { Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ShardSpec } from '@openshard/model';
+
+/**
+ * The coordinator's copy of one shard: its weights at `version`, its AdamW moments, and the
+ * gradients of the current round's micro-batches as they arrive. Gradients are summed in
+ * micro-batch order whatever order they came in, exactly as the single-process trainer sums them.
+ */
+export class ShardState {
+  readonly shard: Shard;
+  readonly optimizer: ShardOptimizer;
+  private pending: (Map<string, Float32Array> | null)[];
+
+  constructor(
+    private readonly be: Backend,
+    config: GptConfig,
+    readonly spec: ShardSpec,
+    values: (name: string) => Float32Array,
+    optimizer: OptimizerConfig,
+    microBatches: number,
+    /** Optimizer steps applied so far: the weights' version. */
+    public version: number,
+    moments?: (name: string) => { m: Float32Array; v: Float32Array },
+  ) {
+    this.shard = Shard.fromValues(be, config, spec, (p) => values(p.name));
+    this.optimizer = new ShardOptimizer(be, this.shard.parameters, optimizer, moments);
+    this.pending = new Array(microBatches).fill(null);
+  }
+
+  /** Checks one micro-batch's gradients (every parameter, right shape, finite) and keeps them. */
+  addGradients(microBatch: number, grads: Map<string, Float32Array>): void {
+    if (!(microBatch >= 0 && microBatch < this.pending.length)) {
+      throw new ShardInputError(`micro-batch ${microBatch} is outside this round's 0…${this.pending.length - 1}`);
+    }
+    for (const p of this.shard.parameters) {
+      const g = grads.get(p.name);
+      if (!g) throw new ShardInputError(`gradients for shard ${this.spec.index} lack '${p.name}'`);
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      if (g.length !== size) throw new ShardInputError(`gradient '${p.name}' has ${g.length} values, expected ${size} for ${formatShape(p.shape)}`);
+    }
+    if (grads.size !== this.shard.parameters.length) {
+      const extra = [...grads.keys()].filter((n) => !this.shard.weights.has(n));
+      throw new ShardInputError(`gradients for shard ${this.spec.index} include parameters it does not hold: ${extra.slice(0, 3).join(', ')}`);
+    }
+    this.pending[microBatch] = grads;
+  }
+
+  get complete(): boolean {
+    return this.pending.every((g) => g !== null);
+  }
+
+  /** Sums the round's gradients in micro-batch order, takes AdamW step `version + 1`. */
+  step(): void {
+    if (!this.complete) throw new Error(`shard ${this.spec.index} stepped with gradients missing for micro-batches ${this.pending.flatMap((g, m) => (g ? [] : [m])).join(', ')}`);
+    const sums = new Map<string, Tensor>();
+    for (const p of this.shard.parameters) {
+      const sum = this.be.upload(this.pending[0]!.get(p.name)!, p.shape);
+      for (let m = 1; m < this.pending.length; m++) {
+        const g = this.be.upload(this.pending[m]!.get(p.name)!, p.shape);
+        this.be.accumulate(sum, g);
+        g.dispose();
+      }
+      sums.set(p.name, sum);
+    }
+    this.optimizer.step(this.shard.weights, sums, this.version + 1);
+    for (const t of sums.values()) t.dispose();
+    this.version += 1;
+    this.pending = this.pending.map(() => null);
+  }
+
+  async values(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, t] of this.shard.weights) out.set(name, (await this.be.read(t)) as Float32Array);
+    return out;
+  }
+
+  dispose(): void {
+    this.shard.dispose();
+    this.optimizer.dispose();
+  }
+}
