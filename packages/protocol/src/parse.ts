@@ -56,14 +56,24 @@ export function parseMessage<S extends Schemas, K extends keyof S & string>(
     total += encodedBytes(h);
     if (total > limits.maxMessageBytes) throw new ProtocolError('too-large', `${type}: tensors add up to more than the limit of ${limits.maxMessageBytes} bytes`);
   }
-  if (attachments.length !== headers.length) {
-    throw new ProtocolError('bad-message', `${type}: ${attachments.length} binary attachments for ${headers.length} tensor headers`);
+  // all tensors travel back to back in one binary attachment (Socket.IO's parser caps attachments at 10)
+  if (headers.length === 0) {
+    if (attachments.length) throw new ProtocolError('bad-message', `${type}: ${attachments.length} binary attachments but no tensor headers`);
+    return { type, message, tensors: [] };
   }
-  const tensors = headers.map((h, i) => {
-    const bytes = asBytes(attachments[i]);
-    if (!bytes) throw new ProtocolError('bad-tensor', `${type}: attachment ${i} for tensor '${h.name}' is not binary`);
+  if (attachments.length !== 1) throw new ProtocolError('bad-message', `${type}: ${attachments.length} binary attachments; the tensors travel in exactly one`);
+  const bytes = asBytes(attachments[0]);
+  if (!bytes) throw new ProtocolError('bad-tensor', `${type}: the attachment is not binary`);
+  const needed = headers.reduce((a, h) => a + encodedBytes(h), 0);
+  if (bytes.byteLength !== needed) {
+    throw new ProtocolError('bad-tensor', `${type}: the attachment has ${bytes.byteLength} bytes; the tensor headers need ${needed}`);
+  }
+  let offset = 0;
+  const tensors = headers.map((h) => {
+    const part = bytes.subarray(offset, offset + encodedBytes(h));
+    offset += part.byteLength;
     try {
-      return decodeTensor(h, bytes, { finite: o.finite });
+      return decodeTensor(h, part, { finite: o.finite });
     } catch (e) {
       if (e instanceof ProtocolError) throw new ProtocolError(e.code, `${type}: ${e.message}`);
       throw e;
@@ -79,14 +89,15 @@ function asBytes(x: unknown): Uint8Array | null {
   return null;
 }
 
-/** The JSON with tensor headers and the attachments to emit after it, in the same order. */
+/** The tensor headers for a message's JSON, and the attachments to emit after it: none, or one holding every tensor back to back. */
 export function packTensors(tensors: readonly WireTensor[], codec?: (t: WireTensor) => Codec): { headers: TensorHeader[]; attachments: Uint8Array[] } {
-  const headers: TensorHeader[] = [];
-  const attachments: Uint8Array[] = [];
-  for (const t of tensors) {
-    const { header, bytes } = encodeTensor(t, codec?.(t));
-    headers.push(header);
-    attachments.push(bytes);
+  const encoded = tensors.map((t) => encodeTensor(t, codec?.(t)));
+  if (encoded.length === 0) return { headers: [], attachments: [] };
+  const all = new Uint8Array(encoded.reduce((a, e) => a + e.bytes.byteLength, 0));
+  let offset = 0;
+  for (const e of encoded) {
+    all.set(e.bytes, offset);
+    offset += e.bytes.byteLength;
   }
-  return { headers, attachments };
+  return { headers: encoded.map((e) => e.header), attachments: [all] };
 }

@@ -1,1 +1,2 @@
 export * from './execute-task.ts';
+export * from './volunteer.ts';

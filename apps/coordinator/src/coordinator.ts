@@ -1,0 +1,213 @@
+import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
+import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ProtocolErrorCode, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
+import { chooseShard } from './scheduler/assignment.ts';
+import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
+import type { RoundSummary, TrainingRun } from './training/training-run.ts';
+
+/** Refused messages a connection may send before it is disconnected. */
+export const MAX_REFUSALS = 5;
+/** Weight of the newest measurement in a volunteer's throughput average. */
+const THROUGHPUT_EWMA = 0.3;
+
+export interface Volunteer {
+  id: string;
+  name: string;
+  backend: 'cpu' | 'webgpu';
+  shard: number;
+  /** The weights version the volunteer said it holds; tasks go only to volunteers on the current version. */
+  readyVersion: number | null;
+  /** FLOPs per ms of its accepted tasks (moving average); null until one is accepted. */
+  throughput: number | null;
+  tasksAccepted: number;
+  refusals: number;
+  /** Shards whose weights it has been sent. */
+  exposure: Set<number>;
+}
+
+/** A message for one volunteer, or an order to drop its connection. */
+export type Effect =
+  | { to: string; type: ServerMessageType; message: ServerMessage<ServerMessageType>; tensors?: WireTensor[] }
+  | { to: string; type: 'disconnect'; reason: string };
+
+export interface CoordinatorEvents {
+  roundClosed?(summary: RoundSummary): void;
+}
+
+/**
+ * What the coordinator decides, without sockets or timers: who holds which shard, which task
+ * goes to whom, what a result does. Every entry point takes the current time and returns the
+ * messages to send.
+ */
+export class Coordinator {
+  readonly volunteers = new Map<string, Volunteer>();
+  private readonly shardWork: number[];
+
+  constructor(
+    readonly run: TrainingRun,
+    readonly scheduler: LeaseScheduler,
+    readonly runId: string,
+    private readonly events: CoordinatorEvents = {},
+  ) {
+    const { config, batch } = run.options;
+    this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
+    scheduler.startRound(run.plan);
+  }
+
+  async hello(id: string, m: ClientMessage<'hello'>, now: number): Promise<Effect[]> {
+    if (m.protocol !== PROTOCOL_VERSION) {
+      return [
+        this.refusal(id, new ProtocolError('version', `protocol version ${m.protocol} is not ${PROTOCOL_VERSION}; update the volunteer`)),
+        { to: id, type: 'disconnect', reason: 'protocol version' },
+      ];
+    }
+    if (this.volunteers.has(id)) return [this.refusal(id, new ProtocolError('bad-message', 'hello was already received on this connection'))];
+    const shard = chooseShard(this.shardWork, [...this.volunteers.values()]);
+    const v: Volunteer = { id, name: m.name, backend: m.backend, shard, readyVersion: null, throughput: null, tasksAccepted: 0, refusals: 0, exposure: new Set() };
+    this.volunteers.set(id, v);
+    const { config, shards, batch } = this.run.options;
+    return [
+      { to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } },
+      await this.weightsFor(v),
+      ...this.pump(now),
+    ];
+  }
+
+  ready(id: string, m: ClientMessage<'ready'>, now: number): Effect[] {
+    const v = this.volunteers.get(id);
+    if (!v) return this.unknown(id);
+    const current = this.run.shards[v.shard].version;
+    if (m.shard !== v.shard || m.version > current) {
+      return this.refuse(id, new ProtocolError('bad-message', `ready for shard ${m.shard} version ${m.version}, but you hold shard ${v.shard} whose latest version is ${current}`));
+    }
+    v.readyVersion = m.version;
+    return this.pump(now);
+  }
+
+  async result(id: string, m: ClientMessage<'result'>, tensors: WireTensor[], now: number): Promise<Effect[]> {
+    const v = this.volunteers.get(id);
+    if (!v) return this.unknown(id);
+    const lease = this.scheduler.lease(m.leaseId);
+    if (!lease || lease.volunteerId !== id) {
+      const outcome = this.scheduler.submit(m.leaseId, id, now);
+      const code: ProtocolErrorCode = outcome.kind === 'stale' ? 'stale' : 'not-leased';
+      return this.refuse(id, new ProtocolError(code, `lease ${m.leaseId} ${code === 'stale' ? 'belongs to an earlier round' : 'was never given to you'}`), m.leaseId);
+    }
+    if (lease.state === 'completed') {
+      return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already accepted: a replay earns nothing`), m.leaseId);
+    }
+    if (this.run.plan.isDone(lease.task)) {
+      this.scheduler.submit(m.leaseId, id, now);
+      return this.pump(now); // a copy that lost the race (it was sent a cancel): dropped, no credit
+    }
+    let outcome;
+    try {
+      outcome = this.run.accept(lease.task, { tensors, loss: m.loss });
+    } catch (e) {
+      return this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId);
+    }
+    const submitted = this.scheduler.submit(m.leaseId, id, now);
+    const effects: Effect[] = [];
+    if (submitted.kind === 'accepted') {
+      for (const l of submitted.superseded) effects.push(this.cancel(l, 'another copy finished first'));
+    }
+    const { config, batch } = this.run.options;
+    const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
+    const rate = flops / Math.max(m.computeMs, 1e-3);
+    v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
+    v.tasksAccepted += 1;
+    for (const s of outcome.stepped) {
+      for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w));
+    }
+    if (outcome.closed) {
+      this.scheduler.startRound(this.run.plan);
+      this.events.roundClosed?.(outcome.closed);
+    }
+    return [...effects, ...this.pump(now)];
+  }
+
+  abandon(id: string, m: ClientMessage<'abandon'>, now: number): Effect[] {
+    if (!this.volunteers.has(id)) return this.unknown(id);
+    this.scheduler.abandon(m.leaseId, id);
+    return this.pump(now);
+  }
+
+  disconnect(id: string, now: number): Effect[] {
+    this.scheduler.leave(id);
+    this.volunteers.delete(id);
+    return this.pump(now);
+  }
+
+  /** Expires overdue leases and hands their tasks (and backup copies of stragglers) to idle volunteers. */
+  tick(now: number): Effect[] {
+    const effects = this.scheduler.expire(now).map((l) => this.cancel(l, 'the lease expired'));
+    return [...effects, ...this.pump(now)];
+  }
+
+  /** A message that could not even be parsed (unknown type, bad schema, bad tensor). */
+  refuse(id: string, e: ProtocolError, leaseId?: string): Effect[] {
+    const v = this.volunteers.get(id);
+    const effects: Effect[] = [this.refusal(id, e, leaseId)];
+    const count = v ? ++v.refusals : MAX_REFUSALS + 1;
+    if (count > MAX_REFUSALS) effects.push({ to: id, type: 'disconnect', reason: `more than ${MAX_REFUSALS} refused messages` });
+    return effects;
+  }
+
+  /** The largest fraction of all parameters any volunteer has been sent. */
+  maxExposure(): number {
+    const { config } = this.run.options;
+    const total = this.run.specs.reduce((a, s) => a + parameterCount(shardParameterSpecs(config, s)), 0);
+    let worst = 0;
+    for (const v of this.volunteers.values()) {
+      const seen = [...v.exposure].reduce((a, s) => a + parameterCount(shardParameterSpecs(config, this.run.specs[s])), 0);
+      worst = Math.max(worst, seen / total);
+    }
+    return worst;
+  }
+
+  private pump(now: number): Effect[] {
+    const effects: Effect[] = [];
+    const busy = new Set<string>();
+    for (const v of this.volunteers.values()) {
+      for (const l of this.activeLeasesOf(v.id)) busy.add(l.volunteerId);
+    }
+    for (const v of this.volunteers.values()) {
+      if (busy.has(v.id) || v.readyVersion !== this.run.shards[v.shard].version) continue;
+      const lease = this.scheduler.request(v.id, v.shard, now);
+      if (!lease) continue;
+      const inputs = this.run.inputs(lease.task);
+      effects.push({
+        to: v.id, type: 'task', tensors: inputs.tensors,
+        message: {
+          leaseId: lease.id, kind: lease.task.kind, shard: lease.task.shard, round: lease.round, microBatch: lease.task.microBatch,
+          version: this.run.shards[v.shard].version, deadlineMs: lease.deadline - now, lossScale: inputs.lossScale, tensors: [],
+        },
+      });
+    }
+    return effects;
+  }
+
+  private activeLeasesOf(id: string): TaskLease[] {
+    return this.run.plan.tasks.flatMap((t) => this.scheduler.activeLeases(this.run.plan.id(t))).filter((l) => l.volunteerId === id);
+  }
+
+  private async weightsFor(v: Volunteer): Promise<Effect> {
+    const state = this.run.shards[v.shard];
+    v.exposure.add(v.shard);
+    v.readyVersion = null;
+    const values = await state.values();
+    const tensors: WireTensor[] = state.shard.parameters.map((p) => ({ name: p.name, dtype: 'f32', shape: p.shape, data: values.get(p.name)! }));
+    return { to: v.id, type: 'weights', message: { shard: state.spec, version: state.version, tensors: [] }, tensors };
+  }
+
+  private cancel(l: TaskLease, reason: string): Effect {
+    return { to: l.volunteerId, type: 'cancel', message: { leaseId: l.id, reason } };
+  }
+
+  private refusal(id: string, e: ProtocolError, leaseId?: string): Effect {
+    return { to: id, type: 'refused', message: { code: e.code, message: e.message, ...(leaseId ? { leaseId } : {}) } };
+  }
+
+  private unknown(id: string): Effect[] {
+    return this.refuse(id, new ProtocolError('bad-message', 'send hello first'));
+  }
+}

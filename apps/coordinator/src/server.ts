@@ -1,0 +1,90 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType } from '@openshard/protocol';
+import { Server, type Socket } from 'socket.io';
+import type { Coordinator, Effect } from './coordinator.ts';
+
+export interface CoordinatorServer {
+  url: string;
+  http: HttpServer;
+  io: Server;
+  close(): Promise<void>;
+}
+
+/** How often overdue leases are looked for (ms). */
+const TICK_MS = 250;
+
+/**
+ * The socket edge: each event is parsed completely (type, schema, tensors, finiteness) before
+ * the Coordinator sees it; its effects are sent back out. Handlers run one at a time, in
+ * arrival order, so the coordinator's state changes in one well-defined sequence.
+ */
+export async function startCoordinatorServer(coordinator: Coordinator, o: { host?: string; port?: number } = {}): Promise<CoordinatorServer> {
+  const http = createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ round: coordinator.run.round, volunteers: coordinator.volunteers.size }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  const io = new Server(http, { maxHttpBufferSize: DEFAULT_LIMITS.maxMessageBytes, serveClient: false });
+  const sockets = new Map<string, Socket>();
+  let queue = Promise.resolve();
+  const serial = (work: () => Promise<Effect[]> | Effect[]) => {
+    queue = queue.then(async () => deliver(await work())).catch((e) => console.error('coordinator:', e));
+  };
+  const deliver = (effects: Effect[]) => {
+    for (const e of effects) {
+      const socket = sockets.get(e.to);
+      if (!socket) continue;
+      if (e.type === 'disconnect') {
+        socket.disconnect(true);
+        continue;
+      }
+      const { headers, attachments } = packTensors(e.tensors ?? []);
+      socket.emit(e.type, { ...e.message, ...('tensors' in e.message ? { tensors: headers } : {}) }, ...attachments);
+    }
+  };
+
+  io.on('connection', (socket) => {
+    sockets.set(socket.id, socket);
+    socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
+      serial(async () => {
+        const now = Date.now();
+        let parsed;
+        try {
+          parsed = parseMessage(clientMessages, type as ClientMessageType, json, attachments, { finite: true });
+        } catch (e) {
+          if (e instanceof ProtocolError) return coordinator.refuse(socket.id, e);
+          throw e;
+        }
+        const m = parsed.message as never;
+        switch (parsed.type as ClientMessageType) {
+          case 'hello': return coordinator.hello(socket.id, m, now);
+          case 'ready': return coordinator.ready(socket.id, m, now);
+          case 'result': return coordinator.result(socket.id, m, parsed.tensors, now);
+          case 'abandon': return coordinator.abandon(socket.id, m, now);
+        }
+      });
+    });
+    socket.on('disconnect', () => {
+      sockets.delete(socket.id);
+      serial(() => coordinator.disconnect(socket.id, Date.now()));
+    });
+  });
+  const timer = setInterval(() => serial(() => coordinator.tick(Date.now())), TICK_MS);
+
+  await new Promise<void>((resolve) => http.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
+  const { address, port } = http.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    http,
+    io,
+    async close() {
+      clearInterval(timer);
+      io.close();
+      await queue;
+    },
+  };
+}
