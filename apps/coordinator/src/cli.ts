@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { DEFAULT_NETWORK, startNetwork } from './network.ts';
+
+const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
+  [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]`;
+
+function int(name: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} is '${raw}'; it must be an integer ≥ ${min}`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const f = parseArgs({
+    options: Object.fromEntries(['preset', 'shards', 'batch', 'micro-batches', 'rounds', 'seed', 'data', 'host', 'port', 'volunteers'].map((k) => [k, { type: 'string' as const }])),
+    strict: true,
+  }).values;
+  const volunteers = int('volunteers', f.volunteers, 0, 0);
+  const children: ChildProcess[] = [];
+  let lastRound = performance.now();
+  const { server } = await startNetwork({
+    preset: f.preset ?? DEFAULT_NETWORK.preset,
+    shards: int('shards', f.shards, DEFAULT_NETWORK.shards, 1),
+    batch: int('batch', f.batch, DEFAULT_NETWORK.batch, 1),
+    microBatches: int('micro-batches', f['micro-batches'], DEFAULT_NETWORK.microBatches, 1),
+    rounds: int('rounds', f.rounds, DEFAULT_NETWORK.rounds, 1),
+    seed: int('seed', f.seed, DEFAULT_NETWORK.seed, 0),
+    data: f.data ?? DEFAULT_NETWORK.data,
+    host: f.host ?? DEFAULT_NETWORK.host,
+    port: int('port', f.port, DEFAULT_NETWORK.port, 0),
+    onRound: (s, c) => {
+      const now = performance.now();
+      const tokensPerSecond = (s.tokens / (now - lastRound)) * 1000;
+      lastRound = now;
+      console.log(`round ${s.round}: loss ${s.loss.toFixed(4)}, ${Math.round(tokensPerSecond)} tok/s, ${c.volunteers.size} volunteers`);
+    },
+  });
+  console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
+  console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
+  for (let i = 0; i < volunteers; i++) {
+    children.push(spawn(process.execPath, ['--import', 'tsx', 'packages/volunteer/src/cli.ts', '--url', server.url, '--name', `local-${i + 1}`], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  }
+  const stop = async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: Error) => {
+  console.error(`error: ${e.message}\n${USAGE}`);
+  process.exit(1);
+});

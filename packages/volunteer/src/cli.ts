@@ -1,0 +1,55 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CpuBackend, type Backend } from '@openshard/tensor';
+import { VolunteerClient, type VolunteerEvent } from './volunteer.ts';
+
+const USAGE = `usage: openshard-volunteer --url http://127.0.0.1:8600 [--backend cpu|webgpu] [--name NAME]
+  --slowdown F   stretch every task to F times its compute time (to test stragglers)`;
+
+function describe(e: VolunteerEvent): string {
+  switch (e.type) {
+    case 'connected': return `connected to ${e.detail}`;
+    case 'disconnected': return `disconnected (${e.detail}); reconnecting`;
+    case 'assigned': return `holding shard ${e.shard}, version ${e.version} (${e.parameters.toLocaleString('en-US')} parameters)`;
+    case 'task': return `${e.kind} shard ${e.shard} round ${e.round} micro-batch ${e.microBatch}: ${e.computeMs.toFixed(1)} ms`;
+    case 'cancelled': return `task ${e.leaseId} cancelled: ${e.reason}`;
+    case 'refused': return `the coordinator refused a message (${e.code}): ${e.message}`;
+    case 'error': return `error: ${e.message}`;
+  }
+}
+
+async function main(): Promise<void> {
+  let f;
+  try {
+    f = parseArgs({
+      options: { url: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, slowdown: { type: 'string' }, help: { type: 'boolean' } },
+      strict: true,
+    }).values;
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n${USAGE}`);
+    process.exit(1);
+  }
+  if (f.help) return void console.log(USAGE);
+  const url = f.url ?? 'http://127.0.0.1:8600';
+  const slowdown = f.slowdown === undefined ? 1 : Number(f.slowdown);
+  if (!(slowdown >= 1)) throw new Error(`--slowdown is '${f.slowdown}'; it must be a number ≥ 1`);
+  const name = f.name ?? `${hostname()}-${process.pid}`;
+  let backend: Backend;
+  if ((f.backend ?? 'cpu') === 'cpu') backend = new CpuBackend();
+  else if (f.backend === 'webgpu') backend = await (await import('@openshard/tensor/node')).createNodeWebGpuBackend();
+  else throw new Error(`--backend is '${f.backend}'; choose cpu or webgpu`);
+  const client = new VolunteerClient({ url, name, backend, slowdown, onEvent: (e) => console.log(`[${name}] ${describe(e)}`) });
+  client.start();
+  const stop = async () => {
+    await client.stop();
+    backend.destroy();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: Error) => {
+  console.error(`error: ${e.message}`);
+  process.exit(1);
+});
