@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_NETWORK, startNetwork } from './network.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
-  [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]`;
+  [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
+  [--data-dir data] [--checkpoint-every 10] [--exit-when-done]
+The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
@@ -14,13 +16,17 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
 
 async function main(): Promise<void> {
   const f = parseArgs({
-    options: Object.fromEntries(['preset', 'shards', 'batch', 'micro-batches', 'rounds', 'seed', 'data', 'host', 'port', 'volunteers'].map((k) => [k, { type: 'string' as const }])),
+    options: {
+      preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
+      rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
+      volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'exit-when-done': { type: 'boolean' },
+    },
     strict: true,
   }).values;
   const volunteers = int('volunteers', f.volunteers, 0, 0);
   const children: ChildProcess[] = [];
   let lastRound = performance.now();
-  const { server } = await startNetwork({
+  const network = await startNetwork({
     preset: f.preset ?? DEFAULT_NETWORK.preset,
     shards: int('shards', f.shards, DEFAULT_NETWORK.shards, 1),
     batch: int('batch', f.batch, DEFAULT_NETWORK.batch, 1),
@@ -30,6 +36,12 @@ async function main(): Promise<void> {
     data: f.data ?? DEFAULT_NETWORK.data,
     host: f.host ?? DEFAULT_NETWORK.host,
     port: int('port', f.port, DEFAULT_NETWORK.port, 0),
+    dataDir: f['data-dir'] ?? DEFAULT_NETWORK.dataDir,
+    checkpointEvery: int('checkpoint-every', f['checkpoint-every'], DEFAULT_NETWORK.checkpointEvery, 1),
+    onFinished: () => {
+      console.log('the run is complete');
+      if (f['exit-when-done']) void stop();
+    },
     onRound: (s, c) => {
       const now = performance.now();
       const tokensPerSecond = (s.tokens / (now - lastRound)) * 1000;
@@ -37,18 +49,20 @@ async function main(): Promise<void> {
       console.log(`round ${s.round}: loss ${s.loss.toFixed(4)}, ${Math.round(tokensPerSecond)} tok/s, ${c.volunteers.size} volunteers`);
     },
   });
+  const { server } = network;
+  console.log(`${network.startRound ? `resumed run ${network.runId} at round ${network.startRound}` : `new run ${network.runId}`} (data in ${f['data-dir'] ?? DEFAULT_NETWORK.dataDir})`);
   console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
   console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
   for (let i = 0; i < volunteers; i++) {
     children.push(spawn(process.execPath, ['--import', 'tsx', 'packages/volunteer/src/cli.ts', '--url', server.url, '--name', `local-${i + 1}`], { stdio: ['ignore', 'ignore', 'inherit'] }));
   }
-  const stop = async () => {
-    for (const c of children) c.kill('SIGTERM');
-    await server.close();
-    process.exit(0);
-  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  async function stop() {
+    for (const c of children) c.kill('SIGTERM');
+    await network.close();
+    process.exit(0);
+  }
 }
 
 main().catch((e: Error) => {

@@ -2,6 +2,7 @@ import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from
 import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ProtocolErrorCode, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
 import { chooseShard } from './scheduler/assignment.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
+import type { TaskRecord } from './store/run-store.ts';
 import type { RoundSummary, TrainingRun } from './training/training-run.ts';
 
 /** Refused messages a connection may send before it is disconnected. */
@@ -30,7 +31,8 @@ export type Effect =
   | { to: string; type: 'disconnect'; reason: string };
 
 export interface CoordinatorEvents {
-  roundClosed?(summary: RoundSummary): void;
+  /** Awaited before anything else happens: the place to commit the round durably. */
+  roundClosed?(summary: RoundSummary, tasks: TaskRecord[]): void | Promise<void>;
 }
 
 /**
@@ -41,12 +43,16 @@ export interface CoordinatorEvents {
 export class Coordinator {
   readonly volunteers = new Map<string, Volunteer>();
   private readonly shardWork: number[];
+  /** Tasks accepted in the current round, committed with it. */
+  private accepted: TaskRecord[] = [];
 
   constructor(
     readonly run: TrainingRun,
     readonly scheduler: LeaseScheduler,
     readonly runId: string,
     private readonly events: CoordinatorEvents = {},
+    /** No task of this round or later is issued: the run is over. */
+    readonly lastRound = Infinity,
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
@@ -115,12 +121,18 @@ export class Coordinator {
     const rate = flops / Math.max(m.computeMs, 1e-3);
     v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
     v.tasksAccepted += 1;
+    this.accepted.push({
+      round: lease.round, taskId: lease.taskId, leaseId: lease.id, volunteer: v.name, kind: lease.task.kind,
+      shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs: m.computeMs,
+    });
     for (const s of outcome.stepped) {
       for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w));
     }
     if (outcome.closed) {
+      const tasks = this.accepted;
+      this.accepted = [];
+      await this.events.roundClosed?.(outcome.closed, tasks);
       this.scheduler.startRound(this.run.plan);
-      this.events.roundClosed?.(outcome.closed);
     }
     return [...effects, ...this.pump(now)];
   }
@@ -164,8 +176,13 @@ export class Coordinator {
     return worst;
   }
 
+  get finished(): boolean {
+    return this.run.round >= this.lastRound;
+  }
+
   private pump(now: number): Effect[] {
     const effects: Effect[] = [];
+    if (this.finished) return effects;
     const busy = new Set<string>();
     for (const v of this.volunteers.values()) {
       for (const l of this.activeLeasesOf(v.id)) busy.add(l.volunteerId);

@@ -3,13 +3,25 @@ import { loadBrownCorpus } from '@openshard/data/node';
 import { DEFAULT_OPTIMIZER, preset } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
-import { afterEach, describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startNetwork, type NetworkOptions } from '../src/network.ts';
 import type { RoundSummary } from '../src/training/training-run.ts';
 
 /** The bar: the distributed run's losses equal the single-process trainer's to 1e-5 relative (CPU). */
 const LOSS_RTOL = 1e-5;
-const NETWORK: NetworkOptions = { preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0 };
+const NETWORK: NetworkOptions = {
+  preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0, dataDir: '', checkpointEvery: 10,
+};
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function freshDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'openshard-net-'));
+  dirs.push(d);
+  return d;
+}
 
 const children = new Set<ChildProcess>();
 afterEach(() => {
@@ -39,20 +51,21 @@ async function train(rounds: number, during: (round: number, url: string) => voi
   const summaries: RoundSummary[] = [];
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
-  const { server, coordinator } = await startNetwork({
+  const network = await startNetwork({
     ...NETWORK,
+    dataDir: freshDir(),
     onRound: (s) => {
       summaries.push(s);
-      during(s.round, server.url);
+      during(s.round, network.server.url);
       if (summaries.length === rounds) finish();
     },
   });
   try {
-    start(server.url);
+    start(network.server.url);
     await finished;
-    return { losses: summaries.map((s) => s.loss), exposure: coordinator.maxExposure() };
+    return { losses: summaries.map((s) => s.loss), exposure: network.coordinator.maxExposure() };
   } finally {
-    await server.close();
+    await network.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
-import { initParameter, parameterSpecs, partition, ShardInputError, type GptConfig, type OptimizerConfig, type ShardSpec } from '@openshard/model';
+import { initParameter, parameterSpecs, partition, ShardInputError, type GptConfig, type OptimizerConfig, type OptimizerState, type ShardSpec } from '@openshard/model';
 import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
 import { RoundPlan, type TaskKey } from '../scheduler/round-plan.ts';
@@ -63,7 +63,7 @@ export class TrainingRun {
   samplerAtRoundStart: SamplerState = { epoch: 0, cursor: 0 };
 
   constructor(
-    be: Backend,
+    private readonly be: Backend,
     trainTokens: Uint8Array,
     readonly options: RunOptions,
     resume?: { round: number; sampler: SamplerState; values: (name: string) => Float32Array; moments: (name: string) => { m: Float32Array; v: Float32Array } },
@@ -157,6 +157,21 @@ export class TrainingRun {
     const closed = { round: this.plan.round, loss, tokens: this.batches.reduce((a, b) => a + b.B * b.T, 0) };
     this.startRound(this.plan.round + 1);
     return { stepped, closed };
+  }
+
+  /** Every parameter of every shard, by name. */
+  async parameterValues(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const s of this.shards) for (const [name, v] of await s.values()) out.set(name, v);
+    return out;
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+    for (const s of this.shards) {
+      for (const [name, mv] of s.optimizer.moments) moments.set(name, { m: (await this.be.read(mv.m)) as Float32Array, v: (await this.be.read(mv.v)) as Float32Array });
+    }
+    return { step: this.round, moments };
   }
 
   private need(store: Map<string, Float32Array>, shard: number, m: number, what: string): Float32Array {

@@ -1,0 +1,124 @@
+import Database from 'better-sqlite3';
+
+/** An accepted task, logged in the transaction that commits its round. */
+export interface TaskRecord {
+  round: number;
+  taskId: string;
+  leaseId: string;
+  volunteer: string;
+  kind: string;
+  shard: number;
+  microBatch: number;
+  flops: number;
+  computeMs: number;
+}
+
+export interface RoundRecord {
+  round: number;
+  loss: number;
+  tokens: number;
+  closedAt: number;
+}
+
+export interface StoredRun {
+  id: string;
+  /** JSON the coordinator wrote when it created the run (options, corpus fingerprint). */
+  spec: string;
+  createdAt: number;
+  /** The round the latest checkpoint starts at (rounds completed), 0 before any. */
+  checkpointRound: number;
+  checkpoint: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at INTEGER NOT NULL,
+  checkpoint_round INTEGER NOT NULL DEFAULT 0, checkpoint TEXT
+);
+CREATE TABLE IF NOT EXISTS rounds (
+  run_id TEXT NOT NULL REFERENCES runs(id), round INTEGER NOT NULL, loss REAL NOT NULL,
+  tokens INTEGER NOT NULL, closed_at INTEGER NOT NULL, PRIMARY KEY (run_id, round)
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  run_id TEXT NOT NULL REFERENCES runs(id), round INTEGER NOT NULL, task_id TEXT NOT NULL, lease_id TEXT NOT NULL,
+  volunteer TEXT NOT NULL, kind TEXT NOT NULL, shard INTEGER NOT NULL, micro_batch INTEGER NOT NULL,
+  flops INTEGER NOT NULL, compute_ms REAL NOT NULL, PRIMARY KEY (run_id, task_id)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id TEXT NOT NULL REFERENCES runs(id), round INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, at INTEGER NOT NULL
+);
+`;
+
+/**
+ * The coordinator's durable record (SQLite, WAL): runs, closed rounds, the accepted-task log,
+ * metrics, and which checkpoint a run resumes from. A round's summary and its tasks are
+ * written in one transaction; a recovery forgets, in one transaction, whatever came after the
+ * checkpoint it resumes from, so no round is counted twice.
+ */
+export class RunStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  createRun(id: string, spec: string, now: number): void {
+    this.db.prepare('INSERT INTO runs (id, spec, created_at) VALUES (?, ?, ?)').run(id, spec, now);
+  }
+
+  latestRun(): StoredRun | null {
+    const row = this.db.prepare('SELECT id, spec, created_at, checkpoint_round, checkpoint FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1').get() as
+      | { id: string; spec: string; created_at: number; checkpoint_round: number; checkpoint: string | null }
+      | undefined;
+    return row ? { id: row.id, spec: row.spec, createdAt: row.created_at, checkpointRound: row.checkpoint_round, checkpoint: row.checkpoint } : null;
+  }
+
+  closeRound(runId: string, r: RoundRecord, tasks: readonly TaskRecord[]): void {
+    const insertRound = this.db.prepare('INSERT INTO rounds (run_id, round, loss, tokens, closed_at) VALUES (?, ?, ?, ?, ?)');
+    const insertTask = this.db.prepare(
+      'INSERT INTO tasks (run_id, round, task_id, lease_id, volunteer, kind, shard, micro_batch, flops, compute_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      insertRound.run(runId, r.round, r.loss, r.tokens, r.closedAt);
+      for (const t of tasks) insertTask.run(runId, t.round, t.taskId, t.leaseId, t.volunteer, t.kind, t.shard, t.microBatch, t.flops, t.computeMs);
+    })();
+  }
+
+  /** The checkpoint at `path` (written and renamed into place already) starts at `round`. */
+  commitCheckpoint(runId: string, round: number, path: string): void {
+    this.db.prepare('UPDATE runs SET checkpoint_round = ?, checkpoint = ? WHERE id = ?').run(round, path, runId);
+  }
+
+  /** Forgets rounds, tasks and metrics at or after `round` (they will be trained again). */
+  rollbackTo(runId: string, round: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM rounds WHERE run_id = ? AND round >= ?').run(runId, round);
+      this.db.prepare('DELETE FROM tasks WHERE run_id = ? AND round >= ?').run(runId, round);
+      this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND round >= ?').run(runId, round);
+    })();
+  }
+
+  rounds(runId: string): RoundRecord[] {
+    return (this.db.prepare('SELECT round, loss, tokens, closed_at FROM rounds WHERE run_id = ? ORDER BY round').all(runId) as { round: number; loss: number; tokens: number; closed_at: number }[])
+      .map((r) => ({ round: r.round, loss: r.loss, tokens: r.tokens, closedAt: r.closed_at }));
+  }
+
+  tasks(runId: string): TaskRecord[] {
+    return (this.db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY round, task_id').all(runId) as Record<string, number | string>[]).map((t) => ({
+      round: t.round as number, taskId: t.task_id as string, leaseId: t.lease_id as string, volunteer: t.volunteer as string,
+      kind: t.kind as string, shard: t.shard as number, microBatch: t.micro_batch as number, flops: t.flops as number, computeMs: t.compute_ms as number,
+    }));
+  }
+
+  recordMetric(runId: string, round: number, name: string, value: number, at: number): void {
+    this.db.prepare('INSERT INTO metrics (run_id, round, name, value, at) VALUES (?, ?, ?, ?, ?)').run(runId, round, name, value, at);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
