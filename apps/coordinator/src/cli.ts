@@ -4,7 +4,8 @@ import { DEFAULT_NETWORK, startNetwork } from './network.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
-  [--data-dir data] [--checkpoint-every 10] [--exit-when-done]
+  [--data-dir data] [--checkpoint-every 10] [--exit-when-done] [--web]
+--web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
 The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number): number {
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     options: {
       preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
       rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-      volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'exit-when-done': { type: 'boolean' },
+      volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
     },
     strict: true,
   }).values;
@@ -50,6 +51,14 @@ async function main(): Promise<void> {
     },
   });
   const { server } = network;
+  let web: { close(): Promise<void> } | null = null;
+  if (f.web) {
+    const { createServer } = await import('vite');
+    const vite = await createServer({ configFile: 'vite.config.ts', logLevel: 'warn' });
+    await vite.listen();
+    web = vite;
+    console.log(`web app: ${vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/'} (the GPU check; contributing from a browser tab is the next issue)`);
+  }
   console.log(`${network.startRound ? `resumed run ${network.runId} at round ${network.startRound}` : `new run ${network.runId}`} (data in ${f['data-dir'] ?? DEFAULT_NETWORK.dataDir})`);
   console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
   console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   async function stop() {
     for (const c of children) c.kill('SIGTERM');
+    await web?.close();
     await network.close();
     process.exit(0);
   }

@@ -109,7 +109,9 @@ export class Coordinator {
     try {
       outcome = this.run.accept(lease.task, { tensors, loss: m.loss });
     } catch (e) {
-      return this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId);
+      // the task goes back to the pool at once rather than waiting out the lease
+      this.scheduler.abandon(m.leaseId, id);
+      return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
     const submitted = this.scheduler.submit(m.leaseId, id, now);
     const effects: Effect[] = [];

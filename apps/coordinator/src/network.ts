@@ -108,7 +108,10 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
   };
   const coordinator: Coordinator = new Coordinator(run, new LeaseScheduler(), runId, {
     roundClosed: async (s, tasks) => {
-      store.closeRound(runId, { round: s.round, loss: s.loss, tokens: s.tokens, closedAt: Date.now() }, tasks);
+      const now = Date.now();
+      store.closeRound(runId, { round: s.round, loss: s.loss, tokens: s.tokens, closedAt: now }, tasks);
+      store.recordMetric(runId, s.round, 'volunteers', coordinator.volunteers.size, now);
+      store.recordMetric(runId, s.round, 'maxExposure', coordinator.maxExposure(), now);
       // run.round is now s.round + 1: the checkpoint starts the next round
       if (run.round % o.checkpointEvery === 0 || run.round >= spec.rounds) await checkpoint();
       o.onRound?.(s, coordinator);
