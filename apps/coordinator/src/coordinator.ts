@@ -185,12 +185,8 @@ export class Coordinator {
   private pump(now: number): Effect[] {
     const effects: Effect[] = [];
     if (this.finished) return effects;
-    const busy = new Set<string>();
     for (const v of this.volunteers.values()) {
-      for (const l of this.activeLeasesOf(v.id)) busy.add(l.volunteerId);
-    }
-    for (const v of this.volunteers.values()) {
-      if (busy.has(v.id) || v.readyVersion !== this.run.shards[v.shard].version) continue;
+      if (this.scheduler.busy(v.id) || v.readyVersion !== this.run.shards[v.shard].version) continue;
       const lease = this.scheduler.request(v.id, v.shard, now);
       if (!lease) continue;
       const inputs = this.run.inputs(lease.task);
@@ -203,10 +199,6 @@ export class Coordinator {
       });
     }
     return effects;
-  }
-
-  private activeLeasesOf(id: string): TaskLease[] {
-    return this.run.plan.tasks.flatMap((t) => this.scheduler.activeLeases(this.run.plan.id(t))).filter((l) => l.volunteerId === id);
   }
 
   private async weightsFor(v: Volunteer): Promise<Effect> {

@@ -57,6 +57,9 @@ export type SubmitOutcome =
 export class LeaseScheduler {
   private plan: RoundPlan | null = null;
   private readonly leases = new Map<string, TaskLease>();
+  /** Active leases only, by task and by volunteer: what every request and tick looks at. */
+  private readonly activeByTask = new Map<string, Set<TaskLease>>();
+  private readonly activeByVolunteer = new Map<string, Set<TaskLease>>();
   private readonly estimates = new Map<string, number>();
   private counter = 0;
   /** Lease numbers below this belong to earlier rounds. */
@@ -67,6 +70,8 @@ export class LeaseScheduler {
   startRound(plan: RoundPlan): void {
     this.plan = plan;
     this.leases.clear();
+    this.activeByTask.clear();
+    this.activeByVolunteer.clear();
     this.roundStart = this.counter;
   }
 
@@ -99,14 +104,15 @@ export class LeaseScheduler {
     if (!lease) return this.leaseNumber(leaseId) < this.roundStart ? { kind: 'stale' } : { kind: 'not-leased' };
     if (lease.volunteerId !== volunteerId) return { kind: 'not-leased' };
     if (plan.isDone(lease.task)) {
-      if (lease.state === 'active') lease.state = 'superseded';
+      if (lease.state === 'active') this.settle(lease, 'superseded');
       return { kind: 'duplicate', lease };
     }
     plan.complete(lease.task);
-    lease.state = 'completed';
+    if (lease.state === 'active') this.settle(lease, 'completed');
+    else lease.state = 'completed';
     this.measure(lease, now - lease.issuedAt);
     const superseded = this.activeLeases(lease.taskId);
-    for (const l of superseded) l.state = 'superseded';
+    for (const l of superseded) this.settle(l, 'superseded');
     return { kind: 'accepted', lease, superseded };
   }
 
@@ -114,28 +120,28 @@ export class LeaseScheduler {
   abandon(leaseId: string, volunteerId: string): TaskLease | null {
     const lease = this.leases.get(leaseId);
     if (!lease || lease.volunteerId !== volunteerId || lease.state !== 'active') return null;
-    lease.state = 'returned';
+    this.settle(lease, 'returned');
     return lease;
   }
 
   /** A volunteer disconnected: its active leases are returned. */
   leave(volunteerId: string): TaskLease[] {
-    const returned = [...this.leases.values()].filter((l) => l.volunteerId === volunteerId && l.state === 'active');
-    for (const l of returned) l.state = 'returned';
+    const returned = [...(this.activeByVolunteer.get(volunteerId) ?? [])];
+    for (const l of returned) this.settle(l, 'returned');
     return returned;
   }
 
   /** Leases past their deadline become expired (their tasks are free to lease again). */
   expire(now: number): TaskLease[] {
-    const expired = [...this.leases.values()].filter((l) => l.state === 'active' && l.deadline <= now);
-    for (const l of expired) l.state = 'expired';
+    const expired = [...this.activeByTask.values()].flatMap((set) => [...set]).filter((l) => l.deadline <= now);
+    for (const l of expired) this.settle(l, 'expired');
     return expired;
   }
 
   /** The earliest deadline of an active lease, for the server's timer; null if none is out. */
   nextDeadline(): number | null {
     let next: number | null = null;
-    for (const l of this.leases.values()) if (l.state === 'active' && (next === null || l.deadline < next)) next = l.deadline;
+    for (const set of this.activeByTask.values()) for (const l of set) if (next === null || l.deadline < next) next = l.deadline;
     return next;
   }
 
@@ -144,7 +150,12 @@ export class LeaseScheduler {
   }
 
   activeLeases(taskId: string): TaskLease[] {
-    return [...this.leases.values()].filter((l) => l.taskId === taskId && l.state === 'active');
+    return [...(this.activeByTask.get(taskId) ?? [])];
+  }
+
+  /** Whether the volunteer is running a task now. */
+  busy(volunteerId: string): boolean {
+    return (this.activeByVolunteer.get(volunteerId)?.size ?? 0) > 0;
   }
 
   private issue(plan: RoundPlan, task: TaskKey, volunteerId: string, now: number, backup: boolean): TaskLease {
@@ -154,7 +165,17 @@ export class LeaseScheduler {
       issuedAt: now, deadline: now + duration, backup, state: 'active',
     };
     this.leases.set(lease.id, lease);
+    const add = <K>(m: Map<K, Set<TaskLease>>, k: K) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(lease);
+    add(this.activeByTask, lease.taskId);
+    add(this.activeByVolunteer, volunteerId);
     return lease;
+  }
+
+  /** An active lease ends. */
+  private settle(lease: TaskLease, state: Exclude<LeaseState, 'active'>): void {
+    lease.state = state;
+    this.activeByTask.get(lease.taskId)?.delete(lease);
+    this.activeByVolunteer.get(lease.volunteerId)?.delete(lease);
   }
 
   private measure(lease: TaskLease, elapsedMs: number): void {
