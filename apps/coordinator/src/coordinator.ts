@@ -33,6 +33,8 @@ export type Effect =
 export interface CoordinatorEvents {
   /** Awaited before anything else happens: the place to commit the round durably. */
   roundClosed?(summary: RoundSummary, tasks: TaskRecord[]): void | Promise<void>;
+  /** A result was accepted: its lease, and when. */
+  taskAccepted?(lease: TaskLease, now: number): void;
 }
 
 /**
@@ -123,6 +125,7 @@ export class Coordinator {
     const rate = flops / Math.max(m.computeMs, 1e-3);
     v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
     v.tasksAccepted += 1;
+    this.events.taskAccepted?.(lease, now);
     this.accepted.push({
       round: lease.round, taskId: lease.taskId, leaseId: lease.id, volunteer: v.name, kind: lease.task.kind,
       shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs: m.computeMs,

@@ -6,7 +6,7 @@ import { crc32, DEFAULT_OPTIMIZER, preset, sameConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { loadCheckpoint, saveCheckpoint, type CorpusFingerprint, type TrainerFile } from '@openshard/trainer';
 import { Coordinator } from './coordinator.ts';
-import { LeaseScheduler } from './scheduler/leases.ts';
+import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { RunStore } from './store/run-store.ts';
 import { TrainingRun, type RoundSummary, type RunOptions } from './training/training-run.ts';
@@ -28,6 +28,7 @@ export interface NetworkOptions {
   checkpointEvery: number;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
+  onTaskAccepted?: (lease: TaskLease, now: number) => void;
 }
 
 export const DEFAULT_NETWORK: NetworkOptions = {
@@ -117,6 +118,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
       o.onRound?.(s, coordinator);
       if (run.round >= spec.rounds) o.onFinished?.(coordinator);
     },
+    taskAccepted: o.onTaskAccepted,
   }, spec.rounds);
   const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port });
   return {

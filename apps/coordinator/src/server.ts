@@ -4,11 +4,27 @@ import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolErro
 import { Server, type Socket } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
 
+/** What the socket edge has done, for benchmarks and the dashboard. */
+export interface ServerStats {
+  /** Events handled (received messages, disconnects, ticks) and the time spent in their handlers (ms). */
+  handled: number;
+  handlerMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export interface CoordinatorServer {
   url: string;
   http: HttpServer;
   io: Server;
+  stats: ServerStats;
   close(): Promise<void>;
+}
+
+function messageBytes(json: unknown, attachments: readonly unknown[]): number {
+  let n = JSON.stringify(json)?.length ?? 0;
+  for (const a of attachments) if (ArrayBuffer.isView(a) || a instanceof ArrayBuffer) n += a.byteLength;
+  return n;
 }
 
 /** How often overdue leases are looked for (ms). */
@@ -30,9 +46,18 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: { host
   });
   const io = new Server(http, { maxHttpBufferSize: DEFAULT_LIMITS.maxMessageBytes, serveClient: false });
   const sockets = new Map<string, Socket>();
+  const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
   let queue = Promise.resolve();
   const serial = (work: () => Promise<Effect[]> | Effect[]) => {
-    queue = queue.then(async () => deliver(await work())).catch((e) => console.error('coordinator:', e));
+    queue = queue
+      .then(async () => {
+        const started = performance.now();
+        const effects = await work();
+        deliver(effects);
+        stats.handled += 1;
+        stats.handlerMs += performance.now() - started;
+      })
+      .catch((e) => console.error('coordinator:', e));
   };
   const deliver = (effects: Effect[]) => {
     for (const e of effects) {
@@ -43,13 +68,16 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: { host
         continue;
       }
       const { headers, attachments } = packTensors(e.tensors ?? []);
-      socket.emit(e.type, { ...e.message, ...('tensors' in e.message ? { tensors: headers } : {}) }, ...attachments);
+      const json = { ...e.message, ...('tensors' in e.message ? { tensors: headers } : {}) };
+      stats.bytesOut += messageBytes(json, attachments);
+      socket.emit(e.type, json, ...attachments);
     }
   };
 
   io.on('connection', (socket) => {
     sockets.set(socket.id, socket);
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
+      stats.bytesIn += messageBytes(json, attachments);
       serial(async () => {
         const now = Date.now();
         let parsed;
@@ -81,6 +109,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: { host
     url: `http://${address}:${port}`,
     http,
     io,
+    stats,
     async close() {
       clearInterval(timer);
       io.close();

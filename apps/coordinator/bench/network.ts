@@ -1,0 +1,155 @@
+/**
+ * npm run bench:network [-- --rounds 4] [--clients 500] [--load-seconds 10] [--out bench-results/network.json]
+ *
+ * 1. Training throughput: tokens/s of the distributed run (coordinator in this process, Node
+ *    volunteer processes on loopback) with 1, 2, 4 and 8 volunteers, against the single-process
+ *    trainer on the same machine and the same micro-batches; coordinator time per task; bytes on
+ *    the wire per trained token.
+ * 2. Load: many concurrent socket clients doing tiny tasks: tasks/s, latency from lease to
+ *    accepted result (p50, p99), coordinator memory.
+ * Prints tables and writes JSON.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { encode } from '@openshard/data';
+import { loadBrownCorpus } from '@openshard/data/node';
+import { DEFAULT_OPTIMIZER, preset, type GptConfig } from '@openshard/model';
+import { CpuBackend } from '@openshard/tensor';
+import { Trainer } from '@openshard/trainer';
+import { Coordinator } from '../src/coordinator.ts';
+import { startNetwork } from '../src/network.ts';
+import { LeaseScheduler } from '../src/scheduler/leases.ts';
+import { startCoordinatorServer } from '../src/server.ts';
+import { TrainingRun } from '../src/training/training-run.ts';
+
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string' }, clients: { type: 'string' }, 'load-seconds': { type: 'string' }, out: { type: 'string' } },
+});
+const ROUNDS = Number(args.rounds ?? 4);
+const CLIENTS = Number(args.clients ?? 500);
+const LOAD_SECONDS = Number(args['load-seconds'] ?? 10);
+const OUT = args.out ?? 'bench-results/network.json';
+const BATCH = 2;
+const MICRO_BATCHES = 8;
+const SEED = 3;
+const config = preset('tiny');
+const tokensPerRound = BATCH * config.contextLength * MICRO_BATCHES;
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+function spawnTs(script: string, ...a: string[]): ChildProcess {
+  const c = spawn(process.execPath, ['--import', 'tsx', script, ...a], { stdio: 'ignore' });
+  children.add(c);
+  c.on('exit', () => children.delete(c));
+  return c;
+}
+
+// 1. the peer: the single-process trainer on the same micro-batches
+const corpus = loadBrownCorpus();
+const trainer = new Trainer(new CpuBackend(), corpus.train, { config, shards: 1, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: ROUNDS + 1 } });
+await trainer.trainStep();
+let t0 = performance.now();
+for (let i = 0; i < ROUNDS; i++) await trainer.trainStep();
+const singleTokensPerSecond = (ROUNDS * tokensPerRound) / ((performance.now() - t0) / 1000);
+trainer.dispose();
+
+interface Row { shards: number; volunteers: number; tokensPerSecond: number; ratio: number; coordinatorMsPerTask: number; bytesPerToken: number }
+const rows: Row[] = [];
+for (const [shards, volunteers] of [[1, 1], [1, 2], [1, 4], [1, 8], [2, 2], [2, 4], [4, 4], [4, 8]]) {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
+  let closed = 0;
+  let measuredFrom = 0;
+  let statsAtStart = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
+  let tasksAtStart = 0;
+  let tasks = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const network = await startNetwork({
+    preset: 'tiny', shards, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, rounds: ROUNDS + 1, data: 'brown',
+    host: '127.0.0.1', port: 0, dataDir, checkpointEvery: 1_000_000,
+    onTaskAccepted: () => void tasks++,
+    onRound: () => {
+      closed++;
+      if (closed === 1) {
+        // round 0 includes process start-up and first weights: not measured
+        measuredFrom = performance.now();
+        statsAtStart = { ...network.server.stats };
+        tasksAtStart = tasks;
+      }
+      if (closed === ROUNDS + 1) finish();
+    },
+  });
+  for (let i = 0; i < volunteers; i++) spawnTs('packages/volunteer/src/cli.ts', '--url', network.server.url, '--name', `bench-${i}`);
+  await finished;
+  const seconds = (performance.now() - measuredFrom) / 1000;
+  const s = network.server.stats;
+  const tokensPerSecond = (ROUNDS * tokensPerRound) / seconds;
+  rows.push({
+    shards, volunteers, tokensPerSecond, ratio: tokensPerSecond / singleTokensPerSecond,
+    coordinatorMsPerTask: (s.handlerMs - statsAtStart.handlerMs) / (tasks - tasksAtStart),
+    bytesPerToken: (s.bytesIn + s.bytesOut - statsAtStart.bytesIn - statsAtStart.bytesOut) / (ROUNDS * tokensPerRound),
+  });
+  for (const c of children) c.kill('SIGTERM');
+  await network.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+// 2. load: many clients, tiny tasks (a one-layer model of width 8, one micro-batch per client per round)
+const LOAD_CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 1, heads: 1, width: 8 };
+const latencies: number[] = [];
+let loadTasks = 0;
+const run = new TrainingRun(new CpuBackend(), encode('tiny tasks for a crowd of volunteers. '.repeat(2000)), {
+  config: LOAD_CONFIG, shards: 1, batch: 1, microBatches: CLIENTS, seed: 1, optimizer: DEFAULT_OPTIMIZER,
+});
+const coordinator = new Coordinator(run, new LeaseScheduler(), 'load', {
+  taskAccepted: (lease, now) => {
+    loadTasks++;
+    latencies.push(now - lease.issuedAt);
+  },
+});
+const server = await startCoordinatorServer(coordinator);
+const memoryBefore = process.memoryUsage().rss;
+const clientsProcess = spawnTs('apps/coordinator/bench/load-clients.ts', server.url, String(CLIENTS));
+let connected = 0;
+const connectStart = performance.now();
+while (connected < CLIENTS && performance.now() - connectStart < 120_000) {
+  await new Promise((r) => setTimeout(r, 200));
+  connected = coordinator.volunteers.size;
+}
+latencies.length = 0;
+loadTasks = 0;
+t0 = performance.now();
+let peakRss = 0;
+while (performance.now() - t0 < LOAD_SECONDS * 1000) {
+  await new Promise((r) => setTimeout(r, 250));
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}
+const loadSeconds = (performance.now() - t0) / 1000;
+clientsProcess.kill('SIGTERM');
+await server.close();
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+const load = {
+  clients: CLIENTS, connected, tasksPerSecond: loadTasks / loadSeconds, p50Ms: pct(0.5), p99Ms: pct(0.99),
+  coordinatorRssMiB: peakRss / 2 ** 20, coordinatorRssGrowthMiB: (peakRss - memoryBefore) / 2 ** 20,
+};
+
+const cpus = os.cpus();
+console.log(`\n${cpus.length} CPU cores (${cpus[0]?.model}); coordinator, volunteers and the reference all share them.`);
+console.log(`tiny preset, ${MICRO_BATCHES} micro-batches × ${BATCH} × ${config.contextLength} tokens = ${tokensPerRound} tokens per round; ${ROUNDS} rounds measured`);
+console.log(`single-process trainer: ${singleTokensPerSecond.toFixed(0)} tokens/s\n`);
+console.log('shards  volunteers  tokens/s  vs single  coordinator ms/task  bytes/token');
+for (const r of rows) {
+  console.log(`${String(r.shards).padStart(6)} ${String(r.volunteers).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(9)} ${r.ratio.toFixed(2).padStart(9)}× ${r.coordinatorMsPerTask.toFixed(2).padStart(20)} ${r.bytesPerToken.toFixed(0).padStart(12)}`);
+}
+console.log(`\nload: ${load.connected}/${CLIENTS} clients connected; ${load.tasksPerSecond.toFixed(0)} tasks/s; latency p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; coordinator RSS ${load.coordinatorRssMiB.toFixed(0)} MiB (+${load.coordinatorRssGrowthMiB.toFixed(0)} MiB)`);
+mkdirSync(dirname(OUT), { recursive: true });
+writeFileSync(OUT, JSON.stringify({
+  date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version },
+  tokensPerRound, rounds: ROUNDS, singleProcessTokensPerSecond: singleTokensPerSecond, distributed: rows, load,
+}, null, 2) + '\n');
+console.log(`wrote ${OUT}`);
+process.exit(0);
