@@ -148,10 +148,30 @@ export class Coordinator {
     return this.pump(now);
   }
 
-  disconnect(id: string, now: number): Effect[] {
+  async disconnect(id: string, now: number): Promise<Effect[]> {
     this.scheduler.leave(id);
     this.volunteers.delete(id);
-    return this.pump(now);
+    return [...(await this.rebalance()), ...this.pump(now)];
+  }
+
+  /**
+   * A shard nobody holds stalls every round: move a volunteer to it from the shard with the most
+   * volunteers (preferring one that is idle), if that shard keeps at least one.
+   */
+  private async rebalance(): Promise<Effect[]> {
+    const effects: Effect[] = [];
+    for (let s = 0; s < this.run.specs.length; s++) {
+      const holders = (shard: number) => [...this.volunteers.values()].filter((v) => v.shard === shard);
+      if (holders(s).length > 0) continue;
+      const donorShard = this.run.specs.map((_, i) => i).sort((a, b) => holders(b).length - holders(a).length)[0];
+      const candidates = holders(donorShard);
+      if (candidates.length < 2) continue;
+      const mover = candidates.find((v) => !this.scheduler.busy(v.id)) ?? candidates[candidates.length - 1];
+      for (const l of this.scheduler.leave(mover.id)) effects.push(this.cancel(l, `you now hold shard ${s}`));
+      mover.shard = s;
+      effects.push(await this.weightsFor(mover));
+    }
+    return effects;
   }
 
   /** Expires overdue leases and hands their tasks (and backup copies of stragglers) to idle volunteers. */

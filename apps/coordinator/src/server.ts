@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType } from '@openshard/protocol';
+import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType, type ProtocolLimits } from '@openshard/protocol';
 import { Server, type Socket } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
 
@@ -35,7 +35,8 @@ const TICK_MS = 250;
  * the Coordinator sees it; its effects are sent back out. Handlers run one at a time, in
  * arrival order, so the coordinator's state changes in one well-defined sequence.
  */
-export async function startCoordinatorServer(coordinator: Coordinator, o: { host?: string; port?: number } = {}): Promise<CoordinatorServer> {
+export async function startCoordinatorServer(coordinator: Coordinator, o: { host?: string; port?: number; limits?: ProtocolLimits } = {}): Promise<CoordinatorServer> {
+  const limits = o.limits ?? DEFAULT_LIMITS;
   const http = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -44,7 +45,8 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: { host
     }
     res.writeHead(404).end();
   });
-  const io = new Server(http, { maxHttpBufferSize: DEFAULT_LIMITS.maxMessageBytes, serveClient: false });
+  // a frame above the limit closes its connection before any of it is parsed
+  const io = new Server(http, { maxHttpBufferSize: limits.maxMessageBytes, serveClient: false });
   const sockets = new Map<string, Socket>();
   const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
   let queue = Promise.resolve();
@@ -82,7 +84,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: { host
         const now = Date.now();
         let parsed;
         try {
-          parsed = parseMessage(clientMessages, type as ClientMessageType, json, attachments, { finite: true });
+          parsed = parseMessage(clientMessages, type as ClientMessageType, json, attachments, { finite: true, limits });
         } catch (e) {
           if (e instanceof ProtocolError) return coordinator.refuse(socket.id, e);
           throw e;

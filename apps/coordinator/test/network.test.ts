@@ -3,6 +3,7 @@ import { DEFAULT_OPTIMIZER, type GptConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
 import { VolunteerClient, type VolunteerEvent } from '@openshard/volunteer';
+import { DEFAULT_LIMITS } from '@openshard/protocol';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator } from '../src/coordinator.ts';
@@ -23,7 +24,8 @@ afterEach(async () => {
 
 async function startNetwork(onRound: (s: RoundSummary) => void): Promise<{ server: CoordinatorServer; coordinator: Coordinator }> {
   const coordinator = new Coordinator(new TrainingRun(new CpuBackend(), TEXT, OPTIONS), new LeaseScheduler(), 'test-run', { roundClosed: onRound });
-  const server = await startCoordinatorServer(coordinator);
+  // small enough that a hostile frame can exceed it cheaply, large enough for this model's gradients
+  const server = await startCoordinatorServer(coordinator, { limits: { ...DEFAULT_LIMITS, maxMessageBytes: 1 << 20 } });
   cleanup.push(() => server.close());
   return { server, coordinator };
 }
@@ -88,6 +90,14 @@ describe('coordinator and volunteers over Socket.IO (loopback, one process)', ()
     hostile.emit('result', { leaseId: 'L1', computeMs: 1, tensors: [{ name: 'y', dtype: 'f32', shape: [2], codec: 'fp32' }] }, new Uint8Array(new Float32Array([1, NaN]).buffer));
     hostile.emit('abandon', { leaseId: 'x'.repeat(1000), reason: 'no' });
     await disconnected;
+    // a frame above the size limit: the connection is closed before anything is parsed
+    const flooder = io(server.url, { transports: ['websocket'], reconnection: false });
+    cleanup.push(async () => void flooder.close());
+    await new Promise<void>((r) => flooder.on('connect', () => r()));
+    const dropped = new Promise<string>((r) => flooder.on('disconnect', (reason) => r(reason)));
+    flooder.emit('hello', { protocol: 1, name: 'flood', backend: 'cpu' });
+    flooder.emit('result', { leaseId: 'L0', computeMs: 1, tensors: [{ name: 'y', dtype: 'f32', shape: [1 << 19], codec: 'fp32' }] }, new Uint8Array(1 << 21));
+    expect(await dropped).toBe('transport close');
     await done;
     expect(refusals.map((r) => r.code)).toEqual(['unknown-type', 'not-leased', 'not-leased', 'bad-message', 'non-finite', 'bad-message'].slice(0, refusals.length));
     expect(refusals.length).toBeGreaterThanOrEqual(6);

@@ -1,0 +1,52 @@
+import { encode } from '@openshard/data';
+import { DEFAULT_OPTIMIZER, type GptConfig } from '@openshard/model';
+import { PROTOCOL_VERSION } from '@openshard/protocol';
+import { CpuBackend } from '@openshard/tensor';
+import { describe, expect, test } from 'vitest';
+import { Coordinator, type Effect } from '../src/coordinator.ts';
+import { LeaseScheduler } from '../src/scheduler/leases.ts';
+import { TrainingRun } from '../src/training/training-run.ts';
+
+const CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 2, heads: 2, width: 8 };
+
+function coordinator(shards = 2): Coordinator {
+  const run = new TrainingRun(new CpuBackend(), encode('some text to sample from. '.repeat(20)), {
+    config: CONFIG, shards, batch: 1, microBatches: 2, seed: 1, optimizer: DEFAULT_OPTIMIZER,
+  });
+  return new Coordinator(run, new LeaseScheduler(), 'run');
+}
+
+const hello = (name: string) => ({ protocol: PROTOCOL_VERSION, name, backend: 'cpu' as const });
+const types = (effects: Effect[]) => effects.map((e) => `${e.to}:${e.type}`);
+
+describe('Coordinator (no sockets)', () => {
+  test('behavior: a newcomer gets the shard nobody holds, only that shard\'s weights, and a task once ready', async () => {
+    const c = coordinator();
+    expect(types(await c.hello('a', hello('a'), 0))).toEqual(['a:welcome', 'a:weights']);
+    const b = await c.hello('b', hello('b'), 0);
+    const weights = b.find((e) => e.type === 'weights')!;
+    expect(weights.type === 'weights' && 'message' in weights && (weights.message as { shard: { index: number } }).shard.index).toBe(1);
+    expect(types(c.ready('a', { shard: 0, version: 0 }, 1))).toEqual(['a:task']);
+    expect(c.maxExposure()).toBeLessThan(0.7);
+  });
+
+  test('behavior: when the last holder of a shard leaves, an idle volunteer of a crowded shard moves to it', async () => {
+    const c = coordinator();
+    for (const id of ['a', 'b', 'c']) await c.hello(id, hello(id), 0);
+    const shardOf = () => [...c.volunteers.values()].map((v) => v.shard);
+    const lonely = [0, 1].find((s) => shardOf().filter((x) => x === s).length === 1)!;
+    const crowded = 1 - lonely;
+    const leaving = [...c.volunteers.values()].find((v) => v.shard === lonely)!.id;
+    const effects = await c.disconnect(leaving, 5);
+    expect(effects.filter((e) => e.type === 'weights')).toHaveLength(1);
+    expect(shardOf().sort()).toEqual([0, 1]);
+    expect(shardOf()).toContain(crowded);
+  });
+
+  test('error: a client on another protocol version, or one that skips hello, is refused and disconnected', async () => {
+    const c = coordinator();
+    const effects = await c.hello('x', { ...hello('x'), protocol: PROTOCOL_VERSION + 1 }, 0);
+    expect(types(effects)).toEqual(['x:refused', 'x:disconnect']);
+    expect(types(c.ready('y', { shard: 0, version: 0 }, 0))).toEqual(['y:refused', 'y:disconnect']);
+  });
+});
