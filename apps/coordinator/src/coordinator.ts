@@ -115,11 +115,7 @@ export class Coordinator {
       this.scheduler.abandon(m.leaseId, id);
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
-    const submitted = this.scheduler.submit(m.leaseId, id, now);
-    const effects: Effect[] = [];
-    if (submitted.kind === 'accepted') {
-      for (const l of submitted.superseded) effects.push(this.cancel(l, 'another copy finished first'));
-    }
+    const effects: Effect[] = this.scheduler.recordAccepted(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
     const { config, batch } = this.run.options;
     const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
     const rate = flops / Math.max(m.computeMs, 1e-3);

@@ -1,6 +1,7 @@
 import { encode } from '@openshard/data';
-import { DEFAULT_OPTIMIZER, type GptConfig } from '@openshard/model';
-import { PROTOCOL_VERSION } from '@openshard/protocol';
+import { DEFAULT_OPTIMIZER, Shard, type GptConfig } from '@openshard/model';
+import { PROTOCOL_VERSION, type ServerMessage } from '@openshard/protocol';
+import { executeTask } from '@openshard/volunteer';
 import { CpuBackend } from '@openshard/tensor';
 import { describe, expect, test } from 'vitest';
 import { Coordinator, type Effect } from '../src/coordinator.ts';
@@ -41,6 +42,30 @@ describe('Coordinator (no sockets)', () => {
     expect(effects.filter((e) => e.type === 'weights')).toHaveLength(1);
     expect(shardOf().sort()).toEqual([0, 1]);
     expect(shardOf()).toContain(crowded);
+  });
+
+  test('error: a replayed result is refused as a duplicate and earns nothing; a result for another volunteer\'s lease as not leased', async () => {
+    const c = coordinator(1);
+    const [, weights] = await c.hello('a', hello('a'), 0);
+    await c.hello('b', hello('b'), 0);
+    if (weights.type !== 'weights') throw new Error('expected weights');
+    const values = new Map(weights.tensors!.map((t) => [t.name, t.data as Float32Array]));
+    const shard = Shard.fromValues(new CpuBackend(), CONFIG, c.run.specs[0], (p) => values.get(p.name)!);
+    const [task] = c.ready('a', { shard: 0, version: 0 }, 1);
+    if (task.type !== 'task') throw new Error('expected a task');
+    const m = task.message as ServerMessage<'task'>;
+    const out = await executeTask(shard, m.kind, task.tensors!, m.lossScale);
+    const result = { leaseId: m.leaseId, computeMs: 5, loss: out.loss, tensors: [] };
+    await c.result('a', result, out.tensors, 10);
+    expect(c.volunteers.get('a')!.tasksAccepted).toBe(1);
+    expect(c.scheduler.lease(m.leaseId)?.state).toBe('completed');
+    expect(c.scheduler.expectedMs({ kind: m.kind, shard: 0 })).toBe(9);
+    const replay = await c.result('a', result, out.tensors, 11);
+    expect(replay[0]).toMatchObject({ type: 'refused', message: { code: 'duplicate', leaseId: m.leaseId } });
+    const stolen = await c.result('b', result, out.tensors, 12);
+    expect(stolen[0]).toMatchObject({ type: 'refused', message: { code: 'not-leased' } });
+    expect(c.volunteers.get('a')!.tasksAccepted).toBe(1);
+    expect(c.volunteers.get('b')!.tasksAccepted).toBe(0);
   });
 
   test('error: a client on another protocol version, or one that skips hello, is refused and disconnected', async () => {

@@ -108,12 +108,24 @@ export class LeaseScheduler {
       return { kind: 'duplicate', lease };
     }
     plan.complete(lease.task);
+    const superseded = this.recordAccepted(lease.id, now);
+    return { kind: 'accepted', lease, superseded };
+  }
+
+  /**
+   * The lease's result has been applied by the caller (its task is done in the plan): the lease
+   * is completed, its time measured, and the other copies of the task still out are superseded
+   * (returned, to be cancelled).
+   */
+  recordAccepted(leaseId: string, now: number): TaskLease[] {
+    const lease = this.leases.get(leaseId);
+    if (!lease) throw new Error(`no lease ${leaseId} in this round`);
     if (lease.state === 'active') this.settle(lease, 'completed');
     else lease.state = 'completed';
     this.measure(lease, now - lease.issuedAt);
     const superseded = this.activeLeases(lease.taskId);
     for (const l of superseded) this.settle(l, 'superseded');
-    return { kind: 'accepted', lease, superseded };
+    return superseded;
   }
 
   /** The volunteer gives the task back (paused, throttled, closing): it is re-issued at once. */
