@@ -1,19 +1,13 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
-import { initParameter, parameterSpecs, partition, ShardInputError, type GptConfig, type OptimizerConfig, type OptimizerState, type ShardSpec } from '@openshard/model';
+import { initParameter, parameterSpecs, partition, ShardInputError, type OptimizerState, type ShardSpec } from '@openshard/model';
 import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
+import type { TrainingOptions } from '@openshard/trainer';
 import { RoundPlan, type TaskKey } from '../scheduler/round-plan.ts';
 import { ShardState } from './shard-state.ts';
 
-export interface RunOptions {
-  config: GptConfig;
-  shards: number;
-  /** Sequences per micro-batch. */
-  batch: number;
-  microBatches: number;
-  seed: number;
-  optimizer: OptimizerConfig;
-}
+/** The same options as the single-process trainer: that is the point. */
+export type RunOptions = TrainingOptions;
 
 /** What a task is sent with. */
 export interface TaskInputs {
