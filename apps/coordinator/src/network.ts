@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadCorpus } from '@openshard/data/node';
 import { crc32, DEFAULT_OPTIMIZER, preset, sameConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
-import { loadCheckpoint, saveCheckpoint, type CorpusFingerprint, type TrainerFile } from '@openshard/trainer';
+import { loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type CorpusFingerprint, type TrainerFile } from '@openshard/trainer';
 import { Coordinator } from './coordinator.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
@@ -103,7 +103,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
   const startRound = run.round;
   const runDir = join(o.dataDir, 'runs', runId);
   const checkpoint = async () => {
-    const trainer: TrainerFile = { format: 1, state: { step: run.round, sampler: run.samplerAtRoundStart }, options: spec.options, corpus: spec.corpus };
+    const trainer: TrainerFile = { format: TRAINER_FORMAT, backend: 'cpu', state: { step: run.round, sampler: run.samplerAtRoundStart }, options: spec.options, corpus: spec.corpus };
     const path = saveCheckpoint(runDir, { config: run.options.config, values: await run.parameterValues(), optimizer: await run.optimizerState(), trainer });
     store.commitCheckpoint(runId, run.round, path);
   };

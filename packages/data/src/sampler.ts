@@ -22,7 +22,8 @@ function epochSeed(seed: number, epoch: number): number {
 }
 
 /**
- * Cuts the token stream into non-overlapping windows of T+1 tokens (stride T) and deals
+ * Cuts the token stream into windows of T+1 tokens at stride T (neighbours share one token: the
+ * last target of one is the first input of the next), so every position is trained on once per epoch, and deals
  * them out B per micro-batch in an order shuffled per epoch from (seed, epoch). The state
  * is just (epoch, cursor).
  */

@@ -56,7 +56,7 @@ export function decodeModel(bytes: Uint8Array, checkpointConfig: GptConfig, expe
     throw new CheckpointError(CONFIG_FILE, `the checkpoint is a model of ${describeConfig(checkpointConfig)}; this run expects ${describeConfig(expected)}`);
   }
   const { tensors } = decodeSafetensors(bytes, file);
-  return checkTensors(tensors, parameterSpecs(expected).map((p) => ({ ...p })), file);
+  return checkTensors(tensors, parameterSpecs(expected), file);
 }
 
 export function encodeOptimizer(c: GptConfig, state: OptimizerState): Uint8Array {
@@ -72,8 +72,8 @@ export function encodeOptimizer(c: GptConfig, state: OptimizerState): Uint8Array
 
 export function decodeOptimizer(bytes: Uint8Array, c: GptConfig, file = OPTIMIZER_FILE): OptimizerState {
   const { tensors, metadata } = decodeSafetensors(bytes, file);
-  const step = Number(metadata.step);
-  if (!Number.isInteger(step) || step < 0) throw new CheckpointError(file, `metadata 'step' is ${JSON.stringify(metadata.step)}, expected a whole number of steps`);
+  const step = /^\d+$/.test(metadata.step ?? '') ? Number(metadata.step) : NaN;
+  if (!Number.isSafeInteger(step)) throw new CheckpointError(file, `metadata 'step' is ${JSON.stringify(metadata.step)}, expected a whole number of steps`);
   const specs = parameterSpecs(c).flatMap((p) => [
     { ...p, name: `${p.name}.exp_avg` },
     { ...p, name: `${p.name}.exp_avg_sq` },
@@ -81,7 +81,10 @@ export function decodeOptimizer(bytes: Uint8Array, c: GptConfig, file = OPTIMIZE
   const values = checkTensors(tensors, specs, file);
   const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
   for (const p of parameterSpecs(c)) {
-    moments.set(p.name, { m: values.get(`${p.name}.exp_avg`)!, v: values.get(`${p.name}.exp_avg_sq`)! });
+    const v = values.get(`${p.name}.exp_avg_sq`)!;
+    const negative = v.findIndex((x) => x < 0);
+    if (negative >= 0) throw new CheckpointError(file, `tensor '${p.name}.exp_avg_sq' holds ${v[negative]} at index ${negative}; second moments are never negative`);
+    moments.set(p.name, { m: values.get(`${p.name}.exp_avg`)!, v });
   }
   return { step, moments };
 }

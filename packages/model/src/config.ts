@@ -90,6 +90,10 @@ export function fromHuggingFaceConfig(json: unknown, file = 'config.json'): GptC
   expect('tie_word_embeddings', [false]);
   expect('n_inner', [null, 4 * field('n_embd')]);
   expect('layer_norm_epsilon', [LAYERNORM_EPS]);
+  // GPT2Config options that change the computation
+  expect('scale_attn_weights', [true]);
+  expect('scale_attn_by_inverse_layer_idx', [false]);
+  expect('add_cross_attention', [false]);
   return validateConfig({
     vocabSize: field('vocab_size'),
     contextLength: field('n_positions'),

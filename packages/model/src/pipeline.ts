@@ -25,10 +25,13 @@ export interface MicroBatchResult {
 export async function runMicroBatch(shards: readonly Shard[], batch: MicroBatch, lossScale?: number): Promise<MicroBatchResult> {
   const first = shards[0];
   const last = shards[shards.length - 1];
-  const boundaries: Tensor[] = [first.tokens(batch.inputs, batch.B, batch.T)];
-  const targets = last.tokens(batch.targets, batch.B, batch.T, 'targets');
+  const boundaries: Tensor[] = [];
+  let targets: Tensor | undefined;
   const grads: Map<string, Tensor>[] = new Array(shards.length);
+  let ok = false;
   try {
+    boundaries.push(first.tokens(batch.inputs, batch.B, batch.T));
+    targets = last.tokens(batch.targets, batch.B, batch.T, 'targets');
     for (let s = 0; s < shards.length - 1; s++) boundaries.push(shards[s].forward(boundaries[s]));
     const top = await last.lossAndBackward(boundaries[shards.length - 1], targets, { lossScale });
     grads[shards.length - 1] = top.grads;
@@ -40,10 +43,12 @@ export async function runMicroBatch(shards: readonly Shard[], batch: MicroBatch,
       grads[s] = r.grads;
     }
     dy?.dispose();
+    ok = true;
     return { loss: top.loss, grads };
   } finally {
     for (const t of boundaries) t.dispose();
-    targets.dispose();
+    targets?.dispose();
+    if (!ok) for (const g of grads) if (g) for (const t of g.values()) t.dispose();
   }
 }
 
@@ -51,8 +56,9 @@ export async function runMicroBatch(shards: readonly Shard[], batch: MicroBatch,
 export async function evaluateMicroBatch(shards: readonly Shard[], batch: MicroBatch): Promise<number> {
   const last = shards[shards.length - 1];
   let x = shards[0].tokens(batch.inputs, batch.B, batch.T);
-  const targets = last.tokens(batch.targets, batch.B, batch.T, 'targets');
+  let targets: Tensor | undefined;
   try {
+    targets = last.tokens(batch.targets, batch.B, batch.T, 'targets');
     for (let s = 0; s < shards.length - 1; s++) {
       const y = shards[s].forward(x);
       x.dispose();
@@ -61,6 +67,6 @@ export async function evaluateMicroBatch(shards: readonly Shard[], batch: MicroB
     return await last.loss(x, targets);
   } finally {
     x.dispose();
-    targets.dispose();
+    targets?.dispose();
   }
 }

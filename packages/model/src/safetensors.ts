@@ -75,6 +75,7 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
   const ranges: { name: string; begin: number; end: number }[] = [];
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, raw] of Object.entries(entries)) {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`tensor '${name}' has header ${JSON.stringify(raw)}, not an object`);
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e.dtype !== 'F32' && e.dtype !== 'I32') fail(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; only F32 and I32 are supported`);
     const shape = e.shape;

@@ -108,12 +108,15 @@ export class Shard {
     const d = this.inputDims(x);
     this.expectShape('dy', dy, 'f32', [d.B, d.T, d.C]);
     const scope = new TensorScope();
+    const grads = new Map<string, Tensor>();
     try {
       const { caches } = this.trunk(x, d, true, scope);
-      const grads = new Map<string, Tensor>();
       const dyRows = scope.keep(this.backend.reshape(dy, [d.B * d.T, d.C]));
       const dx = this.trunkBackward(x, d, caches, dyRows, grads, scope);
       return { dx, grads };
+    } catch (e) {
+      for (const g of grads.values()) g.dispose();
+      throw e;
     } finally {
       scope.dispose();
     }
@@ -127,6 +130,7 @@ export class Shard {
     this.expectShape('targets', targets, 'i32', [d.B, d.T]);
     const N = d.B * d.T;
     const scope = new TensorScope();
+    const grads = new Map<string, Tensor>();
     try {
       const { h, caches } = this.trunk(x, d, true, scope);
       const { ln, logits } = this.head(h, scope);
@@ -134,7 +138,6 @@ export class Shard {
       const ce = be.crossEntropy(logits, flatTargets);
       scope.keep(ce.losses), scope.keep(ce.probs);
       const dLogits = scope.keep(be.crossEntropyBackward(ce.probs, flatTargets, options.lossScale ?? 1 / N));
-      const grads = new Map<string, Tensor>();
       const sink: GradientSink = (name, g) => grads.set(name, g);
       const gHead = be.matmulBackward(dLogits, ln.out, this.weight(LM_HEAD), { transB: true });
       sink(LM_HEAD, gHead.dB);
@@ -146,6 +149,9 @@ export class Shard {
       let total = 0;
       for (let i = 0; i < losses.length; i++) total += losses[i];
       return { loss: total / N, dx, grads };
+    } catch (e) {
+      for (const g of grads.values()) g.dispose();
+      throw e;
     } finally {
       scope.dispose();
     }
@@ -196,14 +202,21 @@ export class Shard {
     }
     const caches: BlockCache[] = [];
     for (let layer = this.spec.firstLayer; layer < this.spec.endLayer; layer++) {
-      const blockScope = keepCaches ? scope : new TensorScope();
-      const { y, cache } = blockForward(be, this.weights, blockNames(layer), h, d, blockScope);
-      if (keepCaches) caches.push(cache);
-      // h is the block's input: kept while caches need it, freed at once otherwise
-      if (keepCaches) scope.keep(h);
-      else h.dispose();
-      if (!keepCaches) blockScope.dispose();
-      h = y;
+      if (keepCaches) {
+        const { y, cache } = blockForward(be, this.weights, blockNames(layer), h, d, scope);
+        caches.push(cache);
+        scope.keep(h); // the block's input: its backward needs it
+        h = y;
+      } else {
+        const blockScope = new TensorScope();
+        try {
+          const { y } = blockForward(be, this.weights, blockNames(layer), h, d, blockScope);
+          h.dispose();
+          h = y;
+        } finally {
+          blockScope.dispose();
+        }
+      }
     }
     scope.keep(h);
     return { h, caches };
@@ -261,7 +274,7 @@ export class Shard {
 
   private expectLength(name: string, T: number): void {
     if (T < 1 || T > this.config.contextLength) {
-      throw new ShardInputError(`tensor '${name}' has ${T} positions per sequence, above the context length ${this.config.contextLength}`);
+      throw new ShardInputError(`tensor '${name}' has ${T} positions per sequence; it must have 1 to ${this.config.contextLength} (the context length)`);
     }
   }
 

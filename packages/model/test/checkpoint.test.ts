@@ -48,6 +48,11 @@ describe('model checkpoint', () => {
     const huge = bytes.slice();
     new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
     expect(() => decodeModel(huge, TOY)).toThrow('above the limit of 100000000 bytes');
+    const header = new TextEncoder().encode('{"w": null}');
+    const nullEntry = new Uint8Array(8 + header.length);
+    new DataView(nullEntry.buffer).setBigUint64(0, BigInt(header.length), true);
+    nullEntry.set(header, 8);
+    expect(() => decodeModel(nullEntry, TOY)).toThrow("tensor 'w' has header null, not an object");
   });
 
   test('error: a checkpoint of another model names both configs', () => {
@@ -94,6 +99,22 @@ describe('optimizer checkpoint', () => {
     const back = decodeOptimizer(encodeOptimizer(TOY, { step: 42, moments }), TOY);
     expect(back.step).toBe(42);
     for (const [name, mv] of moments) expect(back.moments.get(name)).toEqual(mv);
+    expect(() => decodeOptimizer(encodeOptimizer(TOY, { step: Number('') as number, moments }), TOY)).not.toThrow(); // 0 is a step
+    const withStep = (step: string) => {
+      const tensors = new Map<string, SafetensorsTensor>();
+      for (const [name, mv] of moments) {
+        const shape = parameterSpecs(TOY).find((p) => p.name === name)!.shape;
+        tensors.set(`${name}.exp_avg`, { dtype: 'F32', shape, data: mv.m });
+        tensors.set(`${name}.exp_avg_sq`, { dtype: 'F32', shape, data: mv.v });
+      }
+      return encodeSafetensors(tensors, { step });
+    };
+    for (const bad of ['', ' ', '0x10', '1e3', '-1']) expect(() => decodeOptimizer(withStep(bad), TOY), bad).toThrow('expected a whole number of steps');
+    const negative = new Map(moments);
+    const v = Float32Array.from(moments.get('transformer.ln_f.bias')!.v);
+    v[2] = -1;
+    negative.set('transformer.ln_f.bias', { m: moments.get('transformer.ln_f.bias')!.m, v });
+    expect(() => decodeOptimizer(encodeOptimizer(TOY, { step: 1, moments: negative }), TOY)).toThrow("tensor 'transformer.ln_f.bias.exp_avg_sq' holds -1 at index 2");
     expect(() => decodeOptimizer(encodeOptimizer(TOY, { step: 42, moments }), preset('tiny'))).toThrow("tensor 'transformer.wte.weight.exp_avg' has shape [23,8], expected [256,128]");
   });
 });

@@ -92,7 +92,7 @@ describe('shard inputs', () => {
     expect(() => shards[1].forward(be.zeros([2, 4, 6]))).toThrow(ShardInputError);
     expect(() => shards[1].forward(be.zeros([2, 4, 6]))).toThrow("tensor 'x' is f32[2,4,6], expected f32 [B, T, 8] for shard 1 of 2");
     expect(() => shards[1].forward(be.zeros([2, 4, 8], 'i32'))).toThrow(ShardInputError);
-    expect(() => shards[1].forward(be.zeros([1, 9, 8]))).toThrow('above the context length 8');
+    expect(() => shards[1].forward(be.zeros([1, 9, 8]))).toThrow("tensor 'x' has 9 positions per sequence; it must have 1 to 8 (the context length)");
     expect(() => shards[0].backward(be.zeros([2, 4], 'i32'), be.zeros([2, 5, 8]))).toThrow("tensor 'dy' is f32[2,5,8], expected f32[2,4,8] for shard 0 of 2");
     await expect(shards[0].lossAndBackward(be.zeros([2, 4], 'i32'), be.zeros([2, 4], 'i32'))).rejects.toThrow('only the last shard computes it');
   });

@@ -13,7 +13,7 @@ export const LATEST_FILE = 'latest';
 export const CHECKPOINTS_DIR = 'checkpoints';
 /** Older checkpoints beyond this many are deleted. */
 export const CHECKPOINTS_KEPT = 3;
-const TRAINER_FORMAT = 1;
+export const TRAINER_FORMAT = 1;
 
 /** Identifies the training text, so a resume on different data is refused. */
 export interface CorpusFingerprint {
@@ -24,6 +24,8 @@ export interface CorpusFingerprint {
 
 export interface TrainerFile {
   format: number;
+  /** The backend the run trained on: resuming on another would change its numbers. */
+  backend: 'cpu' | 'webgpu';
   state: TrainerState;
   options: Omit<TrainingOptions, 'config'>;
   corpus: CorpusFingerprint;
@@ -38,14 +40,20 @@ export interface Checkpoint {
 
 /**
  * Writes a checkpoint into `<run>/checkpoints/step-NNNNNN` atomically: files go to a temporary
- * directory that is renamed into place, then `latest` is replaced by rename. A crash at any
- * moment leaves `latest` naming a complete checkpoint.
+ * directory that is renamed into place, then `latest` is replaced by rename. A process crash at
+ * any moment leaves `latest` naming a complete checkpoint (nothing is fsynced: a power cut may
+ * not). A step already checkpointed is not written again: a run is deterministic, so it holds
+ * the same state, and the folder `latest` may name is never deleted.
  */
 export function saveCheckpoint(runDir: string, c: Checkpoint): string {
   const root = join(runDir, CHECKPOINTS_DIR);
   mkdirSync(root, { recursive: true });
   const name = `step-${String(c.trainer.state.step).padStart(6, '0')}`;
   const final = join(root, name);
+  if (existsSync(final)) {
+    pointLatest(runDir, name);
+    return final;
+  }
   const temp = join(root, `.${name}.tmp-${process.pid}`);
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp);
@@ -53,13 +61,16 @@ export function saveCheckpoint(runDir: string, c: Checkpoint): string {
   writeFileSync(join(temp, MODEL_FILE), encodeModel(c.config, c.values));
   writeFileSync(join(temp, OPTIMIZER_FILE), encodeOptimizer(c.config, c.optimizer));
   writeFileSync(join(temp, TRAINER_FILE), JSON.stringify(c.trainer, null, 2) + '\n');
-  rmSync(final, { recursive: true, force: true });
   renameSync(temp, final);
+  pointLatest(runDir, name);
+  const byStep = readdirSync(root).filter((n) => /^step-\d+$/.test(n)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  for (const n of byStep.slice(0, -CHECKPOINTS_KEPT)) if (n !== name) rmSync(join(root, n), { recursive: true, force: true });
+  return final;
+}
+
+function pointLatest(runDir: string, name: string): void {
   writeFileSync(join(runDir, `${LATEST_FILE}.tmp`), `${CHECKPOINTS_DIR}/${name}\n`);
   renameSync(join(runDir, `${LATEST_FILE}.tmp`), join(runDir, LATEST_FILE));
-  const old = readdirSync(root).filter((n) => /^step-\d+$/.test(n)).sort().slice(0, -CHECKPOINTS_KEPT);
-  for (const n of old) rmSync(join(root, n), { recursive: true, force: true });
-  return final;
 }
 
 /** The newest complete checkpoint of a run directory, or null if it has none. */
@@ -94,16 +105,59 @@ export function loadCheckpoint(dir: string, expected?: GptConfig): Checkpoint {
   const { config, values } = loadModel(dir, expected);
   const optimizer = decodeOptimizer(readBytes(dir, OPTIMIZER_FILE), config, join(dir, OPTIMIZER_FILE));
   const trainerPath = join(dir, TRAINER_FILE);
-  let trainer: TrainerFile;
+  let json: unknown;
   try {
-    trainer = JSON.parse(new TextDecoder().decode(readBytes(dir, TRAINER_FILE)));
+    json = JSON.parse(new TextDecoder().decode(readBytes(dir, TRAINER_FILE)));
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(trainerPath, `is not valid JSON (${(e as Error).message})`);
   }
-  if (trainer.format !== TRAINER_FORMAT) throw new CheckpointError(trainerPath, `has format ${trainer.format}; this trainer reads format ${TRAINER_FORMAT}`);
-  if (trainer.state?.step !== optimizer.step) {
+  const trainer = parseTrainerFile(json, trainerPath);
+  if (trainer.state.step !== optimizer.step) {
     throw new CheckpointError(trainerPath, `is at step ${trainer.state?.step} but ${OPTIMIZER_FILE} at step ${optimizer.step}: files from different checkpoints`);
   }
   return { config, values, optimizer, trainer };
+}
+
+/** Checks every field of trainer.json; a CheckpointError names the first one that is wrong. */
+export function parseTrainerFile(json: unknown, path: string): TrainerFile {
+  const fail = (field: string, value: unknown, expected: string): never => {
+    throw new CheckpointError(path, `'${field}' is ${JSON.stringify(value)}, expected ${expected}`);
+  };
+  const at = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[key] : undefined);
+  const int = (field: string, v: unknown, min = 0) => (Number.isInteger(v) && (v as number) >= min ? (v as number) : fail(field, v, `an integer ≥ ${min}`));
+  const num = (field: string, v: unknown, min: number, max: number) =>
+    typeof v === 'number' && v >= min && v <= max ? v : fail(field, v, `a number in [${min}, ${max}]`);
+  const str = (field: string, v: unknown) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
+  if (typeof json !== 'object' || json === null) fail('(file)', json, 'a JSON object');
+  if (at(json, 'format') !== TRAINER_FORMAT) fail('format', at(json, 'format'), `${TRAINER_FORMAT}`);
+  const backend = at(json, 'backend');
+  if (backend !== 'cpu' && backend !== 'webgpu') fail('backend', backend, '"cpu" or "webgpu"');
+  const state = at(json, 'state');
+  const sampler = at(state, 'sampler');
+  const options = at(json, 'options');
+  const o = at(options, 'optimizer');
+  const corpus = at(json, 'corpus');
+  return {
+    format: TRAINER_FORMAT,
+    backend: backend as 'cpu' | 'webgpu',
+    state: { step: int('state.step', at(state, 'step')), sampler: { epoch: int('state.sampler.epoch', at(sampler, 'epoch')), cursor: int('state.sampler.cursor', at(sampler, 'cursor')) } },
+    options: {
+      shards: int('options.shards', at(options, 'shards'), 1),
+      batch: int('options.batch', at(options, 'batch'), 1),
+      microBatches: int('options.microBatches', at(options, 'microBatches'), 1),
+      seed: int('options.seed', at(options, 'seed')),
+      optimizer: {
+        learningRate: num('options.optimizer.learningRate', at(o, 'learningRate'), 0, 1),
+        minLearningRate: num('options.optimizer.minLearningRate', at(o, 'minLearningRate'), 0, 1),
+        warmupSteps: int('options.optimizer.warmupSteps', at(o, 'warmupSteps')),
+        decaySteps: int('options.optimizer.decaySteps', at(o, 'decaySteps'), 1),
+        beta1: num('options.optimizer.beta1', at(o, 'beta1'), 0, 0.999999),
+        beta2: num('options.optimizer.beta2', at(o, 'beta2'), 0, 0.999999),
+        eps: num('options.optimizer.eps', at(o, 'eps'), 0, 1),
+        weightDecay: num('options.optimizer.weightDecay', at(o, 'weightDecay'), 0, 1),
+      },
+    },
+    corpus: { source: str('corpus.source', at(corpus, 'source')), trainBytes: int('corpus.trainBytes', at(corpus, 'trainBytes')), trainCrc32: str('corpus.trainCrc32', at(corpus, 'trainCrc32')) },
+  };
 }

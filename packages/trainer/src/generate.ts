@@ -1,4 +1,5 @@
 import { sampleToken, type SamplingOptions, type Shard } from '@openshard/model';
+import { BYTE_VOCAB_SIZE } from '@openshard/data';
 import { Random } from '@openshard/tensor';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -24,7 +25,9 @@ export async function generate(shards: readonly Shard[], prompt: Uint8Array, o: 
     const logits = await shards[0].backend.read(x);
     x.dispose();
     const V = config.vocabSize;
-    tokens.push(sampleToken(logits.subarray((T - 1) * V, T * V), o, rng));
+    // only byte tokens can be decoded: a larger vocabulary (the gpt2 preset's) is cut to the bytes
+    const row = (T - 1) * V;
+    tokens.push(sampleToken(logits.subarray(row, row + Math.min(V, BYTE_VOCAB_SIZE)), o, rng));
   }
   return Uint8Array.from(tokens.slice(prompt.length));
 }

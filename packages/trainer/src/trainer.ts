@@ -61,11 +61,12 @@ export class Trainer {
     if (!Number.isInteger(options.microBatches) || options.microBatches < 1) {
       throw new RangeError(`microBatches is ${options.microBatches}; it must be a positive integer`);
     }
+    // the sampler first: a text too short for it fails before anything is uploaded
+    this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.state.sampler);
     this.shards = partition(config, options.shards).map((spec) =>
       resume ? Shard.fromValues(backend, config, spec, (p) => resume.values.get(p.name)!) : Shard.init(backend, config, spec, seed),
     );
     this.optimizers = this.shards.map((s) => new ShardOptimizer(backend, s.parameters, options.optimizer, resume && ((name) => resume.optimizer.moments.get(name)!)));
-    this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.state.sampler);
     this.completed = resume?.state.step ?? 0;
     if (resume && resume.optimizer.step !== resume.state.step) {
       throw new Error(`the optimizer state is at step ${resume.optimizer.step} but the trainer state at step ${resume.state.step}: mixed checkpoints`);

@@ -54,7 +54,7 @@ describe('npm run train / generate', () => {
     const empty = cli('train', [...FAST, '--out', join(root, 'nothing'), '--resume']);
     expect(empty.code).toBe(1);
     expect(empty.err).toContain('holds no checkpoint; start the run without --resume');
-    expect(cli('train', [...FAST, '--out', join(root, 'straight')]).err).toContain('already holds a run');
+    expect(cli('train', [...FAST, '--out', join(root, 'straight')]).err).toContain('is not empty (it holds a run: ');
     expect(cli('train', [...FAST, '--out', join(root, 'straight'), '--resume', '--batch', '2']).err).toContain('--batch 2 differs from the run being resumed (1)');
     expect(cli('train', ['--steps', 'abc']).err).toContain("--steps is 'abc'; it must be an integer at least 1");
     expect(cli('train', ['--preset', 'huge']).err).toContain("unknown preset 'huge'; choose one of tiny, small, gpt2");
@@ -62,5 +62,21 @@ describe('npm run train / generate', () => {
     writeFileSync(join(root, 'odd.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 256, n_positions: 16, n_layer: 2, n_head: 3, n_embd: 32 }));
     expect(cli('train', ['--config', join(root, 'odd.json')]).err).toContain('config.width 32 is not divisible by config.heads 3');
     expect(cli('generate', ['--checkpoint', root]).err).toContain(`neither model.safetensors nor a 'latest' pointer`);
+    expect(cli('train', [...FAST, '--out', join(root, 'straight'), '--resume', '--backend', 'webgpu']).err).toContain('the run was trained on the cpu backend');
+    expect(cli('train', [...FAST, '--out', join(root, 'w'), '--warmup', '4']).err).toContain('--warmup 4 must be below --steps 4');
+    expect(cli('train', [...FAST, '--out', join(root, 'w'), '--min-lr', '0.5']).err).toContain('--min-lr 0.5 is above --lr 0.001');
+    expect(cli('train', [...FAST, '--out', join(root, 'straight'), '--resume', '--stop-after', '3']).err).toContain('--stop-after 3 is not after step 4');
+  });
+
+  test('behavior: a folder that is not a run is never emptied; --overwrite removes only the run\'s own files', () => {
+    const mine = join(root, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'thesis.tex'), 'years of work');
+    const refused = cli('train', [...FAST, '--out', mine]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`${mine} is not empty; pass --resume to continue a run, --overwrite to start again`);
+    expect(cli('train', [...FAST, '--out', mine, '--overwrite', '--stop-after', '2']).code).toBe(0);
+    expect(cli('train', [...FAST, '--out', mine, '--overwrite', '--stop-after', '2']).code).toBe(0);
+    expect(readFileSync(join(mine, 'thesis.tex'), 'utf8')).toBe('years of work');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from '@openshard/data';
@@ -54,8 +54,15 @@ describe('single-process trainer', () => {
     const { config: _, ...saved } = first.options;
     const path = saveCheckpoint(dir, {
       config: SMALL, values: await first.parameterValues(), optimizer: await first.optimizerState(),
-      trainer: { format: 1, state: first.state, options: saved, corpus: { source: 'test', trainBytes: TEXT.length, trainCrc32: '0' } },
+      trainer: { format: 1, backend: 'cpu', state: first.state, options: saved, corpus: { source: 'test', trainBytes: TEXT.length, trainCrc32: '0' } },
     });
+    const trainerJson = join(path, 'trainer.json');
+    const original = readFileSync(trainerJson, 'utf8');
+    writeFileSync(trainerJson, original.replace('"beta2": 0.99', '"beta2": "x"'));
+    expect(() => loadCheckpoint(path, SMALL)).toThrow(`${trainerJson}: 'options.optimizer.beta2' is "x", expected a number in [0, 0.999999]`);
+    writeFileSync(trainerJson, 'null');
+    expect(() => loadCheckpoint(path, SMALL)).toThrow(`${trainerJson}: '(file)' is null, expected a JSON object`);
+    writeFileSync(trainerJson, original);
     const ckpt = loadCheckpoint(path, SMALL);
     const resumed = new Trainer(new CpuBackend(), TEXT, options({ shards: 2 }), { values: ckpt.values, optimizer: ckpt.optimizer, state: ckpt.trainer.state });
     expect(resumed.step).toBe(3);

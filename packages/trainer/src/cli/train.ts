@@ -1,16 +1,16 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode, unigramEntropy, validationBatches } from '@openshard/data';
 import { loadCorpus } from '@openshard/data/node';
 import { crc32, decodeConfig, DEFAULT_OPTIMIZER, describeConfig, parameterCount, parameterSpecs, partition, describeShard, preset, type OptimizerConfig } from '@openshard/model';
 import { createBackend } from '../backend.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CorpusFingerprint, type TrainerFile } from '../checkpoint-files.ts';
+import { CHECKPOINTS_DIR, LATEST_FILE, latestCheckpoint, loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type CorpusFingerprint, type TrainerFile } from '../checkpoint-files.ts';
 import { generate } from '../generate.ts';
 import { Trainer, type TrainingOptions } from '../trainer.ts';
 import { numberFlag, parseFlags, runMain, UsageError } from './options.ts';
 
 const USAGE = `usage: npm run train -- [--preset tiny|small|gpt2 | --config config.json] [--steps 2000] [--backend cpu|webgpu] [--shards S]
-  [--batch 8] [--micro-batches 1] [--seed 1337] [--lr 1e-3] [--min-lr 1e-4] [--warmup 100]
+  [--batch 8] [--micro-batches 1] [--seed 1337] [--lr 1e-3] [--min-lr 1e-4] [--warmup min(100, steps/10)]
   [--eval-every 100] [--eval-batches 16] [--checkpoint-every 250] [--data brown|FILE|FOLDER]
   [--out data/runs/PRESET] [--resume | --overwrite] [--stop-after STEP] [--sample-bytes 300]`;
 
@@ -18,6 +18,8 @@ const USAGE = `usage: npm run train -- [--preset tiny|small|gpt2 | --config conf
 const METRICS_FILE = 'metrics.jsonl';
 const SAMPLES_FILE = 'samples.txt';
 const SAMPLE_PROMPT = 'The ';
+/** What a run writes into --out; --overwrite removes these and nothing else. */
+const RUN_FILES = [CHECKPOINTS_DIR, LATEST_FILE, METRICS_FILE, 'run.json', SAMPLES_FILE];
 
 const FLAGS = {
   preset: { type: 'string' }, config: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' }, shards: { type: 'string' },
@@ -49,7 +51,8 @@ async function main(): Promise<void> {
     ...DEFAULT_OPTIMIZER,
     learningRate: numberFlag('lr', f.lr, DEFAULT_OPTIMIZER.learningRate, 0, 1, false),
     minLearningRate: numberFlag('min-lr', f['min-lr'], DEFAULT_OPTIMIZER.minLearningRate, 0, 1, false),
-    warmupSteps: numberFlag('warmup', f.warmup, DEFAULT_OPTIMIZER.warmupSteps, 0),
+    // a short run warms up over its first tenth at most
+    warmupSteps: numberFlag('warmup', f.warmup, Math.min(DEFAULT_OPTIMIZER.warmupSteps, Math.floor(steps / 10)), 0),
     decaySteps: steps,
   };
   let options: TrainingOptions = {
@@ -67,19 +70,31 @@ async function main(): Promise<void> {
     if (!latest) throw new UsageError(`--resume: ${out} holds no checkpoint; start the run without --resume`);
     const ckpt = loadCheckpoint(latest, config);
     refuseChangedOptions(f, ckpt.trainer, fingerprint);
+    if (ckpt.trainer.backend !== backend.name) {
+      throw new UsageError(`the run was trained on the ${ckpt.trainer.backend} backend; resuming on ${backend.name} would change its numbers (pass --backend ${ckpt.trainer.backend})`);
+    }
     options = { ...ckpt.trainer.options, shards: options.shards, config };
     steps = options.optimizer.decaySteps;
     trainer = new Trainer(backend, corpus.train, options, { values: ckpt.values, optimizer: ckpt.optimizer, state: ckpt.trainer.state });
     keepMetricsUpTo(out, trainer.step);
     console.log(`resumed ${latest} at step ${trainer.step}`);
   } else {
-    if (latest && !f.overwrite) throw new UsageError(`${out} already holds a run (${latest}); pass --resume to continue it, --overwrite to start again, or --out for another folder`);
-    rmSync(out, { recursive: true, force: true });
+    const existing = existsSync(out) ? readdirSync(out) : [];
+    if (existing.length && !f.overwrite) {
+      throw new UsageError(`${out} is not empty${latest ? ` (it holds a run: ${latest})` : ''}; pass --resume to continue a run, --overwrite to start again, or --out for another folder`);
+    }
+    // only the run's own files: a folder given by mistake keeps everything else
+    for (const name of RUN_FILES) rmSync(join(out, name), { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     trainer = new Trainer(backend, corpus.train, options);
   }
+  if (options.optimizer.warmupSteps >= steps) throw new UsageError(`--warmup ${options.optimizer.warmupSteps} must be below --steps ${steps}`);
+  if (options.optimizer.minLearningRate > options.optimizer.learningRate) {
+    throw new UsageError(`--min-lr ${options.optimizer.minLearningRate} is above --lr ${options.optimizer.learningRate}`);
+  }
 
   const stopAfter = numberFlag('stop-after', f['stop-after'], steps, 1, steps);
+  if (stopAfter <= trainer.step) throw new UsageError(`--stop-after ${stopAfter} is not after step ${trainer.step}, where the run stands`);
   const entropy = unigramEntropy(corpus.train);
   const validation = validationBatches(corpus.validation, options.batch, config.contextLength, evalBatches);
   console.log(`model: ${presetName} (${describeConfig(config)}), ${parameterCount(parameterSpecs(config)).toLocaleString('en-US')} parameters`);
@@ -92,9 +107,12 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'run.json'), JSON.stringify({ preset: presetName, config, options: savedOptions, corpus: fingerprint, unigramEntropy: entropy, backend: backend.name }, null, 2) + '\n');
 
   const log = (entry: object) => appendFileSync(join(out, METRICS_FILE), JSON.stringify(entry) + '\n');
+  let savedStep = trainer.step;
   const checkpoint = async () => {
-    const trainerFile: TrainerFile = { format: 1, state: trainer.state, options: savedOptions, corpus: fingerprint };
+    if (savedStep === trainer.step) return;
+    const trainerFile: TrainerFile = { format: TRAINER_FORMAT, backend: backend.name, state: trainer.state, options: savedOptions, corpus: fingerprint };
     const path = saveCheckpoint(out, { config, values: await trainer.parameterValues(), optimizer: await trainer.optimizerState(), trainer: trainerFile });
+    savedStep = trainer.step;
     console.log(`checkpoint ${path}`);
   };
   const evaluate = async () => {
@@ -121,7 +139,7 @@ async function main(): Promise<void> {
     if (r.step % evalEvery === 0 || r.step === steps) validationLoss = await evaluate();
     if (r.step % checkpointEvery === 0 || r.step === stopAfter) await checkpoint();
   }
-  if (interrupted) {
+  if (interrupted && trainer.step < stopAfter) {
     await checkpoint();
     console.log(`stopped at step ${trainer.step}; continue with --resume`);
   } else if (trainer.step === steps) {
