@@ -1,5 +1,5 @@
 /**
- * npm run bench:network [-- --rounds 4] [--clients 500] [--load-seconds 10] [--out bench-results/network.json]
+ * npm run bench:network [-- --rounds 4] [--clients 500] [--load-seconds 10] [--load-only] [--out bench-results/network.json]
  *
  * 1. Training throughput: tokens/s of the distributed run (coordinator in this process, Node
  *    volunteer processes on loopback) with 1, 2, 4 and 8 volunteers, against the single-process
@@ -26,7 +26,7 @@ import { startCoordinatorServer } from '../src/server.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
 
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string' }, clients: { type: 'string' }, 'load-seconds': { type: 'string' }, out: { type: 'string' } },
+  options: { rounds: { type: 'string' }, clients: { type: 'string' }, 'load-seconds': { type: 'string' }, out: { type: 'string' }, 'load-only': { type: 'boolean' } },
 });
 const ROUNDS = Number(args.rounds ?? 4);
 const CLIENTS = Number(args.clients ?? 500);
@@ -49,16 +49,21 @@ function spawnTs(script: string, ...a: string[]): ChildProcess {
 
 // 1. the peer: the single-process trainer on the same micro-batches
 const corpus = loadBrownCorpus();
+let singleTokensPerSecond = NaN;
+let t0 = performance.now();
+if (!args['load-only']) {
 const trainer = new Trainer(new CpuBackend(), corpus.train, { config, shards: 1, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: ROUNDS + 1 } });
 await trainer.trainStep();
-let t0 = performance.now();
+t0 = performance.now();
 for (let i = 0; i < ROUNDS; i++) await trainer.trainStep();
-const singleTokensPerSecond = (ROUNDS * tokensPerRound) / ((performance.now() - t0) / 1000);
+singleTokensPerSecond = (ROUNDS * tokensPerRound) / ((performance.now() - t0) / 1000);
 trainer.dispose();
+}
 
 interface Row { shards: number; volunteers: number; tokensPerSecond: number; ratio: number; coordinatorMsPerTask: number; bytesPerToken: number }
 const rows: Row[] = [];
-for (const [shards, volunteers] of [[1, 1], [1, 2], [1, 4], [1, 8], [2, 2], [2, 4], [4, 4], [4, 8]]) {
+const setups = args['load-only'] ? [] : [[1, 1], [1, 2], [1, 4], [1, 8], [2, 2], [2, 4], [4, 4], [4, 8]];
+for (const [shards, volunteers] of setups) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
   let closed = 0;
   let measuredFrom = 0;
@@ -121,6 +126,7 @@ while (connected < CLIENTS && performance.now() - connectStart < 120_000) {
 }
 latencies.length = 0;
 loadTasks = 0;
+const statsBefore = { ...server.stats };
 t0 = performance.now();
 let peakRss = 0;
 while (performance.now() - t0 < LOAD_SECONDS * 1000) {
@@ -128,13 +134,15 @@ while (performance.now() - t0 < LOAD_SECONDS * 1000) {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 const loadSeconds = (performance.now() - t0) / 1000;
+const coordinatorBusy = (server.stats.handlerMs - statsBefore.handlerMs) / (loadSeconds * 1000);
+const eventsPerSecond = (server.stats.handled - statsBefore.handled) / loadSeconds;
 clientsProcess.kill('SIGTERM');
 await server.close();
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
 const load = {
   clients: CLIENTS, connected, tasksPerSecond: loadTasks / loadSeconds, p50Ms: pct(0.5), p99Ms: pct(0.99),
-  coordinatorRssMiB: peakRss / 2 ** 20, coordinatorRssGrowthMiB: (peakRss - memoryBefore) / 2 ** 20,
+  coordinatorBusyFraction: coordinatorBusy, eventsPerSecond, coordinatorRssMiB: peakRss / 2 ** 20, coordinatorRssGrowthMiB: (peakRss - memoryBefore) / 2 ** 20,
 };
 
 const cpus = os.cpus();
@@ -145,7 +153,7 @@ console.log('shards  volunteers  tokens/s  vs single  coordinator ms/task  bytes
 for (const r of rows) {
   console.log(`${String(r.shards).padStart(6)} ${String(r.volunteers).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(9)} ${r.ratio.toFixed(2).padStart(9)}× ${r.coordinatorMsPerTask.toFixed(2).padStart(20)} ${r.bytesPerToken.toFixed(0).padStart(12)}`);
 }
-console.log(`\nload: ${load.connected}/${CLIENTS} clients connected; ${load.tasksPerSecond.toFixed(0)} tasks/s; latency p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; coordinator RSS ${load.coordinatorRssMiB.toFixed(0)} MiB (+${load.coordinatorRssGrowthMiB.toFixed(0)} MiB)`);
+console.log(`\nload: ${load.connected}/${CLIENTS} clients connected; ${load.tasksPerSecond.toFixed(0)} tasks/s; latency p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; coordinator RSS ${load.coordinatorRssMiB.toFixed(0)} MiB (+${load.coordinatorRssGrowthMiB.toFixed(0)} MiB), busy ${(100 * load.coordinatorBusyFraction).toFixed(0)}% of the time handling ${load.eventsPerSecond.toFixed(0)} events/s; the clients share the same 2 cores`);
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify({
   date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version },

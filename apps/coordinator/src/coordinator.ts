@@ -204,10 +204,9 @@ export class Coordinator {
   private pump(now: number): Effect[] {
     const effects: Effect[] = [];
     if (this.finished) return effects;
-    for (const v of this.volunteers.values()) {
-      if (this.scheduler.busy(v.id) || v.readyVersion !== this.run.shards[v.shard].version) continue;
-      const lease = this.scheduler.request(v.id, v.shard, now);
-      if (!lease) continue;
+    const idle = [...this.volunteers.values()].filter((v) => !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version);
+    for (const lease of this.scheduler.assign(idle, now)) {
+      const v = this.volunteers.get(lease.volunteerId)!;
       const inputs = this.run.inputs(lease.task);
       effects.push({
         to: v.id, type: 'task', tensors: inputs.tensors,
@@ -224,7 +223,7 @@ export class Coordinator {
     const state = this.run.shards[v.shard];
     v.exposure.add(v.shard);
     v.readyVersion = null;
-    const values = await state.values();
+    const values = await state.valuesCached();
     const tensors: WireTensor[] = state.shard.parameters.map((p) => ({ name: p.name, dtype: 'f32', shape: p.shape, data: values.get(p.name)! }));
     return { to: v.id, type: 'weights', message: { shard: state.spec, version: state.version, tensors: [] }, tensors };
   }

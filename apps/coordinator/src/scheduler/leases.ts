@@ -82,20 +82,45 @@ export class LeaseScheduler {
 
   /** The next task for a volunteer holding `shard`: an unleased ready task, else a backup copy of a straggler. */
   request(volunteerId: string, shard: number, now: number): TaskLease | null {
+    return this.assign([{ id: volunteerId, shard }], now)[0] ?? null;
+  }
+
+  /**
+   * Tasks for idle volunteers, in their order: unleased ready tasks of each one's shard first,
+   * then backup copies of stragglers. One pass over the ready tasks, however many volunteers.
+   */
+  assign(idle: readonly { id: string; shard: number }[], now: number): TaskLease[] {
     const plan = this.requirePlan();
-    const ready = plan.ready().filter((t) => t.shard === shard);
-    const active = (t: TaskKey) => this.activeLeases(plan.id(t));
-    const fresh = ready.find((t) => active(t).length === 0);
-    if (fresh) return this.issue(plan, fresh, volunteerId, now, false);
-    const straggler = ready.find((t) => {
-      const out = active(t);
-      return (
-        out.length < this.policy.maxCopies &&
-        out.every((l) => l.volunteerId !== volunteerId) &&
-        out.some((l) => now - l.issuedAt > this.policy.backupFactor * this.expectedMs(t))
-      );
+    const fresh = new Map<number, TaskKey[]>();
+    for (const t of plan.ready()) {
+      if (this.activeByTask.get(plan.id(t))?.size) continue;
+      (fresh.get(t.shard) ?? fresh.set(t.shard, []).get(t.shard)!).push(t);
+    }
+    const stragglers = new Map<number, TaskKey[]>();
+    const leases: TaskLease[] = [];
+    for (const v of idle) {
+      const task = fresh.get(v.shard)?.shift();
+      if (task) {
+        leases.push(this.issue(plan, task, v.id, now, false));
+        continue;
+      }
+      if (!stragglers.has(v.shard)) stragglers.set(v.shard, this.stragglers(plan, v.shard, now));
+      const copy = stragglers.get(v.shard)!.find((t) => {
+        const out = this.activeLeases(plan.id(t));
+        return out.length < this.policy.maxCopies && out.every((l) => l.volunteerId !== v.id);
+      });
+      if (copy) leases.push(this.issue(plan, copy, v.id, now, true));
+    }
+    return leases;
+  }
+
+  /** Ready tasks of a shard out for longer than backupFactor × their expected time. */
+  private stragglers(plan: RoundPlan, shard: number, now: number): TaskKey[] {
+    return plan.ready().filter((t) => {
+      if (t.shard !== shard) return false;
+      const limit = this.policy.backupFactor * this.expectedMs(t);
+      return this.activeLeases(plan.id(t)).some((l) => now - l.issuedAt > limit);
     });
-    return straggler ? this.issue(plan, straggler, volunteerId, now, true) : null;
   }
 
   submit(leaseId: string, volunteerId: string, now: number): SubmitOutcome {

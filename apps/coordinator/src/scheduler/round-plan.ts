@@ -19,6 +19,9 @@ export function taskId(round: number, t: TaskKey): string {
 export class RoundPlan {
   readonly tasks: TaskKey[] = [];
   private readonly done = new Set<string>();
+  private readonly ids = new Map<TaskKey, string>();
+  /** ready() between two completions, when nothing can change it. */
+  private readyCache: TaskKey[] | null = null;
 
   constructor(
     readonly round: number,
@@ -32,10 +35,11 @@ export class RoundPlan {
       this.tasks.push({ kind: 'lossAndBackward', shard: shards - 1, microBatch: m });
       for (let s = shards - 2; s >= 0; s--) this.tasks.push({ kind: 'backward', shard: s, microBatch: m });
     }
+    for (const t of this.tasks) this.ids.set(t, taskId(round, t));
   }
 
   id(t: TaskKey): string {
-    return taskId(this.round, t);
+    return this.ids.get(t) ?? taskId(this.round, t);
   }
 
   find(id: string): TaskKey | undefined {
@@ -57,17 +61,19 @@ export class RoundPlan {
 
   /** Tasks not done whose input exists. */
   ready(): TaskKey[] {
-    return this.tasks.filter((t) => {
+    this.readyCache ??= this.tasks.filter((t) => {
       if (this.isDone(t)) return false;
       const dep = this.dependency(t);
       return dep === null || this.isDone(dep);
     });
+    return this.readyCache;
   }
 
   complete(t: TaskKey): void {
     const dep = this.dependency(t);
     if (dep && !this.isDone(dep)) throw new Error(`${this.id(t)} completed before its input ${this.id(dep)}`);
     this.done.add(this.id(t));
+    this.readyCache = null;
   }
 
   /** All M gradient tasks of shard s are done: its gradients can be summed and its optimizer stepped. */

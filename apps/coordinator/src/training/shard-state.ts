@@ -68,6 +68,14 @@ export class ShardState {
     this.pending = this.pending.map(() => null);
   }
 
+  private cached: { version: number; values: Map<string, Float32Array> } | null = null;
+
+  /** The weights at the current version, read from the backend once per version (sent to every holder). */
+  async valuesCached(): Promise<Map<string, Float32Array>> {
+    if (this.cached?.version !== this.version) this.cached = { version: this.version, values: await this.values() };
+    return this.cached.values;
+  }
+
   async values(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const [name, t] of this.shard.weights) out.set(name, (await this.be.read(t)) as Float32Array);
