@@ -42,10 +42,6 @@ export class RoundPlan {
     return this.ids.get(t) ?? taskId(this.round, t);
   }
 
-  find(id: string): TaskKey | undefined {
-    return this.tasks.find((t) => this.id(t) === id);
-  }
-
   /** The task whose output this one needs, if any. */
   dependency(t: TaskKey): TaskKey | null {
     const last = this.shards - 1;
