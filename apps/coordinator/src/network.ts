@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCorpus } from '@openshard/data/node';
-import { crc32, DEFAULT_OPTIMIZER, preset, sameConfig } from '@openshard/model';
+import { crc32, DEFAULT_OPTIMIZER, preset } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type CorpusFingerprint, type TrainerFile } from '@openshard/trainer';
 import { Coordinator } from './coordinator.ts';
@@ -78,8 +78,8 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const config = preset(spec.preset);
     const options: RunOptions = { ...spec.options, config };
     if (latest.checkpoint) {
+      // refuses a checkpoint of any other model, naming both
       const ckpt = loadCheckpoint(latest.checkpoint, config);
-      if (!sameConfig(ckpt.config, config)) throw new Error(`checkpoint ${latest.checkpoint} is not a ${spec.preset} model`);
       run = new TrainingRun(be, corpus.train, options, {
         round: ckpt.trainer.state.step, sampler: ckpt.trainer.state.sampler,
         values: (name) => ckpt.values.get(name)!, moments: (name) => ckpt.optimizer.moments.get(name)!,
