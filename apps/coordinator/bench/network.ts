@@ -20,7 +20,7 @@ import { DEFAULT_OPTIMIZER, preset, type GptConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
 import { Coordinator } from '../src/coordinator.ts';
-import { startNetwork } from '../src/network.ts';
+import { DEFAULT_NETWORK, startNetwork } from '../src/network.ts';
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
 import { startCoordinatorServer } from '../src/server.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
@@ -73,7 +73,7 @@ for (const [shards, volunteers] of setups) {
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const network = await startNetwork({
-    preset: 'tiny', shards, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, rounds: ROUNDS + 1, data: 'brown',
+    ...DEFAULT_NETWORK, preset: 'tiny', shards, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, rounds: ROUNDS + 1, data: 'brown',
     host: '127.0.0.1', port: 0, dataDir, checkpointEvery: 1_000_000,
     onTaskAccepted: () => void tasks++,
     onRound: () => {
@@ -110,7 +110,7 @@ const run = new TrainingRun(new CpuBackend(), encode('tiny tasks for a crowd of 
   config: LOAD_CONFIG, shards: 1, batch: 1, microBatches: CLIENTS, seed: 1, optimizer: DEFAULT_OPTIMIZER,
 });
 const coordinator = new Coordinator(run, new LeaseScheduler(), 'load', {
-  taskAccepted: (lease, now) => {
+  taskAccepted: (lease, _computeMs, now) => {
     loadTasks++;
     latencies.push(now - lease.issuedAt);
   },

@@ -4,7 +4,8 @@ import { DEFAULT_NETWORK, startNetwork } from './network.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
-  [--data-dir data] [--checkpoint-every 10] [--exit-when-done] [--web]
+  [--data-dir data] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
+--reference overlays the curve of \`npm run train\` in RUN_FOLDER (same batch, micro-batches, seed and rounds as steps) on the dashboard.
 --web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
 The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
 
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
     options: {
       preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
       rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-      volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
+      volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
     },
     strict: true,
   }).values;
@@ -39,6 +41,9 @@ async function main(): Promise<void> {
     port: int('port', f.port, DEFAULT_NETWORK.port, 0),
     dataDir: f['data-dir'] ?? DEFAULT_NETWORK.dataDir,
     checkpointEvery: int('checkpoint-every', f['checkpoint-every'], DEFAULT_NETWORK.checkpointEvery, 1),
+    evalEvery: int('eval-every', f['eval-every'], DEFAULT_NETWORK.evalEvery, 1),
+    evalBatches: int('eval-batches', f['eval-batches'], DEFAULT_NETWORK.evalBatches, 1),
+    reference: f.reference,
     onFinished: () => {
       console.log('the run is complete');
       if (f['exit-when-done']) void stop();
@@ -53,11 +58,14 @@ async function main(): Promise<void> {
   const { server } = network;
   let web: { close(): Promise<void> } | null = null;
   if (f.web) {
+    // the web app's dev server proxies /socket.io to this coordinator
+    process.env.OPENSHARD_COORDINATOR_URL = server.url;
     const { createServer } = await import('vite');
     const vite = await createServer({ configFile: 'vite.config.ts', logLevel: 'warn' });
     await vite.listen();
     web = vite;
-    console.log(`web app: ${vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/'} (the GPU check; contributing from a browser tab is the next issue)`);
+    const app = vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/';
+    console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard)`);
   }
   console.log(`${network.startRound ? `resumed run ${network.runId} at round ${network.startRound}` : `new run ${network.runId}`} (data in ${f['data-dir'] ?? DEFAULT_NETWORK.dataDir})`);
   console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);

@@ -20,6 +20,10 @@ export interface Volunteer {
   /** FLOPs per ms of its accepted tasks (moving average); null until one is accepted. */
   throughput: number | null;
   tasksAccepted: number;
+  /** Work units (FLOPs) of its accepted tasks. */
+  flopsAccepted: number;
+  /** False while it says it is paused or resting: it is given no tasks. */
+  accepting: boolean;
   refusals: number;
   /** Shards whose weights it has been sent. */
   exposure: Set<number>;
@@ -34,8 +38,12 @@ export interface CoordinatorEvents {
   /** Awaited before anything else happens: the place to commit the round durably. */
   roundClosed?(summary: RoundSummary, tasks: TaskRecord[]): void | Promise<void>;
   /** A result was accepted: its lease, and when. */
-  taskAccepted?(lease: TaskLease, now: number): void;
+  taskAccepted?(lease: TaskLease, computeMs: number, now: number): void;
+  /** Something a researcher watching the run would want to know, in plain words. */
+  notice?(kind: NoticeKind, text: string): void;
 }
+
+export type NoticeKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance';
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task
@@ -70,8 +78,11 @@ export class Coordinator {
     }
     if (this.volunteers.has(id)) return [this.refusal(id, new ProtocolError('bad-message', 'hello was already received on this connection'))];
     const shard = chooseShard(this.shardWork, [...this.volunteers.values()]);
-    const v: Volunteer = { id, name: m.name, backend: m.backend, shard, readyVersion: null, throughput: null, tasksAccepted: 0, refusals: 0, exposure: new Set() };
+    const v: Volunteer = {
+      id, name: m.name, backend: m.backend, shard, readyVersion: null, throughput: null, tasksAccepted: 0, flopsAccepted: 0, accepting: true, refusals: 0, exposure: new Set(),
+    };
     this.volunteers.set(id, v);
+    this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
     const { config, shards, batch } = this.run.options;
     return [
       { to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } },
@@ -116,12 +127,15 @@ export class Coordinator {
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
     const effects: Effect[] = this.scheduler.recordAccepted(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
+    if (lease.backup) this.events.notice?.('backup', `${v.name}'s backup copy of ${lease.taskId} finished first`);
     const { config, batch } = this.run.options;
     const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
     const rate = flops / Math.max(m.computeMs, 1e-3);
     v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
     v.tasksAccepted += 1;
-    this.events.taskAccepted?.(lease, now);
+    v.flopsAccepted += flops;
+    effects.push({ to: id, type: 'accepted', message: { leaseId: lease.id, round: lease.round, flops } });
+    this.events.taskAccepted?.(lease, m.computeMs, now);
     this.accepted.push({
       round: lease.round, taskId: lease.taskId, leaseId: lease.id, volunteer: v.name, kind: lease.task.kind,
       shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs: m.computeMs,
@@ -139,14 +153,29 @@ export class Coordinator {
   }
 
   abandon(id: string, m: ClientMessage<'abandon'>, now: number): Effect[] {
-    if (!this.volunteers.has(id)) return this.unknown(id);
-    this.scheduler.abandon(m.leaseId, id);
+    const v = this.volunteers.get(id);
+    if (!v) return this.unknown(id);
+    const lease = this.scheduler.abandon(m.leaseId, id);
+    if (lease) this.events.notice?.('reissue', `${v.name} gave back ${lease.taskId} (${m.reason}); it is re-issued`);
+    return this.pump(now);
+  }
+
+  /** A volunteer pauses or resumes; pausing does not give back a task it is running (it sends abandon for that). */
+  availability(id: string, m: ClientMessage<'availability'>, now: number): Effect[] {
+    const v = this.volunteers.get(id);
+    if (!v) return this.unknown(id);
+    v.accepting = m.accepting;
     return this.pump(now);
   }
 
   async disconnect(id: string, now: number): Promise<Effect[]> {
-    this.scheduler.leave(id);
+    const v = this.volunteers.get(id);
+    const returned = this.scheduler.leave(id);
     this.volunteers.delete(id);
+    if (v) {
+      const tasks = returned.map((l) => l.taskId).join(', ');
+      this.events.notice?.('leave', `${v.name} left${returned.length ? `; ${tasks} ${returned.length > 1 ? 'are' : 'is'} re-issued` : ''}`);
+    }
     return [...(await this.rebalance()), ...this.pump(now)];
   }
 
@@ -165,6 +194,7 @@ export class Coordinator {
       const mover = candidates.find((v) => !this.scheduler.busy(v.id)) ?? candidates[candidates.length - 1];
       for (const l of this.scheduler.leave(mover.id)) effects.push(this.cancel(l, `you now hold shard ${s}`));
       mover.shard = s;
+      this.events.notice?.('rebalance', `${mover.name} moves from shard ${donorShard} to shard ${s}, which nobody held`);
       effects.push(await this.weightsFor(mover));
     }
     return effects;
@@ -172,7 +202,9 @@ export class Coordinator {
 
   /** Expires overdue leases and hands their tasks (and backup copies of stragglers) to idle volunteers. */
   tick(now: number): Effect[] {
-    const effects = this.scheduler.expire(now).map((l) => this.cancel(l, 'the lease expired'));
+    const expired = this.scheduler.expire(now);
+    for (const l of expired) this.events.notice?.('reissue', `${this.volunteers.get(l.volunteerId)?.name ?? l.volunteerId}'s lease on ${l.taskId} expired; it is re-issued`);
+    const effects = expired.map((l) => this.cancel(l, 'the lease expired'));
     return [...effects, ...this.pump(now)];
   }
 
@@ -181,6 +213,7 @@ export class Coordinator {
     const v = this.volunteers.get(id);
     const effects: Effect[] = [this.refusal(id, e, leaseId)];
     const count = v ? ++v.refusals : MAX_REFUSALS + 1;
+    this.events.notice?.('refused', `refused a message from ${v?.name ?? id} (${e.code}): ${e.message.slice(0, 160)}`);
     if (count > MAX_REFUSALS) effects.push({ to: id, type: 'disconnect', reason: `more than ${MAX_REFUSALS} refused messages` });
     return effects;
   }
@@ -204,9 +237,10 @@ export class Coordinator {
   private pump(now: number): Effect[] {
     const effects: Effect[] = [];
     if (this.finished) return effects;
-    const idle = [...this.volunteers.values()].filter((v) => !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version);
+    const idle = [...this.volunteers.values()].filter((v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version);
     for (const lease of this.scheduler.assign(idle, now)) {
       const v = this.volunteers.get(lease.volunteerId)!;
+      if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);
       const inputs = this.run.inputs(lease.task);
       effects.push({
         to: v.id, type: 'task', tensors: inputs.tensors,

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { unigramEntropy, validationBatches } from '@openshard/data';
 import { loadCorpus } from '@openshard/data/node';
-import { crc32, DEFAULT_OPTIMIZER, preset } from '@openshard/model';
+import { crc32, DEFAULT_OPTIMIZER, parameterCount, parameterSpecs, preset, type OptimizerConfig } from '@openshard/model';
+import { DASHBOARD_STATS_INTERVAL_MS, type DashboardSnapshot, type ReferencePoint, type RunInfo } from '@openshard/protocol';
 import { CpuBackend } from '@openshard/tensor';
 import { loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type CorpusFingerprint, type TrainerFile } from '@openshard/trainer';
 import { Coordinator } from './coordinator.ts';
+import { attachDashboard } from './dashboard/dashboard-namespace.ts';
+import { loadReferenceCurve } from './dashboard/reference-curve.ts';
+import { Telemetry } from './dashboard/telemetry.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { RunStore } from './store/run-store.ts';
@@ -26,6 +31,12 @@ export interface NetworkOptions {
   dataDir: string;
   /** A checkpoint is written every this many rounds (and after the last). */
   checkpointEvery: number;
+  /** Validation loss is measured every this many rounds (and before the first, and after the last). */
+  evalEvery: number;
+  /** Micro-batches of the validation text each measurement uses. */
+  evalBatches: number;
+  /** A folder of `npm run train` with the same options: its curve is overlaid on the dashboard. */
+  reference?: string;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease, now: number) => void;
@@ -33,8 +44,13 @@ export interface NetworkOptions {
 
 export const DEFAULT_NETWORK: NetworkOptions = {
   preset: 'tiny', shards: 4, batch: 4, microBatches: 4, seed: 1337, rounds: 2000, data: 'brown', host: '127.0.0.1', port: 8600,
-  dataDir: 'data', checkpointEvery: 10,
+  dataDir: 'data', checkpointEvery: 10, evalEvery: 10, evalBatches: 4,
 };
+
+/** The trainer CLI's schedule for this many steps, so `npm run train` with the same numbers is a network run's reference. */
+export function runOptimizer(rounds: number): OptimizerConfig {
+  return { ...DEFAULT_OPTIMIZER, warmupSteps: Math.min(DEFAULT_OPTIMIZER.warmupSteps, Math.floor(rounds / 10)), decaySteps: rounds };
+}
 
 /** What a run is, stored with it so a restarted coordinator resumes the same run. */
 interface RunSpec {
@@ -93,7 +109,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const config = preset(o.preset);
     const options: RunOptions = {
       config, shards: o.shards, batch: o.batch, microBatches: o.microBatches, seed: o.seed,
-      optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: o.rounds },
+      optimizer: runOptimizer(o.rounds),
     };
     const { config: _, ...saved } = options;
     spec = { preset: o.preset, rounds: o.rounds, options: saved, corpus: fingerprint };
@@ -107,23 +123,66 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     const path = saveCheckpoint(runDir, { config: run.options.config, values: await run.parameterValues(), optimizer: await run.optimizerState(), trainer });
     store.commitCheckpoint(runId, run.round, path);
   };
+  const { config } = run.options;
+  const info: RunInfo = {
+    id: runId, preset: spec.preset, config, shards: run.options.shards, batch: run.options.batch, microBatches: run.options.microBatches,
+    rounds: spec.rounds, tokensPerRound: run.options.batch * run.options.microBatches * config.contextLength,
+    parameters: parameterCount(parameterSpecs(config)), unigramEntropy: unigramEntropy(corpus.train),
+  };
+  const reference: ReferencePoint[] | null = o.reference ? loadReferenceCurve(o.reference, spec.options, spec.corpus) : null;
+  const validation = validationBatches(corpus.validation, run.options.batch, config.contextLength, o.evalBatches);
+  const telemetry = new Telemetry(Date.now());
+  // set once the server exists; notices before that (none) would have nowhere to go
+  let broadcast: ReturnType<typeof attachDashboard> | null = null;
+  const notice = (kind: Parameters<Telemetry['notice']>[0], text: string) => broadcast?.event(telemetry.notice(kind, text, Date.now()));
+  /** Validation loss of the weights as they are now (rounds completed: run.round), stored and broadcast. */
+  const measureValidation = async () => {
+    const loss = await run.validationLoss(validation);
+    const at = Date.now();
+    store.recordMetric(runId, run.round, 'validationLoss', loss, at);
+    broadcast?.validation({ round: run.round, loss, at });
+  };
   const coordinator: Coordinator = new Coordinator(run, new LeaseScheduler(), runId, {
     roundClosed: async (s, tasks) => {
       const now = Date.now();
       store.closeRound(runId, { round: s.round, loss: s.loss, tokens: s.tokens, closedAt: now }, tasks);
       store.recordMetric(runId, s.round, 'volunteers', coordinator.volunteers.size, now);
       store.recordMetric(runId, s.round, 'maxExposure', coordinator.maxExposure(), now);
-      // run.round is now s.round + 1: the checkpoint starts the next round
-      if (run.round % o.checkpointEvery === 0 || run.round >= spec.rounds) await checkpoint();
+      broadcast?.round({ round: s.round + 1, loss: s.loss, tokens: s.tokens, closedAt: now });
+      // run.round is now s.round + 1: the checkpoint and the validation are of the weights the next round starts from
+      if (run.round % o.evalEvery === 0 || run.round >= spec.rounds) await measureValidation();
+      if (run.round % o.checkpointEvery === 0 || run.round >= spec.rounds) {
+        await checkpoint();
+        notice('checkpoint', `checkpoint of round ${run.round} written`);
+      }
       o.onRound?.(s, coordinator);
-      if (run.round >= spec.rounds) o.onFinished?.(coordinator);
+      if (run.round >= spec.rounds) {
+        notice('finished', `the run is complete: ${run.round} rounds`);
+        o.onFinished?.(coordinator);
+      }
     },
-    taskAccepted: o.onTaskAccepted,
+    taskAccepted: (lease, computeMs, now) => {
+      telemetry.taskAccepted(lease, computeMs, now);
+      o.onTaskAccepted?.(lease, now);
+    },
+    notice,
   }, spec.rounds);
+  if (run.round === 0 && store.metrics(runId, 'validationLoss').length === 0) await measureValidation();
   const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port });
+  const snapshot = (): DashboardSnapshot => ({
+    run: info,
+    rounds: store.rounds(runId).map((r) => ({ ...r, round: r.round + 1 })),
+    validation: store.metrics(runId, 'validationLoss').map((m) => ({ round: m.round, loss: m.value, at: m.at })),
+    reference,
+    events: [...telemetry.events].reverse(),
+    stats: telemetry.samples,
+  });
+  broadcast = attachDashboard(server.io, snapshot);
+  const statsTimer = setInterval(() => broadcast?.stats(telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);
   return {
     server, coordinator, runId, startRound, store,
     async close() {
+      clearInterval(statsTimer);
       await server.close();
       run.dispose();
       store.close();

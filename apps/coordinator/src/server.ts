@@ -95,6 +95,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: { host
           case 'ready': return coordinator.ready(socket.id, m, now);
           case 'result': return coordinator.result(socket.id, m, parsed.tensors, now);
           case 'abandon': return coordinator.abandon(socket.id, m, now);
+          case 'availability': return coordinator.availability(socket.id, m, now);
         }
       });
     });

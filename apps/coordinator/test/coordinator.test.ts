@@ -4,17 +4,27 @@ import { PROTOCOL_VERSION, type ServerMessage } from '@openshard/protocol';
 import { executeTask } from '@openshard/volunteer';
 import { CpuBackend } from '@openshard/tensor';
 import { describe, expect, test } from 'vitest';
-import { Coordinator, type Effect } from '../src/coordinator.ts';
+import { Coordinator, type CoordinatorEvents, type Effect } from '../src/coordinator.ts';
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
 
 const CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 2, heads: 2, width: 8 };
 
-function coordinator(shards = 2): Coordinator {
+function coordinator(shards = 2, events: CoordinatorEvents = {}): Coordinator {
   const run = new TrainingRun(new CpuBackend(), encode('some text to sample from. '.repeat(20)), {
     config: CONFIG, shards, batch: 1, microBatches: 2, seed: 1, optimizer: DEFAULT_OPTIMIZER,
   });
-  return new Coordinator(run, new LeaseScheduler(), 'run');
+  return new Coordinator(run, new LeaseScheduler(), 'run', events);
+}
+
+/** Runs the task a 'task' effect carries on a shard built from a 'weights' effect, as a volunteer would. */
+async function perform(c: Coordinator, weights: Effect, task: Effect) {
+  if (weights.type !== 'weights' || task.type !== 'task') throw new Error(`expected weights and a task, got ${weights.type} and ${task.type}`);
+  const values = new Map(weights.tensors!.map((t) => [t.name, t.data as Float32Array]));
+  const shard = Shard.fromValues(new CpuBackend(), CONFIG, c.run.specs[(weights.message as ServerMessage<'weights'>).shard.index], (p) => values.get(p.name)!);
+  const m = task.message as ServerMessage<'task'>;
+  const out = await executeTask(shard, m.kind, task.tensors!, m.lossScale);
+  return { result: { leaseId: m.leaseId, computeMs: 5, loss: out.loss, tensors: [] }, tensors: out.tensors };
 }
 
 const hello = (name: string) => ({ protocol: PROTOCOL_VERSION, name, backend: 'cpu' as const });
@@ -73,5 +83,51 @@ describe('Coordinator (no sockets)', () => {
     const effects = await c.hello('x', { ...hello('x'), protocol: PROTOCOL_VERSION + 1 }, 0);
     expect(types(effects)).toEqual(['x:refused', 'x:disconnect']);
     expect(types(c.ready('y', { shard: 0, version: 0 }, 0))).toEqual(['y:refused', 'y:disconnect']);
+  });
+
+  test('behavior: an accepted result is acknowledged with the work units it earned, the same the task log records', async () => {
+    const c = coordinator(1);
+    const [, weights] = await c.hello('a', hello('a'), 0);
+    const [task] = c.ready('a', { shard: 0, version: 0 }, 1);
+    const { result, tensors } = await perform(c, weights, task);
+    const effects = await c.result('a', result, tensors, 10);
+    const ack = effects.find((e) => e.type === 'accepted');
+    expect(ack).toMatchObject({ to: 'a', message: { leaseId: result.leaseId, round: 0 } });
+    const flops = (ack!.type === 'accepted' && (ack.message as ServerMessage<'accepted'>).flops)!;
+    expect(flops).toBeGreaterThan(0);
+    expect(c.volunteers.get('a')!.flopsAccepted).toBe(flops);
+  });
+
+  test('behavior: a volunteer that is not accepting gets no task; its abandoned task goes to another at once; accepting again, it gets one', async () => {
+    const notices: string[] = [];
+    const c = coordinator(1, { notice: (kind, text) => notices.push(`${kind}: ${text}`) });
+    await c.hello('a', hello('a'), 0);
+    await c.hello('b', hello('b'), 0);
+    expect(c.availability('b', { accepting: false, reason: 'paused' }, 1)).toEqual([]);
+    expect(types(c.ready('b', { shard: 0, version: 0 }, 1))).toEqual([]);
+    const [task] = c.ready('a', { shard: 0, version: 0 }, 2);
+    const leaseId = (task.message as ServerMessage<'task'>).leaseId;
+    expect(types(c.availability('a', { accepting: false, reason: 'paused' }, 3))).toEqual([]);
+    // a, paused, gives its task back: b is paused too, so the task waits
+    expect(types(c.abandon('a', { leaseId, reason: 'paused' }, 4))).toEqual([]);
+    expect(types(c.availability('b', { accepting: true, reason: 'resumed' }, 5))).toEqual(['b:task']);
+    expect(notices).toEqual([
+      'join: a joined (cpu) and holds shard 0',
+      'join: b joined (cpu) and holds shard 0',
+      `reissue: a gave back r0/forward/s0/m0 (paused); it is re-issued`,
+    ].map((n) => n.replace('forward', c.run.plan.tasks[0].kind)));
+  });
+
+  test('behavior: a volunteer that leaves holding a task is in the event feed with the task re-issued', async () => {
+    const notices: string[] = [];
+    const c = coordinator(1, { notice: (kind, text) => notices.push(`${kind}: ${text}`) });
+    await c.hello('a', hello('a'), 0);
+    await c.hello('b', { ...hello('b'), adapter: 'google swiftshader' }, 0);
+    c.ready('a', { shard: 0, version: 0 }, 1);
+    c.availability('b', { accepting: false, reason: 'resting' }, 1);
+    c.ready('b', { shard: 0, version: 0 }, 1);
+    await c.disconnect('a', 2);
+    expect(notices.at(-1)).toBe(`leave: a left; ${c.run.plan.id(c.run.plan.tasks[0])} is re-issued`);
+    expect(notices[1]).toBe('join: b joined (cpu, google swiftshader) and holds shard 0');
   });
 });

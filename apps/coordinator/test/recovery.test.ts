@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBrownCorpus } from '@openshard/data/node';
-import { DEFAULT_OPTIMIZER, preset } from '@openshard/model';
+import { preset } from '@openshard/model';
+import { runOptimizer } from '../src/network.ts';
 import { CpuBackend } from '@openshard/tensor';
 import { loadCheckpoint, resolveCheckpoint, Trainer } from '@openshard/trainer';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -59,7 +60,7 @@ describe('coordinator crash recovery (SQLite, real processes)', () => {
   test('behavior: SIGKILLed mid-run and restarted, it resumes from its last checkpoint; final weights equal an uninterrupted run; no round counted twice', async () => {
     const config = preset('tiny');
     const trainer = new Trainer(new CpuBackend(), loadBrownCorpus().train, {
-      config, shards: 1, batch: 1, microBatches: 2, seed: 21, optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: ROUNDS },
+      config, shards: 1, batch: 1, microBatches: 2, seed: 21, optimizer: runOptimizer(ROUNDS),
     });
     const expectedLosses: number[] = [];
     for (let i = 0; i < ROUNDS; i++) expectedLosses.push((await trainer.trainStep()).loss);

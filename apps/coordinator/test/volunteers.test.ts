@@ -1,19 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadBrownCorpus } from '@openshard/data/node';
-import { DEFAULT_OPTIMIZER, preset } from '@openshard/model';
+import { preset } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { startNetwork, type NetworkOptions } from '../src/network.ts';
+import { DEFAULT_NETWORK, runOptimizer, startNetwork, type NetworkOptions } from '../src/network.ts';
 import type { RoundSummary } from '../src/training/training-run.ts';
 
 /** The bar: the distributed run's losses equal the single-process trainer's to 1e-5 relative (CPU). */
 const LOSS_RTOL = 1e-5;
 const NETWORK: NetworkOptions = {
-  preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0, dataDir: '', checkpointEvery: 10,
+  ...DEFAULT_NETWORK, preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0, dataDir: '', checkpointEvery: 10,
 };
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -40,7 +40,7 @@ async function referenceLosses(rounds: number): Promise<number[]> {
   const config = preset(NETWORK.preset);
   const trainer = new Trainer(new CpuBackend(), loadBrownCorpus().train, {
     config, shards: 1, batch: NETWORK.batch, microBatches: NETWORK.microBatches, seed: NETWORK.seed,
-    optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: NETWORK.rounds },
+    optimizer: runOptimizer(NETWORK.rounds),
   });
   const losses = [];
   for (let i = 0; i < rounds; i++) losses.push((await trainer.trainStep()).loss);

@@ -19,6 +19,8 @@ export const INIT_STD = 0.02;
 export const BYTE_VOCAB = 256;
 
 export const PRESETS = {
+  /** For tests and demos on software WebGPU: a few seconds per round in a browser without a GPU. */
+  micro: { vocabSize: BYTE_VOCAB, contextLength: 32, layers: 2, heads: 2, width: 64 },
   /** nanoGPT's CPU run. */
   tiny: { vocabSize: BYTE_VOCAB, contextLength: 64, layers: 4, heads: 4, width: 128 },
   small: { vocabSize: BYTE_VOCAB, contextLength: 256, layers: 6, heads: 6, width: 384 },

@@ -5,3 +5,4 @@ export * from './tensor-frame.ts';
 export * from './messages.ts';
 export * from './parse.ts';
 export { fromHalf, toHalf } from './fp16.ts';
+export * from './dashboard.ts';

@@ -46,6 +46,8 @@ export const clientMessages = {
   }),
   /** Gives a leased task back (paused, throttled, backgrounded) so it is re-issued at once. */
   abandon: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
+  /** Whether the volunteer takes tasks now (paused, resting between tasks to keep its duty cycle). */
+  availability: z.strictObject({ accepting: z.boolean(), reason: z.string().max(200) }),
 } as const;
 
 /** Coordinator → volunteer. */
@@ -73,6 +75,8 @@ export const serverMessages = {
   }),
   /** The task is no longer needed (another copy won, or the round moved on). */
   cancel: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
+  /** The volunteer's result was accepted: it earns these work units (FLOPs). */
+  accepted: z.strictObject({ leaseId: id, round: count, flops: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   /** A message of the volunteer's was refused and not applied. */
   refused: z.strictObject({ code: z.string(), message: z.string(), leaseId: id.optional() }),
 } as const;

@@ -54,7 +54,7 @@ describe('parseMessage', () => {
   test('error: each kind of bad input is refused with a code and a message naming the value and the limit', () => {
     const { json, attachments } = result();
     const cases: [string, () => unknown, string, string | RegExp][] = [
-      ['unknown type', () => parseMessage(clientMessages, 'mine-bitcoin' as 'result', json, attachments, { finite: true }), 'unknown-type', 'unknown message type "mine-bitcoin"; expected one of hello, ready, result, abandon'],
+      ['unknown type', () => parseMessage(clientMessages, 'mine-bitcoin' as 'result', json, attachments, { finite: true }), 'unknown-type', 'unknown message type "mine-bitcoin"; expected one of hello, ready, result, abandon, availability'],
       ['missing field', () => parseMessage(clientMessages, 'result', { ...json, leaseId: undefined }, attachments, { finite: true }), 'bad-message', /^result: leaseId: /],
       ['extra field', () => parseMessage(clientMessages, 'result', { ...json, address: '0xabc' }, attachments, { finite: true }), 'bad-message', /^result: message: Unrecognized key/],
       ['negative time', () => parseMessage(clientMessages, 'result', { ...json, computeMs: -1 }, attachments, { finite: true }), 'bad-message', /^result: computeMs: /],

@@ -71,6 +71,8 @@ export interface Backend {
   sync(): Promise<void>;
   /** Frees everything the backend holds. The backend is unusable afterwards. */
   destroy(): void;
+  /** True once its device is gone (WebGPU device loss): every op throws; make a new backend. */
+  readonly lost: boolean;
 
   /** op(a) @ op(b) (+ bias). a: [M,K] or [B,M,K]; b: [K,N] (shared) or [B,K,N]. */
   matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;

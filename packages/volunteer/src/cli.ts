@@ -1,22 +1,11 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CpuBackend, type Backend } from '@openshard/tensor';
-import { VolunteerClient, type VolunteerEvent } from './volunteer.ts';
+import { describeEvent } from './describe-event.ts';
+import { VolunteerClient } from './volunteer.ts';
 
 const USAGE = `usage: openshard-volunteer --url http://127.0.0.1:8600 [--backend cpu|webgpu] [--name NAME]
   --slowdown F   stretch every task to F times its compute time (to test stragglers)`;
-
-function describe(e: VolunteerEvent): string {
-  switch (e.type) {
-    case 'connected': return `connected to ${e.detail}`;
-    case 'disconnected': return `disconnected (${e.detail}); reconnecting`;
-    case 'assigned': return `holding shard ${e.shard}, version ${e.version} (${e.parameters.toLocaleString('en-US')} parameters)`;
-    case 'task': return `${e.kind} shard ${e.shard} round ${e.round} micro-batch ${e.microBatch}: ${e.computeMs.toFixed(1)} ms`;
-    case 'cancelled': return `task ${e.leaseId} cancelled: ${e.reason}`;
-    case 'refused': return `the coordinator refused a message (${e.code}): ${e.message}`;
-    case 'error': return `error: ${e.message}`;
-  }
-}
 
 async function main(): Promise<void> {
   let f;
@@ -38,7 +27,7 @@ async function main(): Promise<void> {
   if ((f.backend ?? 'cpu') === 'cpu') backend = new CpuBackend();
   else if (f.backend === 'webgpu') backend = await (await import('@openshard/tensor/node')).createNodeWebGpuBackend();
   else throw new Error(`--backend is '${f.backend}'; choose cpu or webgpu`);
-  const client = new VolunteerClient({ url, name, backend, slowdown, onEvent: (e) => console.log(`[${name}] ${describe(e)}`) });
+  const client = new VolunteerClient({ url, name, backend, slowdown, onEvent: (e) => console.log(`[${name}] ${describeEvent(e)}`) });
   client.start();
   const stop = async () => {
     await client.stop();

@@ -1,2 +1,3 @@
 export * from './execute-task.ts';
 export * from './volunteer.ts';
+export * from './describe-event.ts';

@@ -1,17 +1,41 @@
 import { Shard, type GptConfig } from '@openshard/model';
 import { packTensors, parseMessage, PROTOCOL_VERSION, serverMessages, type ServerMessage, type ServerMessageType } from '@openshard/protocol';
-import type { Backend } from '@openshard/tensor';
+import { DeviceLostError, WebGpuBackend, type Backend } from '@openshard/tensor';
 import { io, type Socket } from 'socket.io-client';
 import { executeTask } from './execute-task.ts';
 
 /** What happened, in plain words, for a log or a status page. */
 export type VolunteerEvent =
   | { type: 'connected' | 'disconnected'; detail: string }
-  | { type: 'assigned'; shard: number; version: number; parameters: number }
+  | { type: 'assigned'; shard: number; version: number; parameters: number; layers: [number, number] }
   | { type: 'task'; kind: string; shard: number; round: number; microBatch: number; computeMs: number }
+  | { type: 'accepted'; leaseId: string; round: number; flops: number }
   | { type: 'cancelled'; leaseId: string; reason: string }
+  | { type: 'gave-back'; leaseId: string; reason: string }
+  | { type: 'paused' | 'resumed'; reason: string }
+  | { type: 'device-lost'; message: string }
   | { type: 'refused'; code: string; message: string }
   | { type: 'error'; message: string };
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+/** The volunteer's own record, for its status page; the coordinator's record is authoritative. */
+export interface VolunteerStats {
+  connection: ConnectionState;
+  shard: number | null;
+  layers: [number, number] | null;
+  parameters: number;
+  version: number;
+  /** Results sent. */
+  tasksDone: number;
+  /** Results the coordinator accepted, and their work units (FLOPs). */
+  tasksAccepted: number;
+  flopsAccepted: number;
+  /** Time spent computing tasks (ms). */
+  busyMs: number;
+  paused: boolean;
+  dutyCycle: number;
+}
 
 export interface VolunteerOptions {
   url: string;
@@ -20,32 +44,56 @@ export interface VolunteerOptions {
   onEvent?: (e: VolunteerEvent) => void;
   /** Stretches every task to this many times its compute time (for testing stragglers). */
   slowdown?: number;
+  /** Fraction of the time spent computing, (0, 1]: after a task of c ms it rests c·(1 − d)/d ms. */
+  dutyCycle?: number;
+  /** A new backend after the GPU device was lost; without it the volunteer stops. */
+  recreateBackend?: () => Promise<Backend>;
+  /** socket.io path (default /socket.io). */
+  path?: string;
 }
 
 /**
  * The volunteer runtime, the same in a browser worker and in Node: connects (and reconnects by
  * itself), receives its shard's weights, runs one task at a time, reports results with the
- * measured compute time. Holds only its shard.
+ * measured compute time. Holds only its shard. While paused or resting it tells the coordinator
+ * it takes no tasks, and gives back any task it holds, so no task waits on it.
  */
 export class VolunteerClient {
   private socket: Socket | null = null;
+  private backend: Backend;
   private config: GptConfig | null = null;
   private shard: Shard | null = null;
-  private version = -1;
   private readonly cancelled = new Set<string>();
+  private running: string | null = null;
+  private restTimer: ReturnType<typeof setTimeout> | null = null;
   private work = Promise.resolve();
-  tasksDone = 0;
+  private readonly s: VolunteerStats;
 
-  constructor(private readonly o: VolunteerOptions) {}
+  constructor(private readonly o: VolunteerOptions) {
+    this.backend = o.backend;
+    this.s = {
+      connection: 'connecting', shard: null, layers: null, parameters: 0, version: -1, tasksDone: 0, tasksAccepted: 0, flopsAccepted: 0, busyMs: 0,
+      paused: false, dutyCycle: checkDutyCycle(o.dutyCycle ?? 1),
+    };
+  }
+
+  get stats(): VolunteerStats {
+    return { ...this.s, layers: this.s.layers && [...this.s.layers] };
+  }
 
   start(): void {
-    const socket = io(this.o.url, { transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 2000 });
+    const socket = io(this.o.url, { transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 2000, ...(this.o.path ? { path: this.o.path } : {}) });
     this.socket = socket;
     socket.on('connect', () => {
+      this.s.connection = 'connected';
       this.emit({ type: 'connected', detail: this.o.url });
-      socket.emit('hello', { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.o.backend.name });
+      socket.emit('hello', { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.backend.name });
+      if (!this.accepting) socket.emit('availability', { accepting: false, reason: this.s.paused ? 'paused' : 'resting' });
     });
-    socket.on('disconnect', (reason) => this.emit({ type: 'disconnected', detail: reason }));
+    socket.on('disconnect', (reason) => {
+      this.s.connection = this.s.connection === 'stopped' ? 'stopped' : 'reconnecting';
+      this.emit({ type: 'disconnected', detail: reason });
+    });
     const on = <K extends ServerMessageType>(type: K, handle: (m: ServerMessage<K>, tensors: ReturnType<typeof parseMessage>['tensors']) => Promise<void> | void) => {
       socket.on(type as string, (json: unknown, ...attachments: unknown[]) => {
         // one message at a time, in order: weights always land before the tasks that need them
@@ -54,7 +102,9 @@ export class VolunteerClient {
             const parsed = parseMessage(serverMessages, type, json, attachments, { finite: true });
             await handle(parsed.message as ServerMessage<K>, parsed.tensors);
           } catch (e) {
-            this.emit({ type: 'error', message: `${type}: ${(e as Error).message}` });
+            // the device's loss is reported asynchronously: the first error after it may be another
+            if (e instanceof DeviceLostError || (await lostSoon(this.backend))) await this.recoverDevice((e as Error).message);
+            else this.emit({ type: 'error', message: `${type}: ${(e as Error).message}` });
           }
         });
       });
@@ -66,29 +116,47 @@ export class VolunteerClient {
       if (!this.config) throw new Error('weights before welcome');
       const values = new Map(tensors.map((t) => [t.name, t.data as Float32Array]));
       this.shard?.dispose();
-      this.shard = Shard.fromValues(this.o.backend, this.config, m.shard, (p) => {
+      this.shard = null;
+      this.shard = Shard.fromValues(this.backend, this.config, m.shard, (p) => {
         const v = values.get(p.name);
         if (!v) throw new Error(`weights lack '${p.name}'`);
         return v;
       });
-      this.version = m.version;
-      this.emit({ type: 'assigned', shard: m.shard.index, version: m.version, parameters: tensors.reduce((a, t) => a + t.data.length, 0) });
+      const parameters = tensors.reduce((a, t) => a + t.data.length, 0);
+      const changed = this.s.shard !== m.shard.index;
+      Object.assign(this.s, { shard: m.shard.index, layers: [m.shard.firstLayer, m.shard.endLayer], parameters, version: m.version });
+      if (changed) this.emit({ type: 'assigned', shard: m.shard.index, version: m.version, parameters, layers: [m.shard.firstLayer, m.shard.endLayer] });
       socket.emit('ready', { shard: m.shard.index, version: m.version });
     });
     on('task', async (m, tensors) => {
-      if (!this.shard || m.shard !== this.shard.spec.index || m.version !== this.version) {
-        socket.emit('abandon', { leaseId: m.leaseId, reason: `holding shard ${this.shard?.spec.index} version ${this.version}` });
+      if (!this.shard || m.shard !== this.shard.spec.index || m.version !== this.s.version) {
+        socket.emit('abandon', { leaseId: m.leaseId, reason: `holding shard ${this.shard?.spec.index} version ${this.s.version}` });
         return;
       }
+      if (!this.accepting) return this.giveBack(m.leaseId, this.s.paused ? 'paused' : 'resting');
+      if (this.cancelled.delete(m.leaseId)) return;
+      this.running = m.leaseId;
       const started = performance.now();
-      const out = await executeTask(this.shard, m.kind, tensors, m.lossScale);
+      let out;
+      try {
+        out = await executeTask(this.shard, m.kind, tensors, m.lossScale);
+      } finally {
+        this.running = null;
+      }
       const computeMs = performance.now() - started;
+      this.s.busyMs += computeMs;
       if (this.o.slowdown && this.o.slowdown > 1) await new Promise((r) => setTimeout(r, (this.o.slowdown! - 1) * computeMs));
       if (this.cancelled.delete(m.leaseId)) return;
+      this.rest(computeMs);
       const { headers, attachments } = packTensors(out.tensors);
       socket.emit('result', { leaseId: m.leaseId, computeMs, ...(out.loss !== undefined ? { loss: out.loss } : {}), tensors: headers }, ...attachments);
-      this.tasksDone += 1;
+      this.s.tasksDone += 1;
       this.emit({ type: 'task', kind: m.kind, shard: m.shard, round: m.round, microBatch: m.microBatch, computeMs });
+    });
+    on('accepted', (m) => {
+      this.s.tasksAccepted += 1;
+      this.s.flopsAccepted += m.flops;
+      this.emit({ type: 'accepted', leaseId: m.leaseId, round: m.round, flops: m.flops });
     });
     // not queued: a cancel must reach the task that is running now
     socket.on('cancel', (json: unknown) => {
@@ -103,14 +171,91 @@ export class VolunteerClient {
     on('refused', (m) => this.emit({ type: 'refused', code: m.code, message: m.message }));
   }
 
+  /** Stops taking tasks and gives back the one running now (its result would come too late to matter). */
+  pause(reason = 'paused'): void {
+    if (this.s.paused) return;
+    this.s.paused = true;
+    this.socket?.emit('availability', { accepting: false, reason });
+    if (this.running) this.giveBack(this.running, reason);
+    this.emit({ type: 'paused', reason });
+  }
+
+  resume(reason = 'resumed'): void {
+    if (!this.s.paused) return;
+    this.s.paused = false;
+    if (this.accepting) this.socket?.emit('availability', { accepting: true, reason });
+    this.emit({ type: 'resumed', reason });
+  }
+
+  setDutyCycle(d: number): void {
+    this.s.dutyCycle = checkDutyCycle(d);
+  }
+
+  /** For tests of recovery: destroys the GPU device as a driver reset would. */
+  loseDevice(): void {
+    if (this.backend instanceof WebGpuBackend) this.backend.loseDevice();
+  }
+
   async stop(): Promise<void> {
+    this.s.connection = 'stopped';
+    if (this.restTimer) clearTimeout(this.restTimer);
     this.socket?.disconnect();
     await this.work;
     this.shard?.dispose();
     this.shard = null;
   }
 
+  private get accepting(): boolean {
+    return !this.s.paused && this.restTimer === null;
+  }
+
+  /** Keeps the duty cycle: after c ms of work, c·(1 − d)/d ms without tasks. */
+  private rest(computeMs: number): void {
+    const d = this.s.dutyCycle;
+    if (d >= 1) return;
+    this.socket?.emit('availability', { accepting: false, reason: 'resting' });
+    this.restTimer = setTimeout(() => {
+      this.restTimer = null;
+      if (this.accepting) this.socket?.emit('availability', { accepting: true, reason: 'rested' });
+    }, (computeMs * (1 - d)) / d);
+  }
+
+  private giveBack(leaseId: string, reason: string): void {
+    this.cancelled.add(leaseId);
+    this.socket?.emit('abandon', { leaseId, reason });
+    this.emit({ type: 'gave-back', leaseId, reason });
+  }
+
+  /** The GPU device is gone: a new one, then the shard's weights again through a fresh connection. */
+  private async recoverDevice(message: string): Promise<void> {
+    this.emit({ type: 'device-lost', message });
+    this.shard = null; // its buffers died with the device
+    this.s.shard = null;
+    this.socket?.disconnect(); // the coordinator re-issues the task at once
+    if (!this.o.recreateBackend) {
+      this.s.connection = 'stopped';
+      return;
+    }
+    this.backend = await this.o.recreateBackend();
+    this.socket?.connect();
+  }
+
   private emit(e: VolunteerEvent): void {
     this.o.onEvent?.(e);
   }
+}
+
+/** How long a device loss may take to be reported after the error it caused (ms). */
+const LOSS_REPORT_MS = 100;
+
+async function lostSoon(backend: Backend): Promise<boolean> {
+  if (backend.lost) return true;
+  if (backend.name === 'cpu') return false;
+  await new Promise((r) => setTimeout(r, LOSS_REPORT_MS));
+  return backend.lost;
+}
+
+function checkDutyCycle(d: number): number {
+  if (!(d > 0 && d <= 1)) throw new RangeError(`duty cycle is ${d}; it must be in (0, 1]`);
+  return d;
 }

@@ -190,6 +190,18 @@ export class LeaseScheduler {
     return [...(this.activeByTask.get(taskId) ?? [])];
   }
 
+  /** Per shard: tasks that could run now but wait for a volunteer, and tasks out on a lease. */
+  load(shards: number): { queued: number[]; leased: number[] } {
+    const plan = this.requirePlan();
+    const queued = new Array<number>(shards).fill(0);
+    const leased = new Array<number>(shards).fill(0);
+    for (const t of plan.ready()) {
+      if (this.activeByTask.get(plan.id(t))?.size) leased[t.shard] += 1;
+      else queued[t.shard] += 1;
+    }
+    return { queued, leased };
+  }
+
   /** Whether the volunteer is running a task now. */
   busy(volunteerId: string): boolean {
     return (this.activeByVolunteer.get(volunteerId)?.size ?? 0) > 0;

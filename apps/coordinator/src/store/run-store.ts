@@ -118,6 +118,11 @@ export class RunStore {
     this.db.prepare('INSERT INTO metrics (run_id, round, name, value, at) VALUES (?, ?, ?, ?, ?)').run(runId, round, name, value, at);
   }
 
+  /** One metric of a run, in round order. */
+  metrics(runId: string, name: string): { round: number; value: number; at: number }[] {
+    return this.db.prepare('SELECT round, value, at FROM metrics WHERE run_id = ? AND name = ? ORDER BY round, at').all(runId, name) as { round: number; value: number; at: number }[];
+  }
+
   close(): void {
     this.db.close();
   }

@@ -1,5 +1,5 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
-import { initParameter, parameterSpecs, partition, ShardInputError, type OptimizerState, type ShardSpec } from '@openshard/model';
+import { evaluateMicroBatch, initParameter, parameterSpecs, partition, ShardInputError, type OptimizerState, type ShardSpec } from '@openshard/model';
 import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
 import type { TrainingOptions } from '@openshard/trainer';
@@ -151,6 +151,14 @@ export class TrainingRun {
     const closed = { round: this.plan.round, loss, tokens: this.batches.reduce((a, b) => a + b.B * b.T, 0) };
     this.startRound(this.plan.round + 1);
     return { stepped, closed };
+  }
+
+  /** Mean loss of the current weights on fixed batches (the validation set), as the trainer's evaluate. */
+  async validationLoss(batches: readonly MicroBatch[]): Promise<number> {
+    const shards = this.shards.map((s) => s.shard);
+    let total = 0;
+    for (const b of batches) total += await evaluateMicroBatch(shards, b);
+    return total / batches.length;
   }
 
   /** Every parameter of every shard, by name. */

@@ -97,6 +97,8 @@ export class CpuBackend implements Backend {
 
   destroy(): void {}
 
+  readonly lost = false;
+
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
     const op = 'matmul';
     const av = this.f32(op, 'a', a);

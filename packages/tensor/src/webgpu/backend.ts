@@ -130,6 +130,15 @@ export class WebGpuBackend implements Backend {
     this.onDestroy?.();
   }
 
+  get lost(): boolean {
+    return this.runtime.lost;
+  }
+
+  /** Destroys the device as a driver reset would, keeping everything else: for tests of recovery. */
+  loseDevice(): void {
+    this.runtime.device.destroy();
+  }
+
   /** Runs a custom kernel; for ops outside this interface (fused kernels, tests). */
   dispatch(kernel: Kernel, tensors: readonly Tensor[], params: number[], workgroups: [number, number, number]): void {
     this.run(kernel, tensors, tensors.map((t, i) => this.use(kernel.name, kernel.bindings[i]?.name ?? `#${i}`, t, t.dtype)), params, workgroups);

@@ -1,0 +1,201 @@
+import { useEffect, useRef, useState } from 'react';
+import { coordinatorUrl } from '../shell/coordinator-url.ts';
+import { detectWebGpu, ENABLE_WEBGPU_HELP, type Capability } from './capability.ts';
+import { KernelCheck } from './kernel-check.tsx';
+import { recentRates, si } from './recent-rates.ts';
+import { useVolunteerWorker } from './use-volunteer-worker.ts';
+import { saveVolunteerName, tabVolunteerName, volunteerNameProblem } from './volunteer-name.ts';
+import type { BackendChoice } from './worker-messages.ts';
+
+/** The least GPU use the throttle offers (%). */
+const MIN_DUTY_PERCENT = 10;
+
+/** One button to contribute this browser's GPU (or its CPU), and what the volunteer is doing. */
+export function ContributePage() {
+  const [capability, setCapability] = useState<Capability>({ kind: 'checking' });
+  const [name, setName] = useState(tabVolunteerName);
+  const [duty, setDuty] = useState(100);
+  const [userPaused, setUserPaused] = useState(false);
+  const [pauseWhenHidden, setPauseWhenHidden] = useState(false);
+  const { state, start, send } = useVolunteerWorker();
+  const pauseReasons = useRef(new Set<string>());
+
+  useEffect(() => void detectWebGpu().then(setCapability), []);
+
+  /** Pauses while any reason holds (the owner, a hidden or frozen tab); resumes when none does. */
+  const setPauseReason = (reason: string, on: boolean) => {
+    const reasons = pauseReasons.current;
+    const before = reasons.size > 0;
+    if (on) reasons.add(reason);
+    else reasons.delete(reason);
+    if (!before && reasons.size > 0) send({ type: 'pause', reason });
+    if (before && reasons.size === 0) send({ type: 'resume', reason: `no longer ${reason}` });
+  };
+
+  useEffect(() => {
+    // a frozen tab runs nothing: give the task back before the browser freezes it
+    const onFreeze = () => setPauseReason('tab frozen by the browser', true);
+    const onResume = () => setPauseReason('tab frozen by the browser', false);
+    const onVisibility = () => setPauseReason('tab hidden', pauseWhenHidden && document.visibilityState === 'hidden');
+    document.addEventListener('freeze', onFreeze);
+    document.addEventListener('resume', onResume);
+    document.addEventListener('visibilitychange', onVisibility);
+    onVisibility();
+    return () => {
+      document.removeEventListener('freeze', onFreeze);
+      document.removeEventListener('resume', onResume);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, [pauseWhenHidden]);
+
+  const begin = (backend: BackendChoice) => {
+    const n = name.trim();
+    saveVolunteerName(n);
+    start({ url: coordinatorUrl(), name: n, backend, dutyCycle: duty / 100 });
+  };
+  const nameProblem = volunteerNameProblem(name);
+  const started = state.phase !== 'idle';
+
+  return (
+    <section>
+      <h1>Contribute</h1>
+      <p>
+        This tab trains one shard of the model: a few layers, never the whole of it. Its work is credited to your
+        volunteer name. Closing the tab stops it; the network hands its task to someone else.
+      </p>
+      <Capabilities capability={capability} />
+      {!started && (
+        <div className="panel">
+          <label>
+            Volunteer name{' '}
+            <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} aria-label="Volunteer name" />
+          </label>
+          {nameProblem && <span className="bad"> {nameProblem}</span>}
+          <p>
+            {capability.kind === 'webgpu' && (
+              <button className="primary" onClick={() => begin('webgpu')} disabled={!!nameProblem}>Contribute this GPU</button>
+            )}
+            {capability.kind === 'none' && (
+              <>
+                <button className="primary" onClick={() => begin('cpu')} disabled={!!nameProblem}>Contribute with the CPU instead</button>
+                <span className="muted"> The CPU backend works everywhere but is several times slower than a GPU.</span>
+              </>
+            )}
+          </p>
+        </div>
+      )}
+      {started && (
+        <>
+          <Controls
+            duty={duty}
+            paused={userPaused}
+            pauseWhenHidden={pauseWhenHidden}
+            onDuty={(d) => {
+              setDuty(d);
+              send({ type: 'duty-cycle', value: d / 100 });
+            }}
+            onPause={(p) => {
+              setUserPaused(p);
+              setPauseReason('paused by you', p);
+            }}
+            onPauseWhenHidden={setPauseWhenHidden}
+          />
+          <Status state={state} />
+        </>
+      )}
+      <details>
+        <summary>Check this GPU's kernels</summary>
+        {capability.kind === 'webgpu' ? <KernelCheck /> : <p className="muted">Needs WebGPU.</p>}
+      </details>
+      {state.backend === 'webgpu' && (
+        <details>
+          <summary>Diagnostics</summary>
+          <p>
+            A driver reset or a long sleep can take the GPU away. The volunteer then starts a new device, fetches its shard
+            again and carries on; its task goes to someone else meanwhile.{' '}
+            <button onClick={() => send({ type: 'lose-device' })}>Simulate a GPU device loss</button>
+          </p>
+        </details>
+      )}
+    </section>
+  );
+}
+
+function Capabilities({ capability }: { capability: Capability }) {
+  if (capability.kind === 'checking') return <p id="capability">Looking for WebGPU…</p>;
+  if (capability.kind === 'none') return <p id="capability">No WebGPU here: {capability.reason}. {ENABLE_WEBGPU_HELP}</p>;
+  const { summary } = capability;
+  return (
+    <p id="capability">
+      WebGPU adapter: {capability.name}{summary.isFallbackAdapter ? ' (software fallback: slow)' : ''}; largest buffer{' '}
+      {Math.round(summary.limits.maxStorageBufferBindingSize / 2 ** 20)} MiB, {summary.limits.maxComputeInvocationsPerWorkgroup} threads per workgroup.
+    </p>
+  );
+}
+
+interface ControlsProps {
+  duty: number;
+  paused: boolean;
+  pauseWhenHidden: boolean;
+  onDuty(d: number): void;
+  onPause(p: boolean): void;
+  onPauseWhenHidden(p: boolean): void;
+}
+
+function Controls(p: ControlsProps) {
+  return (
+    <div className="panel">
+      <button onClick={() => p.onPause(!p.paused)}>{p.paused ? 'Resume' : 'Pause'}</button>{' '}
+      <label>
+        GPU use {p.duty}%{' '}
+        <input
+          type="range" min={MIN_DUTY_PERCENT} max={100} step={5} value={p.duty} aria-label="GPU use"
+          onChange={(e) => p.onDuty(Number(e.target.value))}
+        />
+      </label>{' '}
+      <label>
+        <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause while this tab is hidden
+      </label>
+      <p className="muted">
+        At {p.duty}% the volunteer rests {p.duty === 100 ? 'never' : `${((100 - p.duty) / p.duty).toFixed(1)}× as long as each task took`}, and takes no
+        task while it rests or is paused: any task it holds is given back at once.
+      </p>
+    </div>
+  );
+}
+
+function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state'] }) {
+  const s = state.stats;
+  const rates = recentRates(state.samples);
+  const connection = state.phase === 'failed' ? 'failed' : s?.connection ?? 'starting';
+  const stat = (label: string, value: string, testid: string, extra: Record<string, string> = {}) => (
+    <div className="stat">
+      <span className="label">{label}</span>
+      <span className="value" data-testid={testid} {...extra}>{value}</span>
+    </div>
+  );
+  return (
+    <>
+      <div className="panel grid" aria-label="Volunteer status">
+        {stat('Connection', s?.paused ? `${connection}, paused` : connection, 'status-connection')}
+        {stat('Backend', state.adapter ? `${state.backend} · ${state.adapter}` : '—', 'status-backend')}
+        {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (layers ${s.layers![0]}–${s.layers![1] - 1})`, 'status-shard')}
+        {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${(s.parameters * 4 / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
+        {stat('Tasks done', String(s?.tasksDone ?? 0), 'status-tasks-done')}
+        {stat('Tasks accepted', String(s?.tasksAccepted ?? 0), 'status-tasks-accepted')}
+        {stat('Work accepted', `${si(s?.flopsAccepted ?? 0)}FLOP`, 'status-work-accepted', { 'data-flops': String(s?.flopsAccepted ?? 0) })}
+        {stat('GPU busy', s ? `${(s.busyMs / 1000).toFixed(1)} s${rates ? ` (${Math.round(rates.busyFraction * 100)}% lately)` : ''}` : '—', 'status-busy')}
+        {stat('Throughput', rates ? `${si(rates.flopsPerSecond)}FLOP/s · ${rates.tasksPerMinute.toFixed(1)} tasks/min` : '—', 'status-throughput')}
+      </div>
+      {state.failure && <p className="bad" role="alert">{state.failure}</p>}
+      <h2>Recent events</h2>
+      <ol className="log" aria-label="Volunteer events">
+        {state.log.map((e, i) => (
+          <li key={`${e.at}-${i}`} data-kind={e.kind}>
+            <span className="muted">{new Date(e.at).toLocaleTimeString('en-GB')}</span> {e.text}
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}

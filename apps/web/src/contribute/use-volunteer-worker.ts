@@ -1,0 +1,57 @@
+import type { VolunteerEvent, VolunteerStats } from '@openshard/volunteer';
+import { useCallback, useEffect, useReducer, useRef } from 'react';
+import type { BackendChoice, FromWorker, ToWorker } from './worker-messages.ts';
+
+/** Events kept for the log, and stats samples kept for throughput (one per STATS_INTERVAL_MS). */
+const MAX_LOG = 100;
+const MAX_SAMPLES = 120;
+
+export interface LogEntry {
+  at: number;
+  kind: VolunteerEvent['type'];
+  text: string;
+}
+
+export interface WorkerState {
+  phase: 'idle' | 'starting' | 'running' | 'failed';
+  backend: BackendChoice | null;
+  adapter: string | null;
+  stats: VolunteerStats | null;
+  samples: { at: number; stats: VolunteerStats }[];
+  log: LogEntry[];
+  failure: string | null;
+}
+
+const INITIAL: WorkerState = { phase: 'idle', backend: null, adapter: null, stats: null, samples: [], log: [], failure: null };
+
+type Action = FromWorker | { type: 'starting' };
+
+function reduce(s: WorkerState, a: Action): WorkerState {
+  switch (a.type) {
+    case 'starting': return { ...INITIAL, phase: 'starting' };
+    case 'started': return { ...s, phase: 'running', backend: a.backend, adapter: a.adapter };
+    case 'failed': return { ...s, phase: s.phase === 'starting' ? 'failed' : s.phase, failure: a.message, log: [{ at: Date.now(), kind: 'error' as const, text: `error: ${a.message}` }, ...s.log].slice(0, MAX_LOG) };
+    case 'event': return { ...s, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
+    case 'stats': return { ...s, stats: a.stats, samples: [...s.samples, { at: a.at, stats: a.stats }].slice(-MAX_SAMPLES) };
+  }
+}
+
+/** The volunteer worker of this tab: started on demand, stopped when the page goes away. */
+export function useVolunteerWorker() {
+  const [state, dispatch] = useReducer(reduce, INITIAL);
+  const worker = useRef<Worker | null>(null);
+  const send = useCallback((m: ToWorker) => worker.current?.postMessage(m), []);
+
+  const start = useCallback((o: { url: string; name: string; backend: BackendChoice; dutyCycle: number }) => {
+    if (worker.current) return;
+    const w = new Worker(new URL('./volunteer.worker.ts', import.meta.url), { type: 'module', name: 'openshard-volunteer' });
+    w.onmessage = (e: MessageEvent<FromWorker>) => dispatch(e.data);
+    w.onerror = (e) => dispatch({ type: 'failed', message: e.message || 'the volunteer worker failed to load' });
+    worker.current = w;
+    dispatch({ type: 'starting' });
+    w.postMessage({ type: 'start', ...o } satisfies ToWorker);
+  }, []);
+
+  useEffect(() => () => worker.current?.terminate(), []);
+  return { state, start, send };
+}
