@@ -7,6 +7,13 @@ export const COORDINATOR_URL = process.env.OPENSHARD_COORDINATOR_URL ?? 'http://
 /** COOP/COEP make the page cross-origin isolated, for threaded wasm. */
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
+/** A tab closing mid-frame resets its proxied socket: expected, not worth a stack trace. */
+function quietOnReset(proxy: { on(event: 'error', listener: (e: NodeJS.ErrnoException) => void): unknown }): void {
+  proxy.on('error', (e) => {
+    if (e.code !== 'ECONNRESET' && e.code !== 'EPIPE') console.error(`proxy to the coordinator: ${e.message}`);
+  });
+}
+
 /** The web app (apps/web). */
 export default defineConfig({
   root: fileURLToPath(new URL('./apps/web', import.meta.url)),
@@ -15,11 +22,17 @@ export default defineConfig({
     port: 5173,
     headers: isolation,
     proxy: {
-      '/socket.io': { target: COORDINATOR_URL, ws: true },
+      '/socket.io': { target: COORDINATOR_URL, ws: true, configure: quietOnReset },
       '/health': { target: COORDINATOR_URL },
     },
   },
   preview: { host: '127.0.0.1', headers: isolation },
+  // pre-bundled up front (the worker's too): a dependency found later reloads every open page,
+  // which would end a volunteer's session mid-task
+  optimizeDeps: {
+    entries: ['index.html', 'src/**/*.worker.ts'],
+    include: ['react', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'socket.io-client', 'uplot', 'zod'],
+  },
   worker: { format: 'es' },
   build: { outDir: fileURLToPath(new URL('./dist/web', import.meta.url)), emptyOutDir: true, target: 'es2022' },
 });

@@ -93,7 +93,7 @@ describe('Coordinator (no sockets)', () => {
     const effects = await c.result('a', result, tensors, 10);
     const ack = effects.find((e) => e.type === 'accepted');
     expect(ack).toMatchObject({ to: 'a', message: { leaseId: result.leaseId, round: 0 } });
-    const flops = (ack!.type === 'accepted' && (ack.message as ServerMessage<'accepted'>).flops)!;
+    const flops = ack?.type === 'accepted' ? (ack.message as ServerMessage<'accepted'>).flops : 0;
     expect(flops).toBeGreaterThan(0);
     expect(c.volunteers.get('a')!.flopsAccepted).toBe(flops);
   });
@@ -106,6 +106,7 @@ describe('Coordinator (no sockets)', () => {
     expect(c.availability('b', { accepting: false, reason: 'paused' }, 1)).toEqual([]);
     expect(types(c.ready('b', { shard: 0, version: 0 }, 1))).toEqual([]);
     const [task] = c.ready('a', { shard: 0, version: 0 }, 2);
+    if (task.type !== 'task') throw new Error('expected a task');
     const leaseId = (task.message as ServerMessage<'task'>).leaseId;
     expect(types(c.availability('a', { accepting: false, reason: 'paused' }, 3))).toEqual([]);
     // a, paused, gives its task back: b is paused too, so the task waits

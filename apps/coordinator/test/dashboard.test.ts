@@ -18,12 +18,12 @@ const freshDir = () => {
   return d;
 };
 
-function until<T>(check: () => T | undefined | false, what: string, ms = 60_000): Promise<T> {
+function until<T>(check: () => T | undefined | null | false, what: string, ms = 60_000): Promise<T> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const poll = () => {
       const v = check();
-      if (v) return resolve(v);
+      if (v) return resolve(v as T);
       if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
       setTimeout(poll, 20);
     };

@@ -57,7 +57,7 @@ describe('npm run train / generate', () => {
     expect(cli('train', [...FAST, '--out', join(root, 'straight')]).err).toContain('is not empty (it holds a run: ');
     expect(cli('train', [...FAST, '--out', join(root, 'straight'), '--resume', '--batch', '2']).err).toContain('--batch 2 differs from the run being resumed (1)');
     expect(cli('train', ['--steps', 'abc']).err).toContain("--steps is 'abc'; it must be an integer at least 1");
-    expect(cli('train', ['--preset', 'huge']).err).toContain("unknown preset 'huge'; choose one of tiny, small, gpt2");
+    expect(cli('train', ['--preset', 'huge']).err).toContain("unknown preset 'huge'; choose one of micro, tiny, small, gpt2");
     expect(cli('train', ['--bogus']).err).toContain("Unknown option '--bogus'");
     writeFileSync(join(root, 'odd.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 256, n_positions: 16, n_layer: 2, n_head: 3, n_embd: 32 }));
     expect(cli('train', ['--config', join(root, 'odd.json')]).err).toContain('config.width 32 is not divisible by config.heads 3');

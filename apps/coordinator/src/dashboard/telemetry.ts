@@ -51,7 +51,8 @@ export class Telemetry {
     const window = Math.min(TELEMETRY_WINDOW_MS, Math.max(1, now - this.startedAt));
     const { config } = c.run.options;
     const volunteers = [...c.volunteers.values()];
-    const load = c.scheduler.load(c.run.specs.length);
+    // a finished run issues nothing: the next round's ready tasks are not a queue
+    const load = c.finished ? { queued: c.run.specs.map(() => 0), leased: c.run.specs.map(() => 0) } : c.scheduler.load(c.run.specs.length);
     const shards = c.run.specs.map((spec, i) => {
       const holders = volunteers.filter((v) => v.shard === i).length;
       const busyMs = this.accepted.reduce((a, s) => a + (s.shard === i ? s.computeMs : 0), 0);

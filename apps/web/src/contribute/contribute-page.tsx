@@ -7,6 +7,8 @@ import { useVolunteerWorker } from './use-volunteer-worker.ts';
 import { saveVolunteerName, tabVolunteerName, volunteerNameProblem } from './volunteer-name.ts';
 import type { BackendChoice } from './worker-messages.ts';
 
+/** The largest ?slowdown= accepted. */
+const MAX_SLOWDOWN = 100;
 /** The least GPU use the throttle offers (%). */
 const MIN_DUTY_PERCENT = 10;
 
@@ -48,10 +50,16 @@ export function ContributePage() {
     };
   }, [pauseWhenHidden]);
 
+  const [startProblem, setStartProblem] = useState<string | null>(null);
   const begin = (backend: BackendChoice) => {
     const n = name.trim();
-    saveVolunteerName(n);
-    start({ url: coordinatorUrl(), name: n, backend, dutyCycle: duty / 100 });
+    try {
+      const options = { url: coordinatorUrl(), name: n, backend, dutyCycle: duty / 100, slowdown: slowdownFromAddress() };
+      saveVolunteerName(n);
+      start(options);
+    } catch (e) {
+      setStartProblem((e as Error).message);
+    }
   };
   const nameProblem = volunteerNameProblem(name);
   const started = state.phase !== 'idle';
@@ -71,6 +79,7 @@ export function ContributePage() {
             <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} aria-label="Volunteer name" />
           </label>
           {nameProblem && <span className="bad"> {nameProblem}</span>}
+          {startProblem && <p className="bad" role="alert">{startProblem}</p>}
           <p>
             {capability.kind === 'webgpu' && (
               <button className="primary" onClick={() => begin('webgpu')} disabled={!!nameProblem}>Contribute this GPU</button>
@@ -157,8 +166,8 @@ function Controls(p: ControlsProps) {
         <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause while this tab is hidden
       </label>
       <p className="muted">
-        At {p.duty}% the volunteer rests {p.duty === 100 ? 'never' : `${((100 - p.duty) / p.duty).toFixed(1)}× as long as each task took`}, and takes no
-        task while it rests or is paused: any task it holds is given back at once.
+        {p.duty === 100 ? 'The volunteer takes the next task as soon as one is done.' : `After each task the volunteer rests ${((100 - p.duty) / p.duty).toFixed(1)}× as long as the task took.`}{' '}
+        Resting or paused, it takes no task, and pausing gives back the task it holds at once.
       </p>
     </div>
   );
@@ -177,9 +186,10 @@ function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state
   return (
     <>
       <div className="panel grid" aria-label="Volunteer status">
+        {stat('Volunteer', state.name ?? '—', 'status-name')}
         {stat('Connection', s?.paused ? `${connection}, paused` : connection, 'status-connection')}
         {stat('Backend', state.adapter ? `${state.backend} · ${state.adapter}` : '—', 'status-backend')}
-        {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (layers ${s.layers![0]}–${s.layers![1] - 1})`, 'status-shard')}
+        {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (${describeLayers(s.layers!)})`, 'status-shard')}
         {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${(s.parameters * 4 / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
         {stat('Tasks done', String(s?.tasksDone ?? 0), 'status-tasks-done')}
         {stat('Tasks accepted', String(s?.tasksAccepted ?? 0), 'status-tasks-accepted')}
@@ -198,4 +208,20 @@ function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state
       </ol>
     </>
   );
+}
+
+/**
+ * `?slowdown=F` makes every task take F times its compute time, as a slower GPU would: for
+ * trying out stragglers and re-issue (the Node volunteer's --slowdown).
+ */
+function slowdownFromAddress(): number {
+  const raw = new URLSearchParams(location.search).get('slowdown');
+  if (raw === null) return 1;
+  const f = Number(raw);
+  if (!(f >= 1 && f <= MAX_SLOWDOWN)) throw new Error(`slowdown is '${raw}'; it must be a number from 1 to ${MAX_SLOWDOWN}`);
+  return f;
+}
+
+function describeLayers([first, end]: [number, number]): string {
+  return end - first === 1 ? `layer ${first}` : `layers ${first}–${end - 1}`;
 }

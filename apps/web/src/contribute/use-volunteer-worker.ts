@@ -14,6 +14,7 @@ export interface LogEntry {
 
 export interface WorkerState {
   phase: 'idle' | 'starting' | 'running' | 'failed';
+  name: string | null;
   backend: BackendChoice | null;
   adapter: string | null;
   stats: VolunteerStats | null;
@@ -22,13 +23,13 @@ export interface WorkerState {
   failure: string | null;
 }
 
-const INITIAL: WorkerState = { phase: 'idle', backend: null, adapter: null, stats: null, samples: [], log: [], failure: null };
+const INITIAL: WorkerState = { phase: 'idle', name: null, backend: null, adapter: null, stats: null, samples: [], log: [], failure: null };
 
-type Action = FromWorker | { type: 'starting' };
+type Action = FromWorker | { type: 'starting'; name: string };
 
 function reduce(s: WorkerState, a: Action): WorkerState {
   switch (a.type) {
-    case 'starting': return { ...INITIAL, phase: 'starting' };
+    case 'starting': return { ...INITIAL, phase: 'starting', name: a.name };
     case 'started': return { ...s, phase: 'running', backend: a.backend, adapter: a.adapter };
     case 'failed': return { ...s, phase: s.phase === 'starting' ? 'failed' : s.phase, failure: a.message, log: [{ at: Date.now(), kind: 'error' as const, text: `error: ${a.message}` }, ...s.log].slice(0, MAX_LOG) };
     case 'event': return { ...s, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
@@ -42,13 +43,13 @@ export function useVolunteerWorker() {
   const worker = useRef<Worker | null>(null);
   const send = useCallback((m: ToWorker) => worker.current?.postMessage(m), []);
 
-  const start = useCallback((o: { url: string; name: string; backend: BackendChoice; dutyCycle: number }) => {
+  const start = useCallback((o: Omit<Extract<ToWorker, { type: 'start' }>, 'type'>) => {
     if (worker.current) return;
     const w = new Worker(new URL('./volunteer.worker.ts', import.meta.url), { type: 'module', name: 'openshard-volunteer' });
     w.onmessage = (e: MessageEvent<FromWorker>) => dispatch(e.data);
     w.onerror = (e) => dispatch({ type: 'failed', message: e.message || 'the volunteer worker failed to load' });
     worker.current = w;
-    dispatch({ type: 'starting' });
+    dispatch({ type: 'starting', name: o.name });
     w.postMessage({ type: 'start', ...o } satisfies ToWorker);
   }, []);
 

@@ -25,6 +25,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     name: m.name,
     backend,
     dutyCycle: m.dutyCycle,
+    slowdown: m.slowdown,
     recreateBackend: () => createBackend(m.backend),
     onEvent: (event) => post({ type: 'event', at: Date.now(), event, text: describeEvent(event) }),
   });

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DashboardEvent, DashboardSnapshot, LiveStats, RoundPoint, ValidationPoint } from '@openshard/protocol';
+import { io, type Socket } from 'socket.io-client';
+import { createServer, type ViteDevServer } from 'vite';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** Waiting for the coordinator to print its address (ms): loading the corpus and a validation pass. */
+const COORDINATOR_START_MS = 60_000;
+
+export interface CoordinatorProcess {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/** The coordinator CLI as `npm run coordinator` runs it, on a free port with its own data folder. */
+export async function startCoordinatorProcess(args: string[]): Promise<CoordinatorProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'openshard-web-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/cli.ts', ...args, '--port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the coordinator did not start in ${COORDINATOR_START_MS} ms:\n${output.join('')}`)), COORDINATOR_START_MS);
+    const onData = (d: Buffer) => {
+      output.push(d.toString());
+      const m = /^coordinator: (http:\/\/\S+)/m.exec(output.join(''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+    child.on('exit', (code) => reject(new Error(`the coordinator exited with ${code}:\n${output.join('')}`)));
+  });
+  return {
+    url, dataDir, child, output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.on('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The web app's dev server, proxying /socket.io to `coordinatorUrl` as `npm start` does. */
+export async function startWebApp(coordinatorUrl: string): Promise<{ url: string; server: ViteDevServer }> {
+  process.env.OPENSHARD_COORDINATOR_URL = coordinatorUrl;
+  const server = await createServer({ configFile: join(ROOT, 'vite.config.ts'), server: { port: 0 }, logLevel: 'warn' });
+  await server.listen();
+  const address = server.httpServer!.address();
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`, server };
+}
+
+/** What the test sees of the run, through the same namespace the dashboard uses. */
+export class RunObserver {
+  snapshot: DashboardSnapshot | null = null;
+  readonly rounds: RoundPoint[] = [];
+  readonly validation: ValidationPoint[] = [];
+  readonly events: DashboardEvent[] = [];
+  stats: LiveStats | null = null;
+  private readonly socket: Socket;
+
+  constructor(coordinatorUrl: string) {
+    this.socket = io(`${coordinatorUrl}/dashboard`, { transports: ['websocket'] });
+    this.socket.on('snapshot', (s: DashboardSnapshot) => {
+      this.snapshot = s;
+      this.rounds.splice(0, Infinity, ...s.rounds);
+      this.validation.splice(0, Infinity, ...s.validation);
+    });
+    this.socket.on('round', (r: RoundPoint) => this.rounds.push(r));
+    this.socket.on('validation', (v: ValidationPoint) => this.validation.push(v));
+    this.socket.on('event', (e: DashboardEvent) => this.events.push(e));
+    this.socket.on('stats', (s: LiveStats) => (this.stats = s));
+  }
+
+  /** Polls `check` until it returns something truthy. */
+  async until<T>(check: () => T | null | undefined | false, what: string, ms: number): Promise<T> {
+    const started = Date.now();
+    for (;;) {
+      const v = check();
+      if (v) return v as T;
+      if (Date.now() - started > ms) {
+        throw new Error(`timed out after ${ms} ms waiting for ${what}; rounds ${this.rounds.length}, volunteers ${JSON.stringify(this.stats?.volunteers ?? [])}, events ${JSON.stringify(this.events.slice(-5))}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
