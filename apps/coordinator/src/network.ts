@@ -174,7 +174,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     rounds: store.rounds(runId).map((r) => ({ ...r, round: r.round + 1 })),
     validation: store.metrics(runId, 'validationLoss').map((m) => ({ round: m.round, loss: m.value, at: m.at })),
     reference,
-    events: [...telemetry.events].reverse(),
+    events: [...telemetry.events],
     stats: telemetry.samples,
   });
   broadcast = attachDashboard(server.io, snapshot);

@@ -89,7 +89,7 @@ describe('the dashboard namespace (loopback sockets, SQLite)', () => {
       const history = await new Promise<DashboardSnapshot>((resolve) => late.on('snapshot', resolve));
       expect(history.rounds).toEqual(seen.rounds);
       expect(history.validation.map((v) => v.round)).toEqual([0, 2, 4, 6]);
-      expect(history.events.map((e) => e.text)).toEqual([...seen.events].reverse().map((e) => e.text));
+      expect(history.events.map((e) => e.text)).toEqual(seen.events.map((e) => e.text));
       expect(history.stats.length).toBeGreaterThan(0);
     } finally {
       for (const s of sockets) s.disconnect();

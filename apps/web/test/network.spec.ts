@@ -119,11 +119,17 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
     expect(Number(await page.getByTestId('status-tasks-done').textContent())).toBeGreaterThanOrEqual(record.tasks);
   }
 
-  for (const [name, page] of [['dashboard', dashboard], ['volunteer', pages[0]]] as const) {
+  const screenshot = async (name: string, page: Page) => {
     const path = test.info().outputPath(`${name}.png`);
     await page.screenshot({ path, fullPage: true });
-    await test.info().attach(`${name} page`, { path, contentType: 'image/png' });
-  }
+    await test.info().attach(name, { path, contentType: 'image/png' });
+  };
+  await screenshot('dashboard', dashboard);
+  await screenshot('volunteer', pages[0]);
+  // on a phone the page reflows instead of scrolling sideways
+  await dashboard.setViewportSize({ width: 390, height: 844 });
+  await expect.poll(() => dashboard.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await screenshot('dashboard-phone', dashboard);
 });
 
 test('behavior: without WebGPU the page offers the CPU; a CPU volunteer trains, gives its task back when the tab freezes, and resumes', async () => {

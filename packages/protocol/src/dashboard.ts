@@ -118,6 +118,7 @@ export interface DashboardSnapshot {
   rounds: RoundPoint[];
   validation: ValidationPoint[];
   reference: ReferencePoint[] | null;
+  /** The most recent events, oldest first. */
   events: DashboardEvent[];
   /** Recent stats samples, oldest first (kept in memory by the coordinator). */
   stats: LiveStats[];

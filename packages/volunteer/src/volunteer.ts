@@ -135,23 +135,23 @@ export class VolunteerClient {
       }
       if (!this.accepting) return this.giveBack(m.leaseId, this.s.paused ? 'paused' : 'resting');
       if (this.cancelled.delete(m.leaseId)) return;
+      // held from here until the result is sent: a pause meanwhile gives the lease back
       this.running = m.leaseId;
-      const started = performance.now();
-      let out;
       try {
-        out = await executeTask(this.shard, m.kind, tensors, m.lossScale);
+        const started = performance.now();
+        const out = await executeTask(this.shard, m.kind, tensors, m.lossScale);
+        const computeMs = performance.now() - started;
+        this.s.busyMs += computeMs;
+        if (this.o.slowdown && this.o.slowdown > 1) await new Promise((r) => setTimeout(r, (this.o.slowdown! - 1) * computeMs));
+        if (this.cancelled.delete(m.leaseId)) return;
+        this.rest(computeMs);
+        const { headers, attachments } = packTensors(out.tensors);
+        socket.emit('result', { leaseId: m.leaseId, computeMs, ...(out.loss !== undefined ? { loss: out.loss } : {}), tensors: headers }, ...attachments);
+        this.s.tasksDone += 1;
+        this.emit({ type: 'task', kind: m.kind, shard: m.shard, round: m.round, microBatch: m.microBatch, computeMs });
       } finally {
         this.running = null;
       }
-      const computeMs = performance.now() - started;
-      this.s.busyMs += computeMs;
-      if (this.o.slowdown && this.o.slowdown > 1) await new Promise((r) => setTimeout(r, (this.o.slowdown! - 1) * computeMs));
-      if (this.cancelled.delete(m.leaseId)) return;
-      this.rest(computeMs);
-      const { headers, attachments } = packTensors(out.tensors);
-      socket.emit('result', { leaseId: m.leaseId, computeMs, ...(out.loss !== undefined ? { loss: out.loss } : {}), tensors: headers }, ...attachments);
-      this.s.tasksDone += 1;
-      this.emit({ type: 'task', kind: m.kind, shard: m.shard, round: m.round, microBatch: m.microBatch, computeMs });
     });
     on('accepted', (m) => {
       this.s.tasksAccepted += 1;

@@ -4,15 +4,16 @@ import { byteRates, latencySeries, lossCurves, throughput } from './derive.ts';
 import { formatByteRate, formatMs, formatRate } from './format.ts';
 import { type ChartSeries, TimeSeriesChart } from './time-series-chart.tsx';
 
+// the loss curves share one round axis, where each is null at the rounds only another has
 const LOSS_SERIES: ChartSeries[] = [
-  { label: 'training', color: '--chart-1' },
-  { label: 'validation', color: '--chart-2', style: 'marked' },
+  { label: 'training', color: '--chart-1', spanGaps: true },
+  { label: 'validation', color: '--chart-2', style: 'marked', spanGaps: true },
 ];
 const REFERENCE_SERIES: ChartSeries[] = [
-  { label: 'reference training', color: '--chart-1', style: 'dashed' },
-  { label: 'reference validation', color: '--chart-2', style: 'dashed' },
+  { label: 'reference training', color: '--chart-1', style: 'dashed', spanGaps: true },
+  { label: 'reference validation', color: '--chart-2', style: 'dashed', spanGaps: true },
 ];
-const ENTROPY_SERIES: ChartSeries = { label: 'unigram entropy', color: '--chart-muted', style: 'dashed' };
+const ENTROPY_SERIES: ChartSeries = { label: 'unigram entropy', color: '--chart-muted', style: 'dashed', spanGaps: true };
 
 interface LossChartProps {
   rounds: RoundPoint[];
@@ -35,7 +36,7 @@ export function LossChart({ rounds, validation, reference, unigramEntropy }: Los
   return (
     <figure className="panel chart-panel">
       <figcaption>Loss (nats/token)</figcaption>
-      <TimeSeriesChart label="Loss by round" x="round" series={series} data={data} left={{ label: 'nats/token', format: (v) => v.toFixed(2) }} />
+      <TimeSeriesChart label="Loss by round" x="round" series={series} data={data} left={{ label: 'nats/token', format: (v) => v.toFixed(2) }} emptyText="No loss measured yet." />
       <p className="muted chart-note">
         Unigram entropy {unigramEntropy.toFixed(3)} nats: the loss of a model that ignores context.
         {reference ? ' Dashed: the single-process trainer on the same data.' : ' No single-process reference for this run.'}
@@ -60,7 +61,7 @@ export function ThroughputChart({ rounds }: { rounds: RoundPoint[] }) {
       <figcaption>Throughput</figcaption>
       <TimeSeriesChart
         label="Throughput by round" x="round" series={THROUGHPUT_SERIES} data={data}
-        left={{ label: 'tokens/s', format: formatRate }} right={{ label: 'rounds/min', format: (v) => v.toFixed(1) }}
+        left={{ label: 'tokens/s', format: formatRate }} right={{ label: 'rounds/min', format: (v) => v.toFixed(1) }} emptyText="No round has closed yet."
       />
     </figure>
   );
@@ -81,7 +82,7 @@ export function LatencyChart({ stats }: { stats: LiveStats[] }) {
   return (
     <figure className="panel chart-panel">
       <figcaption>Task latency</figcaption>
-      <TimeSeriesChart label="Task latency over time" x="time" series={LATENCY_SERIES} data={data} left={{ label: 'latency', format: formatMs }} />
+      <TimeSeriesChart label="Task latency over time" x="time" series={LATENCY_SERIES} data={data} left={{ label: 'latency', format: formatMs }} emptyText="No stats yet." />
     </figure>
   );
 }
@@ -100,7 +101,7 @@ export function TrafficChart({ stats }: { stats: LiveStats[] }) {
   return (
     <figure className="panel chart-panel">
       <figcaption>Network traffic</figcaption>
-      <TimeSeriesChart label="Bytes in and out over time" x="time" series={TRAFFIC_SERIES} data={data} left={{ label: 'bytes/s', format: formatByteRate }} />
+      <TimeSeriesChart label="Bytes in and out over time" x="time" series={TRAFFIC_SERIES} data={data} left={{ label: 'bytes/s', format: formatByteRate }} emptyText="No stats yet." />
     </figure>
   );
 }

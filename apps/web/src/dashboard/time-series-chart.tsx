@@ -5,8 +5,10 @@ import type { Series } from './derive.ts';
 
 /** Plot area plus axes (px); the legend goes below it. */
 export const CHART_HEIGHT_PX = 220;
-/** Room for y-axis tick labels such as "15.0 k" (px). */
-const Y_AXIS_SIZE_PX = 56;
+/** A y axis is as wide as its longest tick label: about this many px per character, plus the tick and gap. */
+const AXIS_CHAR_PX = 7;
+const AXIS_TICK_PX = 18;
+const AXIS_LABEL_PX = 20;
 /** Round numbers are whole: ticks never fall between two rounds. */
 const ROUND_TICK_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000];
 const DASH = [6, 4];
@@ -18,6 +20,11 @@ export interface ChartSeries {
   /** 'marked' draws a point at each value, for sparse measurements. */
   style?: 'line' | 'dashed' | 'marked';
   axis?: 'left' | 'right';
+  /**
+   * Draw across nulls. For curves that share an x axis with sparser ones; a rate's null means
+   * "no interval here" and should stay a gap.
+   */
+  spanGaps?: boolean;
 }
 
 export interface ChartAxis {
@@ -35,6 +42,8 @@ export interface TimeSeriesChartProps {
   data: readonly [number[], ...Series[]];
   left: ChartAxis;
   right?: ChartAxis;
+  /** Shown over the chart while it has no x values (uPlot then draws no axes at all). */
+  emptyText: string;
 }
 
 /**
@@ -75,7 +84,12 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
     plot.current?.setData(plotData(props));
   }, [props.data]);
 
-  return <div ref={container} className="chart" role="img" aria-label={props.label} />;
+  return (
+    <div className="chart-frame">
+      <div ref={container} className="chart" role="img" aria-label={props.label} />
+      {props.data[0].length === 0 && <p className="chart-empty muted">{props.emptyText}</p>}
+    </div>
+  );
 }
 
 function plotData(p: TimeSeriesChartProps): uPlot.AlignedData {
@@ -87,12 +101,16 @@ function plotData(p: TimeSeriesChartProps): uPlot.AlignedData {
 function chartOptions(p: TimeSeriesChartProps, width: number): uPlot.Options {
   const muted = cssColor('--muted', '#888');
   const grid = { stroke: cssColor('--chart-grid', 'rgba(128,128,128,0.25)'), width: 1 };
-  const ticks = (format?: (v: number) => string) => (format ? { values: (_: uPlot, splits: number[]) => splits.map(format) } : {});
+  const y = ({ label, format }: ChartAxis): uPlot.Axis => ({
+    stroke: muted, grid, ticks: grid, label, labelSize: AXIS_LABEL_PX,
+    size: (_u, values) => AXIS_TICK_PX + AXIS_CHAR_PX * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
+    ...(format ? { values: (_u: uPlot, splits: number[]) => splits.map(format) } : {}),
+  });
   const axes: uPlot.Axis[] = [
-    { stroke: muted, grid, ticks: grid, ...(p.x === 'round' ? { label: 'round', incrs: ROUND_TICK_STEPS } : {}) },
-    { stroke: muted, grid, ticks: grid, label: p.left.label, size: Y_AXIS_SIZE_PX, ...ticks(p.left.format) },
+    { stroke: muted, grid, ticks: grid, ...(p.x === 'round' ? { label: 'round', labelSize: AXIS_LABEL_PX, incrs: ROUND_TICK_STEPS } : {}) },
+    y(p.left),
   ];
-  if (p.right) axes.push({ side: 1, scale: 'right', stroke: muted, grid: { show: false }, ticks: grid, label: p.right.label, size: Y_AXIS_SIZE_PX, ...ticks(p.right.format) });
+  if (p.right) axes.push({ ...y(p.right), side: 1, scale: 'right', grid: { show: false } });
   return {
     width,
     height: CHART_HEIGHT_PX,
@@ -107,8 +125,7 @@ function chartOptions(p: TimeSeriesChartProps, width: number): uPlot.Options {
           stroke,
           width: 2,
           scale: s.axis === 'right' ? 'right' : 'y',
-          // curves have holes where another curve has a round this one lacks: draw across them
-          spanGaps: true,
+          spanGaps: s.spanGaps ?? false,
           ...(s.style === 'dashed' ? { dash: DASH } : {}),
           ...(s.style === 'marked' ? { points: { show: true, size: 6, fill: stroke } } : {}),
           value: (_u, v) => (v == null ? '—' : format ? format(v) : v.toFixed(3)),
