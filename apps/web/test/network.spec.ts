@@ -55,10 +55,10 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
   observer = new RunObserver(coordinator.url);
   browser = await chromium.launch(chromiumLaunchOptions);
 
-  // the third tab is slow (each task takes 10× its compute): it holds a lease most of the time
+  // the third tab is slow: it holds each task for 20× its compute time
   const pages = await Promise.all([0, 1, 2].map(() => browser!.newPage()));
   const names: string[] = [];
-  for (const [i, page] of pages.entries()) names.push(await contribute(page, `${web.url}${i === 2 ? '?slowdown=10' : ''}#/contribute`, 'Contribute this GPU'));
+  for (const [i, page] of pages.entries()) names.push(await contribute(page, `${web.url}${i === 2 ? '?slowdown=20' : ''}#/contribute`, 'Contribute this GPU'));
   const stats = await observer.until(() => observer!.stats?.volunteers.length === 3 && observer!.stats, 'three volunteers', 30_000);
   expect(stats.volunteers.every((v) => v.backend === 'webgpu')).toBe(true);
   expect(stats.shards.map((s) => s.volunteers).sort()).toEqual([1, 2]);
@@ -73,12 +73,23 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
 
   await observer.until(() => observer!.rounds.length >= 6, 'six rounds', 120_000);
 
-  // close the slow tab while the coordinator says it is running a task
+  // with the tab that shares its shard paused, the slow tab runs every task of that shard; it is
+  // closed while it holds one
   const slow = names[2];
-  await observer.until(() => observer!.stats?.volunteers.find((v) => v.name === slow)?.busy, `${slow} to be running a task`, 60_000);
+  const shardOf = (name: string) => stats.volunteers.find((v) => v.name === name)!.shard;
+  const partner = pages[names.findIndex((n, i) => i < 2 && shardOf(n) === shardOf(slow))];
+  await partner.getByRole('button', { name: 'Pause' }).click();
+  await expect(partner.getByTestId('status-connection')).toHaveText('connected, paused');
+  await expect(pages[2].getByTestId('status-task')).not.toHaveText('nothing', { timeout: 60_000 });
+  const held = JSON.parse((await pages[2].getByTestId('status-task').getAttribute('data-task'))!) as { kind: string; shard: number; round: number; microBatch: number };
   await pages[2].close();
-  const leave = await observer.until(() => observer!.events.find((e) => e.kind === 'leave' && e.text.startsWith(slow)), `${slow} to leave`, 30_000);
-  expect(leave.text).toMatch(new RegExp(`^${slow} left; r\\d+/\\w+/s\\d/m\\d.* re-issued$`));
+  await observer.until(() => observer!.events.find((e) => e.kind === 'leave' && e.text.startsWith(slow)), `${slow} to leave`, 30_000);
+  // its task goes back to the pool: at the leave, or earlier if its lease ran out while it was slow
+  const taskId = `r${held.round}/${held.kind}/s${held.shard}/m${held.microBatch}`;
+  const reissue = observer.events.find((e) => e.text.includes(taskId) && e.text.startsWith(slow) && / re-issued$/.test(e.text));
+  expect(reissue, `no re-issue of ${taskId} among ${JSON.stringify(observer.events.map((e) => e.text))}`).toBeDefined();
+  expect(reissue!.text).toMatch(new RegExp(`^${slow}( left; |'s lease on )`));
+  await partner.getByRole('button', { name: 'Resume' }).click();
   const roundsAtClose = observer.rounds.length;
   await observer.until(() => observer!.rounds.length >= roundsAtClose + 3, 'three more rounds after the tab closed', 120_000);
   await expect(dashboard.getByTestId('volunteer-count')).toHaveText('2', { timeout: 10_000 });
@@ -146,7 +157,7 @@ test('behavior: without WebGPU the page offers the CPU; a CPU volunteer trains, 
   const name = await contribute(page, `${web.url}#/contribute`, 'Contribute with the CPU instead');
   await expect(page.getByTestId('status-backend')).toContainText('cpu');
   await expect.poll(async () => Number(await page.getByTestId('status-tasks-accepted').textContent()), { timeout: 60_000 }).toBeGreaterThan(3);
-  expect(observer.stats?.volunteers.find((v) => v.name === name)?.backend).toBe('cpu');
+  await observer.until(() => observer!.stats?.volunteers.find((v) => v.name === name && v.backend === 'cpu'), `${name} on the cpu backend in the coordinator's stats`, 10_000);
 
   // the browser freezes the tab: the volunteer stops taking tasks and gives back the one it holds
   await page.evaluate(() => document.dispatchEvent(new Event('freeze')));

@@ -35,6 +35,8 @@ export interface VolunteerStats {
   busyMs: number;
   paused: boolean;
   dutyCycle: number;
+  /** The task held now, from receipt until its result is sent; startedAt is Unix ms. */
+  task: { leaseId: string; kind: string; round: number; microBatch: number; startedAt: number } | null;
 }
 
 export interface VolunteerOptions {
@@ -66,6 +68,7 @@ export class VolunteerClient {
   private readonly cancelled = new Set<string>();
   private running: string | null = null;
   private restTimer: ReturnType<typeof setTimeout> | null = null;
+  private endStretch: (() => void) | null = null;
   private work = Promise.resolve();
   private readonly s: VolunteerStats;
 
@@ -73,12 +76,12 @@ export class VolunteerClient {
     this.backend = o.backend;
     this.s = {
       connection: 'connecting', shard: null, layers: null, parameters: 0, version: -1, tasksDone: 0, tasksAccepted: 0, flopsAccepted: 0, busyMs: 0,
-      paused: false, dutyCycle: checkDutyCycle(o.dutyCycle ?? 1),
+      paused: false, dutyCycle: checkDutyCycle(o.dutyCycle ?? 1), task: null,
     };
   }
 
   get stats(): VolunteerStats {
-    return { ...this.s, layers: this.s.layers && [...this.s.layers] };
+    return { ...this.s, layers: this.s.layers && [...this.s.layers], task: this.s.task && { ...this.s.task } };
   }
 
   start(): void {
@@ -137,12 +140,13 @@ export class VolunteerClient {
       if (this.cancelled.delete(m.leaseId)) return;
       // held from here until the result is sent: a pause meanwhile gives the lease back
       this.running = m.leaseId;
+      this.s.task = { leaseId: m.leaseId, kind: m.kind, round: m.round, microBatch: m.microBatch, startedAt: Date.now() };
       try {
         const started = performance.now();
         const out = await executeTask(this.shard, m.kind, tensors, m.lossScale);
         const computeMs = performance.now() - started;
         this.s.busyMs += computeMs;
-        if (this.o.slowdown && this.o.slowdown > 1) await new Promise((r) => setTimeout(r, (this.o.slowdown! - 1) * computeMs));
+        if (this.o.slowdown && this.o.slowdown > 1) await this.stretch((this.o.slowdown - 1) * computeMs);
         if (this.cancelled.delete(m.leaseId)) return;
         this.rest(computeMs);
         const { headers, attachments } = packTensors(out.tensors);
@@ -151,6 +155,7 @@ export class VolunteerClient {
         this.emit({ type: 'task', kind: m.kind, shard: m.shard, round: m.round, microBatch: m.microBatch, computeMs });
       } finally {
         this.running = null;
+        this.s.task = null;
       }
     });
     on('accepted', (m) => {
@@ -163,6 +168,7 @@ export class VolunteerClient {
       try {
         const m = parseMessage(serverMessages, 'cancel', json, [], { finite: true }).message;
         this.cancelled.add(m.leaseId);
+        if (m.leaseId === this.running) this.endStretch?.();
         this.emit({ type: 'cancelled', leaseId: m.leaseId, reason: m.reason });
       } catch (e) {
         this.emit({ type: 'error', message: `cancel: ${(e as Error).message}` });
@@ -220,8 +226,24 @@ export class VolunteerClient {
     }, (computeMs * (1 - d)) / d);
   }
 
+  /** The artificial wait of --slowdown, cut short when its task is cancelled or given back. */
+  private stretch(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.endStretch = () => {
+        this.endStretch = null;
+        done();
+      };
+    });
+  }
+
   private giveBack(leaseId: string, reason: string): void {
     this.cancelled.add(leaseId);
+    if (leaseId === this.running) this.endStretch?.();
     this.socket?.emit('abandon', { leaseId, reason });
     this.emit({ type: 'gave-back', leaseId, reason });
   }

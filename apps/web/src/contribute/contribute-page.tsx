@@ -191,6 +191,7 @@ function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state
         {stat('Backend', state.adapter ? `${state.backend} · ${state.adapter}` : '—', 'status-backend')}
         {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (${describeLayers(s.layers!)})`, 'status-shard')}
         {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${(s.parameters * 4 / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
+        {stat('Working on', s?.task ? `${s.task.kind}, round ${s.task.round}, micro-batch ${s.task.microBatch}` : 'nothing', 'status-task', { 'data-task': s?.task ? JSON.stringify({ ...s.task, shard: s.shard }) : '' })}
         {stat('Tasks done', String(s?.tasksDone ?? 0), 'status-tasks-done')}
         {stat('Tasks accepted', String(s?.tasksAccepted ?? 0), 'status-tasks-accepted')}
         {stat('Work accepted', `${si(s?.flopsAccepted ?? 0)}FLOP`, 'status-work-accepted', { 'data-flops': String(s?.flopsAccepted ?? 0) })}
