@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { createLogger, defineConfig } from 'vite';
 
 /** The coordinator the web app talks to; the dev server proxies /socket.io and /health to it. */
 export const COORDINATOR_URL = process.env.OPENSHARD_COORDINATOR_URL ?? 'http://127.0.0.1:8600';
@@ -7,22 +7,24 @@ export const COORDINATOR_URL = process.env.OPENSHARD_COORDINATOR_URL ?? 'http://
 /** COOP/COEP make the page cross-origin isolated, for threaded wasm. */
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-/** A tab closing mid-frame resets its proxied socket: expected, not worth a stack trace. */
-function quietOnReset(proxy: { on(event: 'error', listener: (e: NodeJS.ErrnoException) => void): unknown }): void {
-  proxy.on('error', (e) => {
-    if (e.code !== 'ECONNRESET' && e.code !== 'EPIPE') console.error(`proxy to the coordinator: ${e.message}`);
-  });
-}
+/** A tab that closes mid-frame resets its proxied socket: expected, not worth a stack trace. */
+const logger = createLogger('warn');
+const logError = logger.error.bind(logger);
+logger.error = (message, options) => {
+  if (/ws proxy (socket )?error/.test(message) && /ECONNRESET|EPIPE/.test(message)) return;
+  logError(message, options);
+};
 
 /** The web app (apps/web). */
 export default defineConfig({
+  customLogger: logger,
   root: fileURLToPath(new URL('./apps/web', import.meta.url)),
   server: {
     host: '127.0.0.1',
     port: 5173,
     headers: isolation,
     proxy: {
-      '/socket.io': { target: COORDINATOR_URL, ws: true, configure: quietOnReset },
+      '/socket.io': { target: COORDINATOR_URL, ws: true },
       '/health': { target: COORDINATOR_URL },
     },
   },
