@@ -7,12 +7,17 @@ export const COORDINATOR_URL = process.env.OPENSHARD_COORDINATOR_URL ?? 'http://
 /** COOP/COEP make the page cross-origin isolated, for threaded wasm. */
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-/** A tab that closes mid-frame resets its proxied socket: expected, not worth a stack trace. */
+/**
+ * Proxy errors in one line: a tab that closes mid-frame resets its socket (expected, not logged),
+ * and a coordinator that is down refuses connections until it is back (volunteers retry).
+ */
 const logger = createLogger('warn');
 const logError = logger.error.bind(logger);
 logger.error = (message, options) => {
-  if (/ws proxy (socket )?error/.test(message) && /ECONNRESET|EPIPE/.test(message)) return;
-  logError(message, options);
+  if (!/proxy (socket )?error/.test(message)) return logError(message, options);
+  if (/ECONNRESET|EPIPE/.test(message)) return;
+  const cause = /Error: [^\n]*/.exec(message)?.[0] ?? message.split('\n')[0];
+  logError(`proxy to the coordinator at ${COORDINATOR_URL}: ${cause}`, { ...options, error: null });
 };
 
 /** The web app (apps/web). */

@@ -16,13 +16,20 @@ export interface CoordinatorProcess {
   dataDir: string;
   child: ChildProcess;
   output: string[];
+  /** SIGKILL, as a crash: the data folder stays for a restart. */
+  crash(): Promise<void>;
+  /** SIGTERM, then the data folder is removed. */
   stop(): Promise<void>;
 }
 
-/** The coordinator CLI as `npm run coordinator` runs it, on a free port with its own data folder. */
-export async function startCoordinatorProcess(args: string[]): Promise<CoordinatorProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'openshard-web-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/cli.ts', ...args, '--port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * The coordinator CLI as `npm run coordinator` runs it, on a free port with its own data folder;
+ * or, to restart one, on the port and data folder it had.
+ */
+export async function startCoordinatorProcess(args: string[], restart?: { port: number; dataDir: string }): Promise<CoordinatorProcess> {
+  const dataDir = restart?.dataDir ?? mkdtempSync(join(tmpdir(), 'openshard-web-'));
+  const port = String(restart?.port ?? 0);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/cli.ts', ...args, '--port', port, '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the coordinator did not start in ${COORDINATOR_START_MS} ms:\n${output.join('')}`)), COORDINATOR_START_MS);
@@ -38,14 +45,17 @@ export async function startCoordinatorProcess(args: string[]): Promise<Coordinat
     child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
     child.on('exit', (code) => reject(new Error(`the coordinator exited with ${code}:\n${output.join('')}`)));
   });
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill(signal);
+    await exited;
+  };
   return {
     url, dataDir, child, output,
+    crash: () => kill('SIGKILL'),
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.on('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await kill('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

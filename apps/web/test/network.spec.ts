@@ -143,13 +143,13 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
   await screenshot('dashboard-phone', dashboard);
 });
 
-test('behavior: without WebGPU the page offers the CPU; a CPU volunteer trains, gives its task back when the tab freezes, and resumes', async () => {
+test('behavior: without WebGPU the page offers the CPU; a CPU volunteer trains, gives its task back when the tab freezes, resumes, and reconnects after a coordinator crash', async () => {
   test.setTimeout(300_000);
-  coordinator = await startCoordinatorProcess(['--preset', 'micro', '--shards', '1', '--batch', '1', '--micro-batches', '2', '--rounds', '200']);
+  const args = ['--preset', 'micro', '--shards', '1', '--batch', '1', '--micro-batches', '2', '--rounds', '200', '--checkpoint-every', '2'];
+  coordinator = await startCoordinatorProcess(args);
   web = await startWebApp(coordinator.url);
   observer = new RunObserver(coordinator.url);
-  const args = chromiumLaunchOptions.args!.filter((a) => a !== '--enable-unsafe-webgpu');
-  browser = await chromium.launch({ ...chromiumLaunchOptions, args });
+  browser = await chromium.launch({ ...chromiumLaunchOptions, args: chromiumLaunchOptions.args!.filter((a) => a !== '--enable-unsafe-webgpu') });
   const page = await browser.newPage();
   await page.goto(`${web.url}#/contribute`);
   await expect(page.locator('#capability')).toContainText(/^No WebGPU here: .*--enable-unsafe-webgpu/);
@@ -163,9 +163,22 @@ test('behavior: without WebGPU the page offers the CPU; a CPU volunteer trains, 
   await page.evaluate(() => document.dispatchEvent(new Event('freeze')));
   await expect(page.getByRole('list', { name: 'Volunteer events' })).toContainText('paused (tab frozen by the browser)');
   await observer.until(() => observer!.stats?.volunteers.find((v) => v.name === name && !v.accepting && !v.busy), 'the frozen volunteer to hold nothing', 10_000);
+  // a CPU task cannot be interrupted: one that was computing when the tab froze may still report;
+  // the first status that shows the pause comes after it
+  await expect(page.getByTestId('status-connection')).toHaveText('connected, paused');
   const frozenAt = Number(await page.getByTestId('status-tasks-done').textContent());
   await page.waitForTimeout(2_000);
   expect(Number(await page.getByTestId('status-tasks-done').textContent())).toBe(frozenAt);
   await page.evaluate(() => document.dispatchEvent(new Event('resume')));
   await expect.poll(async () => Number(await page.getByTestId('status-tasks-done').textContent()), { timeout: 30_000 }).toBeGreaterThan(frozenAt);
+
+  // the coordinator crashes and comes back on the same port and data: the tab reconnects by itself
+  const { port } = new URL(coordinator.url);
+  await coordinator.crash();
+  await expect(page.getByTestId('status-connection')).toHaveText('reconnecting', { timeout: 10_000 });
+  coordinator = await startCoordinatorProcess(args, { port: Number(port), dataDir: coordinator.dataDir });
+  await expect(page.getByTestId('status-connection')).toHaveText('connected', { timeout: 30_000 });
+  const doneBeforeRestart = Number(await page.getByTestId('status-tasks-done').textContent());
+  await expect.poll(async () => Number(await page.getByTestId('status-tasks-done').textContent()), { timeout: 60_000 }).toBeGreaterThan(doneBeforeRestart + 2);
+  await expect(page.getByRole('list', { name: 'Volunteer events' })).toContainText('disconnected');
 });
