@@ -27,6 +27,13 @@ export interface Volunteer {
   refusals: number;
   /** Shards whose weights it has been sent. */
   exposure: Set<number>;
+  /** The wallet its sign-in session was verified for; null: it contributes but accrues nothing. */
+  address: string | null;
+}
+
+/** Turns a sign-in session token into the address it was issued for, or throws saying why not. */
+export interface SessionVerifier {
+  addressOf(token: string): string;
 }
 
 /** A message for one volunteer, or an order to drop its connection. */
@@ -63,6 +70,8 @@ export class Coordinator {
     private readonly events: CoordinatorEvents = {},
     /** No task of this round or later is issued: the run is over. */
     readonly lastRound = Infinity,
+    /** Without one, no session is accepted and nobody accrues shares. */
+    private readonly sessions: SessionVerifier | null = null,
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
@@ -77,9 +86,23 @@ export class Coordinator {
       ];
     }
     if (this.volunteers.has(id)) return [this.refusal(id, new ProtocolError('bad-message', 'hello was already received on this connection'))];
+    let address: string | null = null;
+    if (m.session !== undefined) {
+      try {
+        if (!this.sessions) throw new Error('this coordinator has no sign-in');
+        address = this.sessions.addressOf(m.session);
+      } catch (e) {
+        // refused rather than silently anonymous: the owner would contribute without earning
+        return [
+          this.refusal(id, new ProtocolError('session', `session refused: ${(e as Error).message}; sign in again, or contribute without a wallet`)),
+          { to: id, type: 'disconnect', reason: 'session refused' },
+        ];
+      }
+    }
     const shard = chooseShard(this.shardWork, [...this.volunteers.values()]);
     const v: Volunteer = {
       id, name: m.name, backend: m.backend, shard, readyVersion: null, throughput: null, tasksAccepted: 0, flopsAccepted: 0, accepting: true, refusals: 0, exposure: new Set(),
+      address,
     };
     this.volunteers.set(id, v);
     this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
@@ -138,7 +161,7 @@ export class Coordinator {
     this.events.taskAccepted?.(lease, m.computeMs, now);
     this.accepted.push({
       round: lease.round, taskId: lease.taskId, leaseId: lease.id, volunteer: v.name, kind: lease.task.kind,
-      shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs: m.computeMs,
+      shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs: m.computeMs, address: v.address,
     });
     for (const s of outcome.stepped) {
       for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w));

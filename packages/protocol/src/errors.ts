@@ -8,7 +8,8 @@ export type ProtocolErrorCode =
   | 'version'
   | 'not-leased'
   | 'stale'
-  | 'duplicate';
+  | 'duplicate'
+  | 'session';
 
 /** A message that breaks the protocol. It was not applied. */
 export class ProtocolError extends Error {

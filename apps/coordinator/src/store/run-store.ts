@@ -11,6 +11,18 @@ export interface TaskRecord {
   microBatch: number;
   flops: number;
   computeMs: number;
+  /** The wallet of the volunteer's verified sign-in session; null: it accrues nothing. */
+  address: string | null;
+}
+
+/** Accepted work credited to a wallet: one per accepted task of a signed-in volunteer. */
+export interface WorkReceipt {
+  round: number;
+  taskId: string;
+  address: string;
+  shard: number;
+  microBatch: number;
+  flops: number;
 }
 
 export interface RoundRecord {
@@ -44,6 +56,11 @@ CREATE TABLE IF NOT EXISTS tasks (
   volunteer TEXT NOT NULL, kind TEXT NOT NULL, shard INTEGER NOT NULL, micro_batch INTEGER NOT NULL,
   flops INTEGER NOT NULL, compute_ms REAL NOT NULL, PRIMARY KEY (run_id, task_id)
 );
+CREATE TABLE IF NOT EXISTS receipts (
+  run_id TEXT NOT NULL REFERENCES runs(id), round INTEGER NOT NULL, task_id TEXT NOT NULL, address TEXT NOT NULL,
+  shard INTEGER NOT NULL, micro_batch INTEGER NOT NULL, flops INTEGER NOT NULL, PRIMARY KEY (run_id, task_id)
+);
+CREATE INDEX IF NOT EXISTS receipts_by_address ON receipts (run_id, address);
 CREATE TABLE IF NOT EXISTS metrics (
   run_id TEXT NOT NULL REFERENCES runs(id), round INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, at INTEGER NOT NULL
 );
@@ -82,9 +99,13 @@ export class RunStore {
     const insertTask = this.db.prepare(
       'INSERT INTO tasks (run_id, round, task_id, lease_id, volunteer, kind, shard, micro_batch, flops, compute_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    const insertReceipt = this.db.prepare('INSERT INTO receipts (run_id, round, task_id, address, shard, micro_batch, flops) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       insertRound.run(runId, r.round, r.loss, r.tokens, r.closedAt);
-      for (const t of tasks) insertTask.run(runId, t.round, t.taskId, t.leaseId, t.volunteer, t.kind, t.shard, t.microBatch, t.flops, t.computeMs);
+      for (const t of tasks) {
+        insertTask.run(runId, t.round, t.taskId, t.leaseId, t.volunteer, t.kind, t.shard, t.microBatch, t.flops, t.computeMs);
+        if (t.address) insertReceipt.run(runId, t.round, t.taskId, t.address, t.shard, t.microBatch, t.flops);
+      }
     })();
   }
 
@@ -98,6 +119,7 @@ export class RunStore {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM rounds WHERE run_id = ? AND round >= ?').run(runId, round);
       this.db.prepare('DELETE FROM tasks WHERE run_id = ? AND round >= ?').run(runId, round);
+      this.db.prepare('DELETE FROM receipts WHERE run_id = ? AND round >= ?').run(runId, round);
       this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND round >= ?').run(runId, round);
     })();
   }
@@ -108,10 +130,26 @@ export class RunStore {
   }
 
   tasks(runId: string): TaskRecord[] {
-    return (this.db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY round, task_id').all(runId) as Record<string, number | string>[]).map((t) => ({
+    const rows = this.db.prepare(
+      'SELECT t.*, r.address FROM tasks t LEFT JOIN receipts r ON r.run_id = t.run_id AND r.task_id = t.task_id WHERE t.run_id = ? ORDER BY t.round, t.task_id',
+    ).all(runId) as Record<string, number | string | null>[];
+    return rows.map((t) => ({
       round: t.round as number, taskId: t.task_id as string, leaseId: t.lease_id as string, volunteer: t.volunteer as string,
       kind: t.kind as string, shard: t.shard as number, microBatch: t.micro_batch as number, flops: t.flops as number, computeMs: t.compute_ms as number,
+      address: t.address as string | null,
     }));
+  }
+
+  receipts(runId: string): WorkReceipt[] {
+    return (this.db.prepare('SELECT round, task_id, address, shard, micro_batch, flops FROM receipts WHERE run_id = ? ORDER BY round, task_id').all(runId) as Record<string, number | string>[])
+      .map((r) => ({ round: r.round as number, taskId: r.task_id as string, address: r.address as string, shard: r.shard as number, microBatch: r.micro_batch as number, flops: r.flops as number }));
+  }
+
+  /** Shares: cumulative accepted FLOPs per address, over the rounds before `beforeRound` (all when omitted). */
+  shares(runId: string, beforeRound = Number.MAX_SAFE_INTEGER): Map<string, bigint> {
+    const rows = this.db.prepare('SELECT address, SUM(flops) AS flops FROM receipts WHERE run_id = ? AND round < ? GROUP BY address ORDER BY address').safeIntegers(true)
+      .all(runId, beforeRound) as { address: string; flops: bigint }[];
+    return new Map(rows.map((r) => [r.address, r.flops]));
   }
 
   recordMetric(runId: string, round: number, name: string, value: number, at: number): void {
