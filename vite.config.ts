@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger, defineConfig } from 'vite';
 
-/** The coordinator the web app talks to; the dev server proxies /socket.io and /health to it. */
+/** The coordinator the web app talks to; the dev server proxies /socket.io, /health, /siwe and /ownership to it. */
 export const COORDINATOR_URL = process.env.OPENSHARD_COORDINATOR_URL ?? 'http://127.0.0.1:8600';
 
 /** COOP/COEP make the page cross-origin isolated, for threaded wasm. */
@@ -31,6 +31,8 @@ export default defineConfig({
     proxy: {
       '/socket.io': { target: COORDINATOR_URL, ws: true },
       '/health': { target: COORDINATOR_URL },
+      '/siwe': { target: COORDINATOR_URL },
+      '/ownership': { target: COORDINATOR_URL },
     },
   },
   preview: { host: '127.0.0.1', headers: isolation },

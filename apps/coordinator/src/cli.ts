@@ -4,7 +4,9 @@ import { DEFAULT_NETWORK, startNetwork } from './network.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
-  [--data-dir data] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
+  [--data-dir data] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
+--web-origin is where volunteers sign in from (SIWE domain and URI; default http://127.0.0.1:5173), --chain-id the chain
+their sign-in names (default 31337, the local anvil).
 --reference overlays the curve of \`npm run train\` in RUN_FOLDER (same batch, micro-batches, seed and rounds as steps) on the dashboard.
 --web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
 The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
       preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
       rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
       volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
+      'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'web-origin': { type: 'string' }, 'chain-id': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
     },
     strict: true,
   }).values;
@@ -44,6 +46,8 @@ async function main(): Promise<void> {
     evalEvery: int('eval-every', f['eval-every'], DEFAULT_NETWORK.evalEvery, 1),
     evalBatches: int('eval-batches', f['eval-batches'], DEFAULT_NETWORK.evalBatches, 1),
     reference: f.reference,
+    webOrigin: f['web-origin'] ?? DEFAULT_NETWORK.webOrigin,
+    chainId: int('chain-id', f['chain-id'], DEFAULT_NETWORK.chainId, 1),
     onFinished: () => {
       console.log('the run is complete');
       if (f['exit-when-done']) void stop();

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unigramEntropy, validationBatches } from '@openshard/data';
 import { loadCorpus } from '@openshard/data/node';
 import { crc32, DEFAULT_OPTIMIZER, parameterCount, parameterSpecs, preset, type OptimizerConfig } from '@openshard/model';
+import { SiweVerifier } from '@openshard/ownership';
 import { DASHBOARD_STATS_INTERVAL_MS, type DashboardSnapshot, type ReferencePoint, type RunInfo } from '@openshard/protocol';
 import { CpuBackend } from '@openshard/tensor';
 import { loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type CorpusFingerprint, type TrainerFile } from '@openshard/trainer';
@@ -11,6 +12,7 @@ import { Coordinator } from './coordinator.ts';
 import { attachDashboard } from './dashboard/dashboard-namespace.ts';
 import { loadReferenceCurve } from './dashboard/reference-curve.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
+import { ownershipRoutes } from './http/ownership-routes.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { RunStore } from './store/run-store.ts';
@@ -37,6 +39,10 @@ export interface NetworkOptions {
   evalBatches: number;
   /** A folder of `npm run train` with the same options: its curve is overlaid on the dashboard. */
   reference?: string;
+  /** Where volunteers sign in from (SIWE domain and URI origin): the web app's origin. */
+  webOrigin: string;
+  /** The chain sign-in messages must name. */
+  chainId: number;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease, now: number) => void;
@@ -44,8 +50,21 @@ export interface NetworkOptions {
 
 export const DEFAULT_NETWORK: NetworkOptions = {
   preset: 'tiny', shards: 4, batch: 4, microBatches: 4, seed: 1337, rounds: 2000, data: 'brown', host: '127.0.0.1', port: 8600,
-  dataDir: 'data', checkpointEvery: 10, evalEvery: 10, evalBatches: 4,
+  dataDir: 'data', checkpointEvery: 10, evalEvery: 10, evalBatches: 4, webOrigin: 'http://127.0.0.1:5173', chainId: 31337,
 };
+
+/** Sign-in messages older than this are refused (ms). */
+const SIWE_MAX_AGE_MS = 10 * 60_000;
+const SIWE_NONCE_TTL_MS = 10 * 60_000;
+/** A signed-in volunteer stays signed in this long (ms). */
+const SESSION_TTL_MS = 24 * 60 * 60_000;
+
+/** The key of session tokens, kept in the data folder so sessions outlive a restart. */
+function sessionSecret(dataDir: string): Buffer {
+  const path = join(dataDir, 'session-secret');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+}
 
 /** The trainer CLI's schedule for this many steps, so `npm run train` with the same numbers is a network run's reference. */
 export function runOptimizer(rounds: number): OptimizerConfig {
@@ -142,6 +161,11 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     store.recordMetric(runId, run.round, 'validationLoss', loss, at);
     broadcast?.validation({ round: run.round, loss, at });
   };
+  const web = new URL(o.webOrigin);
+  const siwe = new SiweVerifier({
+    domain: web.host, origin: web.origin, chainId: o.chainId, maxAgeMs: SIWE_MAX_AGE_MS, nonceTtlMs: SIWE_NONCE_TTL_MS,
+    sessionTtlMs: SESSION_TTL_MS, secret: sessionSecret(o.dataDir), now: Date.now,
+  });
   const coordinator: Coordinator = new Coordinator(run, new LeaseScheduler(), runId, {
     roundClosed: async (s, tasks) => {
       const now = Date.now();
@@ -166,9 +190,9 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
       o.onTaskAccepted?.(lease, now);
     },
     notice,
-  }, spec.rounds);
+  }, spec.rounds, { addressOf: (token) => siwe.verifySession(token) });
   if (run.round === 0 && store.metrics(runId, 'validationLoss').length === 0) await measureValidation();
-  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port });
+  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: ownershipRoutes({ siwe, store, runId }) });
   const snapshot = (): DashboardSnapshot => ({
     run: info,
     rounds: store.rounds(runId).map((r) => ({ ...r, round: r.round + 1 })),

@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType, type ProtocolLimits } from '@openshard/protocol';
 import { Server, type Socket } from 'socket.io';
@@ -35,9 +35,13 @@ const TICK_MS = 250;
  * the Coordinator sees it; its effects are sent back out. Handlers run one at a time, in
  * arrival order, so the coordinator's state changes in one well-defined sequence.
  */
-export async function startCoordinatorServer(coordinator: Coordinator, o: { host?: string; port?: number; limits?: ProtocolLimits } = {}): Promise<CoordinatorServer> {
+export async function startCoordinatorServer(
+  coordinator: Coordinator,
+  o: { host?: string; port?: number; limits?: ProtocolLimits; routes?: (req: IncomingMessage, res: ServerResponse) => boolean } = {},
+): Promise<CoordinatorServer> {
   const limits = o.limits ?? DEFAULT_LIMITS;
   const http = createServer((req, res) => {
+    if (o.routes?.(req, res)) return;
     if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ round: coordinator.run.round, volunteers: coordinator.volunteers.size }));

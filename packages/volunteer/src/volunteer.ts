@@ -52,6 +52,8 @@ export interface VolunteerOptions {
   recreateBackend?: () => Promise<Backend>;
   /** socket.io path (default /socket.io). */
   path?: string;
+  /** A sign-in session token: accepted work accrues to its wallet. Without one it accrues nothing. */
+  session?: string;
 }
 
 /**
@@ -90,7 +92,7 @@ export class VolunteerClient {
     socket.on('connect', () => {
       this.s.connection = 'connected';
       this.emit({ type: 'connected', detail: this.o.url });
-      socket.emit('hello', { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.backend.name });
+      socket.emit('hello', { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.backend.name, ...(this.o.session ? { session: this.o.session } : {}) });
       if (!this.accepting) socket.emit('availability', { accepting: false, reason: this.s.paused ? 'paused' : 'resting' });
     });
     socket.on('disconnect', (reason) => {

@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS metrics (
  * checkpoint it resumes from, so no round is counted twice.
  */
 export class RunStore {
-  private readonly db: Database.Database;
+  /** The connection, for stores of other records in the same file (epochs). */
+  readonly db: Database.Database;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -145,10 +146,10 @@ export class RunStore {
       .map((r) => ({ round: r.round as number, taskId: r.task_id as string, address: r.address as string, shard: r.shard as number, microBatch: r.micro_batch as number, flops: r.flops as number }));
   }
 
-  /** Shares: cumulative accepted FLOPs per address, over the rounds before `beforeRound` (all when omitted). */
-  shares(runId: string, beforeRound = Number.MAX_SAFE_INTEGER): Map<string, bigint> {
-    const rows = this.db.prepare('SELECT address, SUM(flops) AS flops FROM receipts WHERE run_id = ? AND round < ? GROUP BY address ORDER BY address').safeIntegers(true)
-      .all(runId, beforeRound) as { address: string; flops: bigint }[];
+  /** Shares: accepted FLOPs per address over rounds [fromRound, beforeRound) (all rounds when omitted). */
+  shares(runId: string, beforeRound = Number.MAX_SAFE_INTEGER, fromRound = 0): Map<string, bigint> {
+    const rows = this.db.prepare('SELECT address, SUM(flops) AS flops FROM receipts WHERE run_id = ? AND round >= ? AND round < ? GROUP BY address ORDER BY address')
+      .safeIntegers(true).all(runId, fromRound, beforeRound) as { address: string; flops: bigint }[];
     return new Map(rows.map((r) => [r.address, r.flops]));
   }
 

@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CpuBackend } from '@openshard/tensor';
+import { VolunteerClient, type VolunteerEvent } from '@openshard/volunteer';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createSiweMessage } from 'viem/siwe';
+import { afterAll, describe, expect, test } from 'vitest';
+import { MAX_SIWE_BODY_BYTES } from '../src/http/ownership-routes.ts';
+import { DEFAULT_NETWORK, startNetwork } from '../src/network.ts';
+
+/** anvil's first two dev accounts */
+const ALICE = privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
+const BOB = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+const WEB = 'http://127.0.0.1:5173';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('sign-in and the ownership record over HTTP (loopback, SQLite)', () => {
+  test('behavior: a volunteer signed in with Ethereum accrues its accepted work as shares; an anonymous one accrues nothing; a replayed sign-in and a forged session are refused', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openshard-ownership-'));
+    dirs.push(dataDir);
+    const network = await startNetwork({ ...DEFAULT_NETWORK, preset: 'micro', shards: 1, batch: 1, microBatches: 2, rounds: 3, port: 0, dataDir, evalBatches: 1, webOrigin: WEB, chainId: 31337 });
+    const url = network.server.url;
+    const volunteers: VolunteerClient[] = [];
+    try {
+      const signIn = async (account = ALICE, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) => {
+        const { nonce } = (await (await fetch(`${url}/siwe/nonce`)).json()) as { nonce: string };
+        const message = createSiweMessage({ domain: '127.0.0.1:5173', uri: WEB, chainId: 31337, address: account.address, nonce, version: '1', issuedAt: new Date(), ...overrides });
+        const signature = await account.signMessage({ message });
+        return { message, signature };
+      };
+      const verify = (body: unknown) => fetch(`${url}/siwe/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+      const signed = await signIn();
+      const ok = await verify(signed);
+      expect(ok.status).toBe(200);
+      const session = (await ok.json()) as { address: string; sessionToken: string; expiresAt: number };
+      expect(session.address).toBe(ALICE.address);
+      const replay = await verify(signed);
+      expect(replay.status).toBe(401);
+      expect(await replay.json()).toMatchObject({ error: 'nonce' });
+      const wrongChain = await verify(await signIn(ALICE, { chainId: 1 }));
+      expect(await wrongChain.json()).toMatchObject({ error: 'chain' });
+      const someoneElse = await signIn(BOB);
+      expect(await (await verify({ ...someoneElse, signature: (await signIn()).signature })).json()).toMatchObject({ error: 'signature' });
+
+      // a session token forged for Bob out of Alice's: the socket refuses it and drops the connection
+      const events: VolunteerEvent[] = [];
+      const forged = new VolunteerClient({ url, name: 'forger', backend: new CpuBackend(), session: session.sessionToken.replace(ALICE.address, BOB.address), onEvent: (e) => events.push(e) });
+      forged.start();
+      volunteers.push(forged);
+      await expect.poll(() => events.find((e) => e.type === 'refused')).toMatchObject({ code: 'session' });
+      await forged.stop();
+
+      for (const [name, token] of [['alice', session.sessionToken], ['anonymous', undefined]] as const) {
+        const v = new VolunteerClient({ url, name, backend: new CpuBackend(), ...(token ? { session: token } : {}) });
+        v.start();
+        volunteers.push(v);
+      }
+      await expect.poll(() => network.coordinator.finished, { timeout: 60_000 }).toBe(true);
+      const committed = network.store.tasks(network.runId);
+      const aliceFlops = committed.filter((t) => t.volunteer === 'alice').reduce((a, t) => a + t.flops, 0);
+      expect(aliceFlops).toBeGreaterThan(0);
+      expect(committed.filter((t) => t.volunteer === 'anonymous').every((t) => t.address === null)).toBe(true);
+
+      const view = await (await fetch(`${url}/ownership/${ALICE.address.toLowerCase()}`)).json();
+      expect(view).toEqual({ address: ALICE.address, runId: network.runId, shares: String(aliceFlops), totalShares: String(aliceFlops), shareOfTotal: 1 });
+      expect(await (await fetch(`${url}/ownership/${BOB.address}`)).json()).toMatchObject({ shares: '0', shareOfTotal: 0 });
+    } finally {
+      for (const v of volunteers) await v.stop();
+      await network.close();
+    }
+  }, 120_000);
+
+  test('error: bad requests get a status and a message naming the value and the limit', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'openshard-ownership-'));
+    dirs.push(dataDir);
+    const network = await startNetwork({ ...DEFAULT_NETWORK, preset: 'micro', shards: 1, rounds: 1, port: 0, dataDir, evalBatches: 1 });
+    const url = network.server.url;
+    try {
+      const notAddress = await fetch(`${url}/ownership/0x1234`);
+      expect(notAddress.status).toBe(400);
+      expect(await notAddress.json()).toEqual({ error: 'bad-address', message: "'0x1234' is not an Ethereum address (0x and 40 hex digits)" });
+      const post = (body: string) => fetch(`${url}/siwe/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(await (await post('{"message": 1}')).json()).toMatchObject({ error: 'bad-request' });
+      expect(await (await post('not json')).json()).toMatchObject({ error: 'bad-json' });
+      const huge = await post(JSON.stringify({ message: 'x'.repeat(MAX_SIWE_BODY_BYTES), signature: '0x' }));
+      expect(huge.status).toBe(413);
+      expect(await huge.json()).toMatchObject({ error: 'too-large', message: expect.stringContaining(`limit of ${MAX_SIWE_BODY_BYTES}`) });
+      expect((await fetch(`${url}/siwe/unknown`)).status).toBe(404);
+    } finally {
+      await network.close();
+    }
+  });
+});

@@ -1,0 +1,3 @@
+export * from './entitlements.ts';
+export * from './merkle.ts';
+export * from './siwe.ts';
