@@ -13,6 +13,9 @@ import { attachDashboard } from './dashboard/dashboard-namespace.ts';
 import { loadReferenceCurve } from './dashboard/reference-curve.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { ownershipRoutes } from './http/ownership-routes.ts';
+import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
+import { EpochService, type EpochPolicy } from './ownership/epoch-service.ts';
+import { EpochStore } from './ownership/epoch-store.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { RunStore } from './store/run-store.ts';
@@ -43,6 +46,9 @@ export interface NetworkOptions {
   webOrigin: string;
   /** The chain sign-in messages must name. */
   chainId: number;
+  /** The RevenueDistributor's chain; without one, work accrues shares but no epoch is published. */
+  chain?: ChainConfig;
+  epochs: EpochPolicy;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease, now: number) => void;
@@ -51,6 +57,7 @@ export interface NetworkOptions {
 export const DEFAULT_NETWORK: NetworkOptions = {
   preset: 'tiny', shards: 4, batch: 4, microBatches: 4, seed: 1337, rounds: 2000, data: 'brown', host: '127.0.0.1', port: 8600,
   dataDir: 'data', checkpointEvery: 10, evalEvery: 10, evalBatches: 4, webOrigin: 'http://127.0.0.1:5173', chainId: 31337,
+  epochs: { everyRounds: 50, everyMs: 10 * 60_000 },
 };
 
 /** Sign-in messages older than this are refused (ms). */
@@ -166,6 +173,19 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     domain: web.host, origin: web.origin, chainId: o.chainId, maxAgeMs: SIWE_MAX_AGE_MS, nonceTtlMs: SIWE_NONCE_TTL_MS,
     sessionTtlMs: SESSION_TTL_MS, secret: sessionSecret(o.dataDir), now: Date.now,
   });
+  if (o.chain && o.chain.chainId !== o.chainId) throw new Error(`the chain file names chain ${o.chain.chainId}, but sign-in expects chain ${o.chainId}; pass --chain-id ${o.chain.chainId}`);
+  const chain = o.chain ? distributorChain(o.chain) : null;
+  const epochStore = new EpochStore(store.db);
+  const epochService = chain ? new EpochService(store, epochStore, runId, chain, o.epochs, Date.now()) : null;
+  // epochs go to the chain off the training path: a slow RPC never holds up a round
+  let epochWork: Promise<unknown> = Promise.resolve();
+  const afterCheckpoint = (finalRound: number) => {
+    if (!epochService) return;
+    epochWork = epochWork
+      .then(() => epochService.afterCheckpoint(finalRound, Date.now()))
+      .then((e) => e && notice('epoch', `epoch ${e.epoch} closed through round ${e.throughRound}: ${e.state.holders.size} holders, ${e.totalCumulative} wei entitled in all, root ${e.root.slice(0, 10)}… published`))
+      .catch((e: Error) => notice('epoch', `epoch not published: ${e.message.split('\n')[0]}`));
+  };
   const coordinator: Coordinator = new Coordinator(run, new LeaseScheduler(), runId, {
     roundClosed: async (s, tasks) => {
       const now = Date.now();
@@ -178,6 +198,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
       if (run.round % o.checkpointEvery === 0 || run.round >= spec.rounds) {
         await checkpoint();
         notice('checkpoint', `checkpoint of round ${run.round} written`);
+        afterCheckpoint(run.round);
       }
       o.onRound?.(s, coordinator);
       if (run.round >= spec.rounds) {
@@ -192,7 +213,11 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     notice,
   }, spec.rounds, { addressOf: (token) => siwe.verifySession(token) });
   if (run.round === 0 && store.metrics(runId, 'validationLoss').length === 0) await measureValidation();
-  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: ownershipRoutes({ siwe, store, runId }) });
+  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: ownershipRoutes({
+    siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: epochStore, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}),
+  }) });
+  // epochs stored before a crash and not yet on chain
+  if (epochService) epochWork = epochService.publishPending().catch((e: Error) => notice('epoch', `pending epochs not published: ${e.message.split('\n')[0]}`));
   const snapshot = (): DashboardSnapshot => ({
     run: info,
     rounds: store.rounds(runId).map((r) => ({ ...r, round: r.round + 1 })),
@@ -208,6 +233,7 @@ export async function startNetwork(o: NetworkOptions): Promise<Network> {
     async close() {
       clearInterval(statsTimer);
       await server.close();
+      await epochWork;
       run.dispose();
       store.close();
     },

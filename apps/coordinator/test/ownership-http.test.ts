@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '@openshard/tensor';
-import { VolunteerClient, type VolunteerEvent } from '@openshard/volunteer';
+import { signIn as signInAs, VolunteerClient, type VolunteerEvent } from '@openshard/volunteer';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createSiweMessage } from 'viem/siwe';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -41,6 +41,9 @@ describe('sign-in and the ownership record over HTTP (loopback, SQLite)', () => 
       const replay = await verify(signed);
       expect(replay.status).toBe(401);
       expect(await replay.json()).toMatchObject({ error: 'nonce' });
+      // the volunteer package's sign-in (Node CLI --key, and the web app) builds the message the coordinator asks for
+      expect(await signInAs(url, BOB)).toMatchObject({ address: BOB.address, sessionToken: expect.stringMatching(/^v1\./) });
+      await expect(signInAs(url, { address: BOB.address, signMessage: ALICE.signMessage })).rejects.toThrow(/sign-in refused \(signature\)/);
       const wrongChain = await verify(await signIn(ALICE, { chainId: 1 }));
       expect(await wrongChain.json()).toMatchObject({ error: 'chain' });
       const someoneElse = await signIn(BOB);
@@ -66,7 +69,7 @@ describe('sign-in and the ownership record over HTTP (loopback, SQLite)', () => 
       expect(committed.filter((t) => t.volunteer === 'anonymous').every((t) => t.address === null)).toBe(true);
 
       const view = await (await fetch(`${url}/ownership/${ALICE.address.toLowerCase()}`)).json();
-      expect(view).toEqual({ address: ALICE.address, runId: network.runId, shares: String(aliceFlops), totalShares: String(aliceFlops), shareOfTotal: 1 });
+      expect(view).toEqual({ address: ALICE.address, runId: network.runId, shares: String(aliceFlops), totalShares: String(aliceFlops), shareOfTotal: 1, epoch: null });
       expect(await (await fetch(`${url}/ownership/${BOB.address}`)).json()).toMatchObject({ shares: '0', shareOfTotal: 0 });
     } finally {
       for (const v of volunteers) await v.stop();

@@ -31,7 +31,12 @@ export interface StartAnvilParameters {
   /** Defaults to a free port chosen by the OS. */
   port?: number;
   chainId?: number;
+  /** Keep the chain in this file: loaded at start if it exists, written every STATE_INTERVAL_S and on exit. */
+  statePath?: string;
 }
+
+/** How often a chain with a state file is written to it (s). */
+export const STATE_INTERVAL_S = 2;
 
 export interface Anvil {
   rpcUrl: string;
@@ -78,10 +83,11 @@ function getDevAccounts(): readonly HDAccount[] {
   return devAccounts;
 }
 
-export async function startAnvil({ port = 0, chainId = ANVIL_CHAIN_ID }: StartAnvilParameters = {}): Promise<Anvil> {
+export async function startAnvil({ port = 0, chainId = ANVIL_CHAIN_ID, statePath }: StartAnvilParameters = {}): Promise<Anvil> {
   const binary = resolveAnvilBinary();
   const args = ['--host', HOST, '--port', String(port), '--chain-id', String(chainId)];
   args.push('--mnemonic', DEV_MNEMONIC, '--accounts', String(DEV_ACCOUNT_COUNT));
+  if (statePath) args.push('--state', statePath, '--state-interval', String(STATE_INTERVAL_S));
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);

@@ -88,7 +88,8 @@ export class SiweVerifier {
     for (const key of ['maxAgeMs', 'nonceTtlMs', 'sessionTtlMs'] as const) {
       if (!(options[key] > 0 && Number.isFinite(options[key]))) throw new RangeError(`SiweVerifier option ${key} is ${options[key]}; expected a positive number of ms`);
     }
-    this.#secret = Buffer.from(typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret);
+    if (!(Number.isSafeInteger(options.chainId) && options.chainId > 0)) throw new RangeError(`SiweVerifier chainId is ${options.chainId}; expected a positive EIP-155 chain id`);
+    this.#secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
     if (this.#secret.length < SESSION_SECRET_MIN_BYTES) {
       throw new RangeError(`SiweVerifier secret has ${this.#secret.length} bytes; use at least ${SESSION_SECRET_MIN_BYTES} random bytes`);
     }
@@ -101,6 +102,12 @@ export class SiweVerifier {
       clockSkewMs: options.clockSkewMs ?? SIWE_CLOCK_SKEW_MS,
       maxOutstandingNonces: options.maxOutstandingNonces ?? SIWE_MAX_OUTSTANDING_NONCES,
     };
+  }
+
+  /** What a message must say to be accepted, for clients that build it. */
+  get expected(): { domain: string; uri: string; chainId: number; statement?: string } {
+    const o = this.#options;
+    return { domain: o.domain, uri: this.#origin.origin, chainId: o.chainId, ...(o.statement !== undefined ? { statement: o.statement } : {}) };
   }
 
   /** A fresh nonce (32 hex digits) valid for nonceTtlMs. */

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SiweError, type SiweVerifier } from '@openshard/ownership';
-import { getAddress, isAddress } from 'viem';
+import { loadEpochTree, SiweError, type SiweVerifier } from '@openshard/ownership';
+import { getAddress, isAddress, type Hex } from 'viem';
+import type { DistributorChain } from '../ownership/distributor-chain.ts';
+import type { EpochStore } from '../ownership/epoch-store.ts';
 import type { RunStore } from '../store/run-store.ts';
 
 /** The largest sign-in request body read (bytes): a SIWE message is a few hundred. */
@@ -10,6 +12,21 @@ export interface OwnershipRoutesOptions {
   siwe: SiweVerifier;
   store: RunStore;
   runId: string;
+  /** Without a chain there are no epochs: the view has shares only. */
+  chain?: { epochs: EpochStore; distributor: DistributorChain; rpcUrl: string };
+}
+
+/** The latest epoch on chain, as it concerns one address. */
+export interface EpochView {
+  epoch: number;
+  root: Hex;
+  /** Shares and cumulative entitlement (wei) in the epoch's leaf for this address: what claim() takes. */
+  shares: string;
+  entitlement: string;
+  proof: Hex[];
+  /** Paid out so far (read from the contract), and what a claim would pay now. */
+  claimed: string;
+  claimable: string;
 }
 
 /** What /ownership/:address answers. Amounts are decimal strings (BigInt). */
@@ -21,6 +38,8 @@ export interface OwnershipView {
   totalShares: string;
   /** shares / totalShares, for display only. */
   shareOfTotal: number;
+  /** null: no epoch is on chain yet, or this address holds nothing in it. */
+  epoch: EpochView | null;
 }
 
 class HttpError extends Error {
@@ -57,15 +76,16 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 
 /**
  * Sign-in with Ethereum and the ownership record over HTTP:
- *   GET  /siwe/nonce            → { nonce }
+ *   GET  /siwe/nonce            → { nonce, domain, uri, chainId, statement? } (what the message must say)
  *   POST /siwe/verify           { message, signature } → { address, sessionToken, expiresAt }
  *   GET  /ownership/:address    → OwnershipView
+ *   GET  /chain                 → { chainId, rpcUrl, distributor }
  * Returns false for any other path, so the caller can answer it.
  */
 export function ownershipRoutes(o: OwnershipRoutesOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string) => {
     try {
-      if (path === '/siwe/nonce' && req.method === 'GET') return send(res, 200, { nonce: o.siwe.issueNonce() });
+      if (path === '/siwe/nonce' && req.method === 'GET') return send(res, 200, { nonce: o.siwe.issueNonce(), ...o.siwe.expected });
       if (path === '/siwe/verify' && req.method === 'POST') {
         const body = await readJson(req, MAX_SIWE_BODY_BYTES);
         const { message, signature } = (body ?? {}) as { message?: unknown; signature?: unknown };
@@ -84,9 +104,13 @@ export function ownershipRoutes(o: OwnershipRoutesOptions): (req: IncomingMessag
         const mine = shares.get(address) ?? 0n;
         const view: OwnershipView = {
           address, runId: o.runId, shares: mine.toString(), totalShares: total.toString(),
-          shareOfTotal: total === 0n ? 0 : Number((mine * 1_000_000n) / total) / 1_000_000,
+          shareOfTotal: total === 0n ? 0 : Number((mine * 1_000_000n) / total) / 1_000_000, epoch: await epochView(address),
         };
         return send(res, 200, view);
+      }
+      if (path === '/chain' && req.method === 'GET') {
+        if (!o.chain) throw new HttpError(404, 'no-chain', 'this coordinator has no chain: start it with --local-chain or --chain FILE');
+        return send(res, 200, { chainId: o.chain.distributor.chainId, rpcUrl: o.chain.rpcUrl, distributor: o.chain.distributor.distributor });
       }
       throw new HttpError(404, 'not-found', `no route ${req.method} ${path}`);
     } catch (e) {
@@ -95,9 +119,23 @@ export function ownershipRoutes(o: OwnershipRoutesOptions): (req: IncomingMessag
       send(res, 500, { error: 'internal', message: (e as Error).message });
     }
   };
+  // loading a tree checks its root (~0.5 s for 1,000 holders): once per epoch, not per request
+  let cached: { root: Hex; tree: ReturnType<typeof loadEpochTree> } | null = null;
+  const epochView = async (address: Hex): Promise<EpochView | null> => {
+    const latest = o.chain?.epochs.latestPublished(o.runId);
+    if (!o.chain || !latest) return null;
+    if (cached?.root !== latest.root) cached = { root: latest.root, tree: loadEpochTree(latest.tree, { root: latest.root }) };
+    const claim = cached.tree.claim(address);
+    if (!claim) return null;
+    const claimed = await o.chain.distributor.claimed(address);
+    return {
+      epoch: latest.epoch, root: latest.root, shares: claim.shares.toString(), entitlement: claim.cumulative.toString(), proof: claim.proof,
+      claimed: claimed.toString(), claimable: (claim.cumulative > claimed ? claim.cumulative - claimed : 0n).toString(),
+    };
+  };
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://coordinator').pathname;
-    if (!path.startsWith('/siwe/') && !path.startsWith('/ownership/')) return false;
+    if (!path.startsWith('/siwe/') && !path.startsWith('/ownership/') && path !== '/chain') return false;
     void handle(req, res, path);
     return true;
   };
