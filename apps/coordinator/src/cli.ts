@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { DEFAULT_NETWORK, startNetwork } from './network.ts';
-import { readChainConfig, startLocalChain, type LocalChain } from './ownership/local-chain.ts';
+import { LOCAL_CHAIN_PORT, readChainConfig, startLocalChain, type LocalChain } from './ownership/local-chain.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
   [--data-dir data] [--local-chain | --chain FILE] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
---local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 with its state in --data-dir and the
+--local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web implies it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
 --epoch-minutes 10 minutes and their Merkle roots are published to the distributor.
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
       volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' },
       'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'web-origin': { type: 'string' }, 'chain-id': { type: 'string' },
-      'local-chain': { type: 'boolean' }, chain: { type: 'string' }, 'epoch-rounds': { type: 'string' }, 'epoch-minutes': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
+      'local-chain': { type: 'boolean' }, 'chain-port': { type: 'string' }, chain: { type: 'string' }, 'epoch-rounds': { type: 'string' }, 'epoch-minutes': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
     },
     strict: true,
   }).values;
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   let localChain: LocalChain | null = null;
   if (f['local-chain'] || (f.web && !f.chain)) {
     mkdirSync(dataDir, { recursive: true });
-    localChain = await startLocalChain(dataDir);
+    localChain = await startLocalChain(dataDir, int('chain-port', f['chain-port'], LOCAL_CHAIN_PORT, 0));
   }
   const chain = f.chain ? readChainConfig(f.chain) : localChain?.config;
   const children: ChildProcess[] = [];

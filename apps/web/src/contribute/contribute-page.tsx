@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { coordinatorUrl } from '../shell/coordinator-url.ts';
+import { currentSession } from '../shell/session.ts';
 import { detectWebGpu, ENABLE_WEBGPU_HELP, type Capability } from './capability.ts';
 import { KernelCheck } from './kernel-check.tsx';
 import { recentRates, si } from './recent-rates.ts';
@@ -54,7 +55,8 @@ export function ContributePage() {
   const begin = (backend: BackendChoice) => {
     const n = name.trim();
     try {
-      const options = { url: coordinatorUrl(), name: n, backend, dutyCycle: duty / 100, slowdown: slowdownFromAddress() };
+      const session = currentSession();
+      const options = { url: coordinatorUrl(), name: n, backend, dutyCycle: duty / 100, slowdown: slowdownFromAddress(), ...(session ? { session: session.sessionToken } : {}) };
       saveVolunteerName(n);
       start(options);
     } catch (e) {
@@ -79,6 +81,7 @@ export function ContributePage() {
             <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} aria-label="Volunteer name" />
           </label>
           {nameProblem && <span className="bad"> {nameProblem}</span>}
+          <WalletNote />
           {startProblem && <p className="bad" role="alert">{startProblem}</p>}
           <p>
             {capability.kind === 'webgpu' && (
@@ -128,6 +131,13 @@ export function ContributePage() {
       )}
     </section>
   );
+}
+
+function WalletNote() {
+  const session = currentSession();
+  return session
+    ? <p data-testid="contribute-wallet">Signed in as {session.address}: accepted work accrues ownership shares to this wallet.</p>
+    : <p data-testid="contribute-wallet" className="muted">No wallet signed in: this tab contributes but accrues nothing. <a href="#/earnings">Sign in on Earnings</a> first to own a share of the model.</p>;
 }
 
 function Capabilities({ capability }: { capability: Capability }) {

@@ -26,6 +26,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     backend,
     dutyCycle: m.dutyCycle,
     slowdown: m.slowdown,
+    ...(m.session ? { session: m.session } : {}),
     recreateBackend: () => createBackend(m.backend),
     onEvent: (event) => post({ type: 'event', at: Date.now(), event, text: describeEvent(event) }),
   });

@@ -4,7 +4,7 @@ export type BackendChoice = 'webgpu' | 'cpu';
 
 /** Page → volunteer worker. */
 export type ToWorker =
-  | { type: 'start'; url: string; name: string; backend: BackendChoice; dutyCycle: number; slowdown: number }
+  | { type: 'start'; url: string; name: string; backend: BackendChoice; dutyCycle: number; slowdown: number; session?: string }
   | { type: 'pause'; reason: string }
   | { type: 'resume'; reason: string }
   | { type: 'duty-cycle'; value: number }
