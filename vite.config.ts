@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger, defineConfig } from 'vite';
 
-/** The coordinator the web app talks to; the dev server proxies /socket.io, /health, /siwe and /ownership to it. */
+/** The coordinator the web app talks to; the dev server proxies /socket.io, /health, /siwe, /ownership and /chain to it. */
 export const COORDINATOR_URL = process.env.OPENSHARD_COORDINATOR_URL ?? 'http://127.0.0.1:8600';
 
 /** COOP/COEP make the page cross-origin isolated, for threaded wasm. */
@@ -33,6 +33,7 @@ export default defineConfig({
       '/health': { target: COORDINATOR_URL },
       '/siwe': { target: COORDINATOR_URL },
       '/ownership': { target: COORDINATOR_URL },
+      '/chain': { target: COORDINATOR_URL },
     },
   },
   preview: { host: '127.0.0.1', headers: isolation },

@@ -1,12 +1,16 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useRef } from 'react';
 import { ContributePage } from '../contribute/contribute-page.tsx';
 import { ROUTES, useRoute } from './routes.ts';
 
 // the charting code loads only for researchers who open the dashboard
 const DashboardPage = lazy(() => import('../dashboard/dashboard-page.tsx').then((m) => ({ default: m.DashboardPage })));
+// and the wallet code only for those who open Earnings
+const EarningsPage = lazy(() => import('../earnings/earnings-page.tsx').then((m) => ({ default: m.EarningsPage })));
 
 export function App() {
   const route = useRoute();
+  const earningsOpened = useRef(false);
+  if (route === 'earnings') earningsOpened.current = true;
   return (
     <>
       <header className="top">
@@ -21,7 +25,8 @@ export function App() {
         {/* the volunteer keeps running while its owner looks at other pages */}
         <div hidden={route !== 'contribute'}><ContributePage /></div>
         {route === 'dashboard' && <Suspense fallback={<p>Loading the dashboard…</p>}><DashboardPage /></Suspense>}
-        {route === 'earnings' && <NotYet title="Earnings" what="Connecting a wallet, signing in, and claiming your share of the model's revenue" />}
+        {/* once opened, the wallet stays mounted (and connected) while its owner looks at other pages */}
+        {earningsOpened.current && <div hidden={route !== 'earnings'}><Suspense fallback={<p>Loading the wallet…</p>}><EarningsPage /></Suspense></div>}
         {route === 'playground' && <NotYet title="Playground" what="Trying the model you help train" />}
       </main>
     </>
@@ -32,7 +37,7 @@ function NotYet({ title, what }: { title: string; what: string }) {
   return (
     <section>
       <h1>{title}</h1>
-      <p>{what} is not built yet. Work you contribute now is recorded by the coordinator with your volunteer name.</p>
+      <p>{what} is not built yet.</p>
     </section>
   );
 }
