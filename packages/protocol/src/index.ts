@@ -6,3 +6,4 @@ export * from './messages.ts';
 export * from './parse.ts';
 export { fromHalf, toHalf } from './fp16.ts';
 export * from './dashboard.ts';
+export * from './ownership.ts';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadEpochTree, SiweError, type SiweVerifier } from '@openshard/ownership';
+import type { EpochView, OwnershipView } from '@openshard/protocol';
 import { getAddress, isAddress, type Hex } from 'viem';
 import type { DistributorChain } from '../ownership/distributor-chain.ts';
 import type { EpochStore } from '../ownership/epoch-store.ts';
@@ -14,32 +15,6 @@ export interface OwnershipRoutesOptions {
   runId: string;
   /** Without a chain there are no epochs: the view has shares only. */
   chain?: { epochs: EpochStore; distributor: DistributorChain; rpcUrl: string };
-}
-
-/** The latest epoch on chain, as it concerns one address. */
-export interface EpochView {
-  epoch: number;
-  root: Hex;
-  /** Shares and cumulative entitlement (wei) in the epoch's leaf for this address: what claim() takes. */
-  shares: string;
-  entitlement: string;
-  proof: Hex[];
-  /** Paid out so far (read from the contract), and what a claim would pay now. */
-  claimed: string;
-  claimable: string;
-}
-
-/** What /ownership/:address answers. Amounts are decimal strings (BigInt). */
-export interface OwnershipView {
-  address: string;
-  runId: string;
-  /** Cumulative accepted FLOPs committed for this address. */
-  shares: string;
-  totalShares: string;
-  /** shares / totalShares, for display only. */
-  shareOfTotal: number;
-  /** null: no epoch is on chain yet, or this address holds nothing in it. */
-  epoch: EpochView | null;
 }
 
 class HttpError extends Error {

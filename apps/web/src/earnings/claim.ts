@@ -3,7 +3,7 @@ import { parseEventLogs, type Address, type Hash, type TransactionReceipt } from
 import type { Config } from 'wagmi';
 import { waitForTransactionReceipt } from 'wagmi/actions';
 import { formatEth, parseWei } from './format-wei.ts';
-import type { EpochView } from './use-ownership.ts';
+import type { EpochView } from '@openshard/protocol';
 
 /** Sends a transaction and resolves to its hash: wagmi's useWriteContract().mutateAsync. */
 type WriteClaim = (variables: {

@@ -6,7 +6,7 @@ import type { ChainInfo } from './chain-info.ts';
 import { claimEntitlement, describeClaim } from './claim.ts';
 import { formatEth, parseWei } from './format-wei.ts';
 import { plainError } from './plain-error.ts';
-import type { OwnershipView } from './use-ownership.ts';
+import type { OwnershipView } from '@openshard/protocol';
 
 type ClaimStatus = { kind: 'idle' } | { kind: 'pending' } | { kind: 'done'; text: string } | { kind: 'failed'; text: string };
 

@@ -1,30 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
-import type { Address, Hex } from 'viem';
+import type { OwnershipView } from '@openshard/protocol';
+import type { Address } from 'viem';
 
 /** How often the page asks the coordinator for the connected address's ownership (ms). */
 export const OWNERSHIP_POLL_MS = 2_000;
-
-/** The latest epoch on chain for one address; amounts are decimal strings (wei). */
-export interface EpochView {
-  epoch: number;
-  root: Hex;
-  shares: string;
-  entitlement: string;
-  proof: Hex[];
-  claimed: string;
-  claimable: string;
-}
-
-/** GET /ownership/:address: shares are accepted FLOPs, decimal strings. */
-export interface OwnershipView {
-  address: Address;
-  runId: string;
-  shares: string;
-  totalShares: string;
-  shareOfTotal: number;
-  /** null: no epoch is published yet, or this address holds nothing in it. */
-  epoch: EpochView | null;
-}
 
 export async function fetchOwnership(coordinatorUrl: string, address: Address): Promise<OwnershipView> {
   const url = `${coordinatorUrl}/ownership/${address}`;
