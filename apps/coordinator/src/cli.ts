@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     await vite.listen();
     web = vite;
     const app = vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/';
-    console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard)`);
+    console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard, earnings: ${app}#/earnings)`);
   }
   console.log(`${network.startRound ? `resumed run ${network.runId} at round ${network.startRound}` : `new run ${network.runId}`} (data in ${f['data-dir'] ?? DEFAULT_NETWORK.dataDir})`);
   console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
