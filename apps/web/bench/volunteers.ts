@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import Database from 'better-sqlite3';
-import { chromiumLaunchOptions } from '../../../packages/tensor/test/browser/chromium.ts';
+import { chromiumLaunchOptions, chromiumWithoutWebGpu } from '../../../packages/tensor/test/browser/chromium.ts';
 import { RunObserver, startCoordinatorProcess, startWebApp } from '../test/local-network.ts';
 
 const { values: args } = parseArgs({ options: { preset: { type: 'string' }, rounds: { type: 'string' }, out: { type: 'string' } } });
@@ -60,8 +60,7 @@ function nodeVolunteer(backend: 'cpu' | 'webgpu'): Volunteer {
 function browserVolunteer(backend: 'webgpu' | 'cpu'): Volunteer {
   return async (url) => {
     const web = await startWebApp(url);
-    const args = backend === 'webgpu' ? chromiumLaunchOptions.args : chromiumLaunchOptions.args!.filter((a) => a !== '--enable-unsafe-webgpu');
-    const browser = await chromium.launch({ ...chromiumLaunchOptions, args });
+    const browser = await chromium.launch(backend === 'webgpu' ? chromiumLaunchOptions : chromiumWithoutWebGpu);
     const page = await browser.newPage();
     await page.goto(`${web.url}#/contribute`);
     await page.getByRole('button', { name: backend === 'webgpu' ? 'Contribute this GPU' : 'Contribute with the CPU instead' }).click();

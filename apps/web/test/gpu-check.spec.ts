@@ -1,7 +1,7 @@
 import { chromium, expect, test } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 import { createServer, type ViteDevServer } from 'vite';
-import { chromiumLaunchOptions } from '../../../packages/tensor/test/browser/chromium.ts';
+import { chromiumWithoutWebGpu } from '../../../packages/tensor/test/browser/chromium.ts';
 
 let server: ViteDevServer;
 let url: string;
@@ -23,8 +23,7 @@ test('behavior: the GPU check names the adapter and passes on SwiftShader', asyn
 });
 
 test('behavior: without WebGPU the page says so and how to enable it', async () => {
-  const args = chromiumLaunchOptions.args!.filter((a) => a !== '--enable-unsafe-webgpu');
-  const browser = await chromium.launch({ ...chromiumLaunchOptions, args });
+  const browser = await chromium.launch(chromiumWithoutWebGpu);
   try {
     const page = await browser.newPage();
     await page.goto(url);

@@ -72,7 +72,6 @@ export async function startWebApp(coordinatorUrl: string): Promise<{ url: string
 
 /** What the test sees of the run, through the same namespace the dashboard uses. */
 export class RunObserver {
-  snapshot: DashboardSnapshot | null = null;
   readonly rounds: RoundPoint[] = [];
   readonly validation: ValidationPoint[] = [];
   readonly events: DashboardEvent[] = [];
@@ -82,7 +81,6 @@ export class RunObserver {
   constructor(coordinatorUrl: string) {
     this.socket = io(`${coordinatorUrl}/dashboard`, { transports: ['websocket'] });
     this.socket.on('snapshot', (s: DashboardSnapshot) => {
-      this.snapshot = s;
       this.rounds.splice(0, Infinity, ...s.rounds);
       this.validation.splice(0, Infinity, ...s.validation);
     });

@@ -1,7 +1,7 @@
 import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { chromiumLaunchOptions } from '../../../packages/tensor/test/browser/chromium.ts';
+import { chromiumLaunchOptions, chromiumWithoutWebGpu } from '../../../packages/tensor/test/browser/chromium.ts';
 import { RunObserver, startCoordinatorProcess, startWebApp, type CoordinatorProcess } from './local-network.ts';
 
 /**
@@ -150,7 +150,7 @@ test('behavior: without WebGPU the page offers the CPU; a CPU volunteer trains, 
   coordinator = await startCoordinatorProcess(args);
   web = await startWebApp(coordinator.url);
   observer = new RunObserver(coordinator.url);
-  browser = await chromium.launch({ ...chromiumLaunchOptions, args: chromiumLaunchOptions.args!.filter((a) => a !== '--enable-unsafe-webgpu') });
+  browser = await chromium.launch(chromiumWithoutWebGpu);
   const page = await browser.newPage();
   await page.goto(`${web.url}#/contribute`);
   await expect(page.locator('#capability')).toContainText(/^No WebGPU here: .*--enable-unsafe-webgpu/);

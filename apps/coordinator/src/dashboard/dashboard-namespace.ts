@@ -7,8 +7,6 @@ export interface DashboardChannel {
   validation(v: ValidationPoint): void;
   event(e: DashboardEvent): void;
   stats(s: LiveStats): void;
-  /** Dashboards connected now. */
-  readonly viewers: number;
 }
 
 /**
@@ -31,8 +29,5 @@ export function attachDashboard(io: Server, snapshot: () => DashboardSnapshot): 
     validation: (v) => ns.emit('validation', v),
     event: (e) => ns.emit('event', e),
     stats: (s) => ns.emit('stats', s),
-    get viewers() {
-      return ns.sockets.size;
-    },
   };
 }

@@ -18,3 +18,9 @@ export const chromiumLaunchOptions: LaunchOptions = {
     '--disable-quic',
   ],
 };
+
+/** The same browser with WebGPU off, as most browsers without a flag on Linux. */
+export const chromiumWithoutWebGpu: LaunchOptions = {
+  ...chromiumLaunchOptions,
+  args: chromiumLaunchOptions.args!.filter((a) => a !== '--enable-unsafe-webgpu'),
+};
