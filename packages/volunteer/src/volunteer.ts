@@ -71,6 +71,8 @@ export class VolunteerClient {
   private running: string | null = null;
   private restTimer: ReturnType<typeof setTimeout> | null = null;
   private endStretch: (() => void) | null = null;
+  /** Why it is paused (null when it is not): the reason every give-back while paused carries. */
+  private pauseReason: string | null = null;
   private work = Promise.resolve();
   private readonly s: VolunteerStats;
 
@@ -93,7 +95,7 @@ export class VolunteerClient {
       this.s.connection = 'connected';
       this.emit({ type: 'connected', detail: this.o.url });
       socket.emit('hello', { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.backend.name, ...(this.o.session ? { session: this.o.session } : {}) });
-      if (!this.accepting) socket.emit('availability', { accepting: false, reason: this.s.paused ? 'paused' : 'resting' });
+      if (!this.accepting) socket.emit('availability', { accepting: false, reason: this.pauseReason ?? 'resting' });
     });
     socket.on('disconnect', (reason) => {
       this.s.connection = this.s.connection === 'stopped' ? 'stopped' : 'reconnecting';
@@ -138,7 +140,7 @@ export class VolunteerClient {
         socket.emit('abandon', { leaseId: m.leaseId, reason: `holding shard ${this.shard?.spec.index} version ${this.s.version}` });
         return;
       }
-      if (!this.accepting) return this.giveBack(m.leaseId, this.s.paused ? 'paused' : 'resting');
+      if (!this.accepting) return this.giveBack(m.leaseId, this.pauseReason ?? 'resting');
       if (this.cancelled.delete(m.leaseId)) return;
       // held from here until the result is sent: a pause meanwhile gives the lease back
       this.running = m.leaseId;
@@ -183,6 +185,7 @@ export class VolunteerClient {
   pause(reason = 'paused'): void {
     if (this.s.paused) return;
     this.s.paused = true;
+    this.pauseReason = reason;
     this.socket?.emit('availability', { accepting: false, reason });
     if (this.running) this.giveBack(this.running, reason);
     this.emit({ type: 'paused', reason });
@@ -191,6 +194,7 @@ export class VolunteerClient {
   resume(reason = 'resumed'): void {
     if (!this.s.paused) return;
     this.s.paused = false;
+    this.pauseReason = null;
     if (this.accepting) this.socket?.emit('availability', { accepting: true, reason });
     this.emit({ type: 'resumed', reason });
   }
