@@ -6,7 +6,9 @@ import type { ChainInfo } from './chain-info.ts';
 import { claimEntitlement, describeClaim } from './claim.ts';
 import { formatEth, parseWei } from './format-wei.ts';
 import { plainError } from './plain-error.ts';
-import type { OwnershipView } from '@openshard/protocol';
+import type { EpochView, OwnershipView } from '@openshard/protocol';
+import { coordinatorUrl } from '../shell/coordinator-url.ts';
+import { fetchOwnership } from './use-ownership.ts';
 
 type ClaimStatus = { kind: 'idle' } | { kind: 'pending' } | { kind: 'done'; text: string } | { kind: 'failed'; text: string };
 
@@ -34,7 +36,19 @@ export function OwnershipPanel(p: { chain: ChainInfo; account: Address; ownershi
     if (!epoch) return;
     setClaim({ kind: 'pending' });
     try {
-      const result = await claimEntitlement(config, (v) => write.mutateAsync(v), { distributor: p.chain.distributor, chainId: p.chain.chainId, account: p.account, epoch });
+      // the proof must be for the root on chain when the claim is mined: take the newest, and if a
+      // new root landed in between (the claim reverts), once more with the proof for that one
+      const send = (e: EpochView) => claimEntitlement(config, (v) => write.mutateAsync(v), { distributor: p.chain.distributor, chainId: p.chain.chainId, account: p.account, epoch: e });
+      const newest = async () => (await fetchOwnership(coordinatorUrl(), p.account)).epoch ?? epoch;
+      const first = await newest();
+      let result;
+      try {
+        result = await send(first);
+      } catch (e) {
+        const again = await newest();
+        if (again.epoch === first.epoch) throw e;
+        result = await send(again);
+      }
       setClaim({ kind: 'done', text: describeClaim(result) });
     } catch (e) {
       setClaim({ kind: 'failed', text: `Claim failed: ${plainError(e)}` });
