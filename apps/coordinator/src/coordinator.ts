@@ -146,7 +146,7 @@ export class Coordinator {
       outcome = this.run.accept(lease.task, { tensors, loss: m.loss });
     } catch (e) {
       // the task goes back to the pool at once rather than waiting out the lease
-      this.scheduler.abandon(m.leaseId, id);
+      this.scheduler.giveBack(m.leaseId, id);
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
     const effects: Effect[] = this.scheduler.recordAccepted(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
@@ -175,15 +175,15 @@ export class Coordinator {
     return [...effects, ...this.pump(now)];
   }
 
-  abandon(id: string, m: ClientMessage<'abandon'>, now: number): Effect[] {
+  giveBack(id: string, m: ClientMessage<'giveBack'>, now: number): Effect[] {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);
-    const lease = this.scheduler.abandon(m.leaseId, id);
+    const lease = this.scheduler.giveBack(m.leaseId, id);
     if (lease) this.events.notice?.('reissue', `${v.name} gave back ${lease.taskId} (${m.reason}); it is re-issued`);
     return this.pump(now);
   }
 
-  /** A volunteer pauses or resumes; pausing does not give back a task it is running (it sends abandon for that). */
+  /** A volunteer pauses or resumes; pausing does not give back a task it is running (it sends giveBack for that). */
   availability(id: string, m: ClientMessage<'availability'>, now: number): Effect[] {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);

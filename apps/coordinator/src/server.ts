@@ -98,7 +98,7 @@ export async function startCoordinatorServer(
           case 'hello': return coordinator.hello(socket.id, m, now);
           case 'ready': return coordinator.ready(socket.id, m, now);
           case 'result': return coordinator.result(socket.id, m, parsed.tensors, now);
-          case 'abandon': return coordinator.abandon(socket.id, m, now);
+          case 'giveBack': return coordinator.giveBack(socket.id, m, now);
           case 'availability': return coordinator.availability(socket.id, m, now);
         }
       });

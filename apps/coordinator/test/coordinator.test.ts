@@ -98,7 +98,7 @@ describe('Coordinator (no sockets)', () => {
     expect(c.volunteers.get('a')!.flopsAccepted).toBe(flops);
   });
 
-  test('behavior: a volunteer that is not accepting gets no task; its abandoned task goes to another at once; accepting again, it gets one', async () => {
+  test('behavior: a volunteer that is not accepting gets no task; its given-back task goes to another at once; accepting again, it gets one', async () => {
     const notices: string[] = [];
     const c = coordinator(1, { notice: (kind, text) => notices.push(`${kind}: ${text}`) });
     await c.hello('a', hello('a'), 0);
@@ -110,7 +110,7 @@ describe('Coordinator (no sockets)', () => {
     const leaseId = (task.message as ServerMessage<'task'>).leaseId;
     expect(types(c.availability('a', { accepting: false, reason: 'paused' }, 3))).toEqual([]);
     // a, paused, gives its task back: b is paused too, so the task waits
-    expect(types(c.abandon('a', { leaseId, reason: 'paused' }, 4))).toEqual([]);
+    expect(types(c.giveBack('a', { leaseId, reason: 'paused' }, 4))).toEqual([]);
     expect(types(c.availability('b', { accepting: true, reason: 'resumed' }, 5))).toEqual(['b:task']);
     expect(notices).toEqual([
       'join: a joined (cpu) and holds shard 0',

@@ -27,8 +27,8 @@ async function network() {
   const calls: string[] = [];
   const availability = coordinator.availability.bind(coordinator);
   coordinator.availability = (id, m, now) => (calls.push(`availability ${m.accepting} ${m.reason}`), availability(id, m, now));
-  const abandon = coordinator.abandon.bind(coordinator);
-  coordinator.abandon = (id, m, now) => (calls.push(`abandon ${m.leaseId} ${m.reason}`), abandon(id, m, now));
+  const giveBack = coordinator.giveBack.bind(coordinator);
+  coordinator.giveBack = (id, m, now) => (calls.push(`giveBack ${m.leaseId} ${m.reason}`), giveBack(id, m, now));
   const result = coordinator.result.bind(coordinator);
   coordinator.result = (id, m, t, now) => (calls.push(`result ${m.leaseId}`), result(id, m, t, now));
   const server = await startCoordinatorServer(coordinator);
@@ -84,8 +84,8 @@ describe('lease discipline of a volunteer (loopback sockets)', () => {
     const id = [...coordinator.volunteers.keys()][0];
     const done = v.stats.tasksDone;
     v.pause('owner paused');
-    await until(() => calls.some((c) => c.startsWith('abandon')), 'the task to be given back');
-    expect(calls.slice(-2)).toEqual([expect.stringMatching(/^availability false owner paused$/), expect.stringMatching(/^abandon L\d+ owner paused$/)]);
+    await until(() => calls.some((c) => c.startsWith('giveBack')), 'the task to be given back');
+    expect(calls.slice(-2)).toEqual([expect.stringMatching(/^availability false owner paused$/), expect.stringMatching(/^giveBack L\d+ owner paused$/)]);
     await until(() => !coordinator.scheduler.busy(id), 'the lease to be returned');
     expect(coordinator.volunteers.get(id)!.accepting).toBe(false);
     await new Promise((r) => setTimeout(r, 300));

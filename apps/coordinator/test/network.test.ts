@@ -88,7 +88,7 @@ describe('coordinator and volunteers over Socket.IO (loopback, one process)', ()
     hostile.emit('result', { leaseId: 'L0', computeMs: 1, tensors: [{ name: 'y', dtype: 'f32', shape: [2], codec: 'fp32' }] }, new Uint8Array(8));
     hostile.emit('ready', { shard: 99, version: 0, address: '0xdead' });
     hostile.emit('result', { leaseId: 'L1', computeMs: 1, tensors: [{ name: 'y', dtype: 'f32', shape: [2], codec: 'fp32' }] }, new Uint8Array(new Float32Array([1, NaN]).buffer));
-    hostile.emit('abandon', { leaseId: 'x'.repeat(1000), reason: 'no' });
+    hostile.emit('giveBack', { leaseId: 'x'.repeat(1000), reason: 'no' });
     await disconnected;
     // a frame above the size limit: the connection is closed before anything is parsed
     const flooder = io(server.url, { transports: ['websocket'], reconnection: false });

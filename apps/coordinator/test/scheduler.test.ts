@@ -94,8 +94,8 @@ describe('LeaseScheduler', () => {
   test('behavior: a task given back is re-issued at once', () => {
     const { s } = started(2, 1);
     const l = s.request('a', 0, 0)!;
-    expect(s.abandon(l.id, 'b')).toBeNull();
-    expect(s.abandon(l.id, 'a')?.state).toBe('returned');
+    expect(s.giveBack(l.id, 'b')).toBeNull();
+    expect(s.giveBack(l.id, 'a')?.state).toBe('given-back');
     expect(s.request('b', 0, 1)?.taskId).toBe(l.taskId);
   });
 

@@ -45,7 +45,7 @@ export const clientMessages = {
     tensors: z.array(tensorHeader),
   }),
   /** Gives a leased task back (paused, throttled, backgrounded) so it is re-issued at once. */
-  abandon: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
+  giveBack: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
   /** Whether the volunteer takes tasks now (paused, resting between tasks to keep its duty cycle). */
   availability: z.strictObject({ accepting: z.boolean(), reason: z.string().max(200) }),
 } as const;

@@ -1,2 +1,2 @@
 /** Bumped whenever a message changes shape or meaning; a client with another version is refused at `hello`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

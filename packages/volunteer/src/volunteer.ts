@@ -137,7 +137,7 @@ export class VolunteerClient {
     });
     on('task', async (m, tensors) => {
       if (!this.shard || m.shard !== this.shard.spec.index || m.version !== this.s.version) {
-        socket.emit('abandon', { leaseId: m.leaseId, reason: `holding shard ${this.shard?.spec.index} version ${this.s.version}` });
+        socket.emit('giveBack', { leaseId: m.leaseId, reason: `holding shard ${this.shard?.spec.index} version ${this.s.version}` });
         return;
       }
       if (!this.accepting) return this.giveBack(m.leaseId, this.pauseReason ?? 'resting');
@@ -250,7 +250,7 @@ export class VolunteerClient {
   private giveBack(leaseId: string, reason: string): void {
     this.cancelled.add(leaseId);
     if (leaseId === this.running) this.endStretch?.();
-    this.socket?.emit('abandon', { leaseId, reason });
+    this.socket?.emit('giveBack', { leaseId, reason });
     this.emit({ type: 'gave-back', leaseId, reason });
   }
 

@@ -24,7 +24,7 @@ export const DEFAULT_POLICY: SchedulerPolicy = {
   ewmaWeight: 0.3,
 };
 
-export type LeaseState = 'active' | 'completed' | 'expired' | 'returned' | 'superseded';
+export type LeaseState = 'active' | 'completed' | 'expired' | 'given-back' | 'superseded';
 
 export interface TaskLease {
   id: string;
@@ -154,17 +154,17 @@ export class LeaseScheduler {
   }
 
   /** The volunteer gives the task back (paused, throttled, closing): it is re-issued at once. */
-  abandon(leaseId: string, volunteerId: string): TaskLease | null {
+  giveBack(leaseId: string, volunteerId: string): TaskLease | null {
     const lease = this.leases.get(leaseId);
     if (!lease || lease.volunteerId !== volunteerId || lease.state !== 'active') return null;
-    this.settle(lease, 'returned');
+    this.settle(lease, 'given-back');
     return lease;
   }
 
-  /** A volunteer disconnected: its active leases are returned. */
+  /** A volunteer disconnected: its active leases are given back. */
   leave(volunteerId: string): TaskLease[] {
     const returned = [...(this.activeByVolunteer.get(volunteerId) ?? [])];
-    for (const l of returned) this.settle(l, 'returned');
+    for (const l of returned) this.settle(l, 'given-back');
     return returned;
   }
 
