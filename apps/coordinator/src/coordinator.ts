@@ -2,8 +2,9 @@ import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from
 import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ProtocolErrorCode, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
 import { chooseShard } from './scheduler/assignment.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
+import type { TaskKey } from './training/round-plan.ts';
 import type { TaskRecord } from './store/run-store.ts';
-import type { RoundSummary, TrainingRun } from './training/training-run.ts';
+import type { AcceptOutcome, RoundSummary, TrainingRun } from './training/training-run.ts';
 
 /** Refused messages a connection may send before it is disconnected. */
 export const MAX_REFUSALS = 5;
@@ -45,7 +46,7 @@ export interface CoordinatorEvents {
   /** Awaited before anything else happens: the place to commit the round durably. */
   roundClosed?(summary: RoundSummary, tasks: TaskRecord[]): void | Promise<void>;
   /** A result was accepted: its lease, and when. */
-  taskAccepted?(lease: TaskLease, computeMs: number, now: number): void;
+  taskAccepted?(lease: TaskLease<TaskKey>, computeMs: number, now: number): void;
   /** Something a researcher watching the run would want to know, in plain words. */
   notice?(kind: NoticeKind, text: string): void;
 }
@@ -65,7 +66,7 @@ export class Coordinator {
 
   constructor(
     readonly run: TrainingRun,
-    readonly scheduler: LeaseScheduler,
+    readonly scheduler: LeaseScheduler<TaskKey>,
     readonly runId: string,
     private readonly events: CoordinatorEvents = {},
     /** No task of this round or later is issued: the run is over. */
@@ -125,23 +126,21 @@ export class Coordinator {
     return this.pump(now);
   }
 
+  /**
+   * A task's result: refused unless its lease is open (a replay, a stolen or stale lease are
+   * refused; a copy that lost the race is dropped), then checked and applied by the run, credited,
+   * and followed by whatever it completed: shards stepped (new weights out), the round closed.
+   */
   async result(id: string, m: ClientMessage<'result'>, tensors: WireTensor[], now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);
-    const lease = this.scheduler.lease(m.leaseId);
-    if (!lease || lease.volunteerId !== id) {
-      const outcome = this.scheduler.submit(m.leaseId, id, now);
-      const code: ProtocolErrorCode = outcome.kind === 'stale' ? 'stale' : 'not-leased';
-      return this.refuse(id, new ProtocolError(code, `lease ${m.leaseId} ${code === 'stale' ? 'belongs to an earlier round' : 'was never given to you'}`), m.leaseId);
-    }
-    if (lease.state === 'completed') {
-      return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already accepted: a replay earns nothing`), m.leaseId);
-    }
-    if (this.run.plan.isDone(lease.task)) {
-      this.scheduler.submit(m.leaseId, id, now);
-      return this.pump(now); // a copy that lost the race (it was sent a cancel): dropped, no credit
-    }
-    let outcome;
+    const standing = this.scheduler.standing(m.leaseId, id);
+    if (standing.kind === 'stale') return this.refuse(id, new ProtocolError('stale', `lease ${m.leaseId} belongs to an earlier round`), m.leaseId);
+    if (standing.kind === 'not-leased') return this.refuse(id, new ProtocolError('not-leased', `lease ${m.leaseId} was never given to you`), m.leaseId);
+    if (standing.kind === 'replay') return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already accepted: a replay earns nothing`), m.leaseId);
+    if (standing.kind === 'late') return this.pump(now); // it was sent a cancel: dropped, no credit
+    const { lease } = standing;
+    let outcome: AcceptOutcome;
     try {
       outcome = this.run.accept(lease.task, { tensors, loss: m.loss });
     } catch (e) {
@@ -149,20 +148,32 @@ export class Coordinator {
       this.scheduler.giveBack(m.leaseId, id);
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
-    const effects: Effect[] = this.scheduler.recordAccepted(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
+    const effects: Effect[] = this.scheduler.complete(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
+    effects.push(this.credit(v, lease, m.computeMs, now));
+    effects.push(...(await this.afterAccept(outcome)));
+    return [...effects, ...this.pump(now)];
+  }
+
+  /** The volunteer earns the task's work units; its throughput and the round's task log are updated. */
+  private credit(v: Volunteer, lease: TaskLease<TaskKey>, computeMs: number, now: number): Effect {
     if (lease.backup) this.events.notice?.('backup', `${v.name}'s backup copy of ${lease.taskId} finished first`);
     const { config, batch } = this.run.options;
     const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
-    const rate = flops / Math.max(m.computeMs, 1e-3);
+    const rate = flops / Math.max(computeMs, 1e-3);
     v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
     v.tasksAccepted += 1;
     v.flopsAccepted += flops;
-    effects.push({ to: id, type: 'accepted', message: { leaseId: lease.id, round: lease.round, flops } });
-    this.events.taskAccepted?.(lease, m.computeMs, now);
+    this.events.taskAccepted?.(lease, computeMs, now);
     this.accepted.push({
       round: lease.round, taskId: lease.taskId, leaseId: lease.id, volunteer: v.name, kind: lease.task.kind,
-      shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs: m.computeMs, address: v.address,
+      shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs, address: v.address,
     });
+    return { to: v.id, type: 'accepted', message: { leaseId: lease.id, round: lease.round, flops } };
+  }
+
+  /** New weights to the holders of every shard that stepped; a closed round is committed before the next one is leased. */
+  private async afterAccept(outcome: AcceptOutcome): Promise<Effect[]> {
+    const effects: Effect[] = [];
     for (const s of outcome.stepped) {
       for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w));
     }
@@ -172,7 +183,7 @@ export class Coordinator {
       await this.events.roundClosed?.(outcome.closed, tasks);
       this.scheduler.startRound(this.run.plan);
     }
-    return [...effects, ...this.pump(now)];
+    return effects;
   }
 
   giveBack(id: string, m: ClientMessage<'giveBack'>, now: number): Effect[] {

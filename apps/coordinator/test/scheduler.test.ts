@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { chooseShard } from '../src/scheduler/assignment.ts';
-import { DEFAULT_POLICY, LeaseScheduler } from '../src/scheduler/leases.ts';
-import { RoundPlan, type TaskKey } from '../src/scheduler/round-plan.ts';
+import { DEFAULT_POLICY, LeaseScheduler, type TaskLease } from '../src/scheduler/leases.ts';
+import { RoundPlan, type TaskKey } from '../src/training/round-plan.ts';
 
 const F = (shard: number, microBatch: number): TaskKey => ({ kind: 'forward', shard, microBatch });
 const L = (shard: number, microBatch: number): TaskKey => ({ kind: 'lossAndBackward', shard, microBatch });
@@ -45,76 +45,98 @@ describe('LeaseScheduler', () => {
   const policy = { ...DEFAULT_POLICY, minDeadlineMs: 100, initialEstimateMs: 1000, deadlineFactor: 4, backupFactor: 2 };
 
   function started(S = 2, M = 2) {
-    const s = new LeaseScheduler(policy);
+    const s = new LeaseScheduler<TaskKey>(policy);
     const plan = new RoundPlan(0, S, M);
     s.startRound(plan);
-    return { s, plan };
+    /** The next task for one idle volunteer holding `shard`, as the coordinator asks for it. */
+    const request = (volunteerId: string, shard: number, now: number) => s.assign([{ id: volunteerId, shard }], now)[0] ?? null;
+    /** A result arrives: its standing, and if open, applied by the plan's owner and completed. */
+    const submit = (lease: TaskLease<TaskKey>, volunteerId: string, now: number) => {
+      const standing = s.standing(lease.id, volunteerId);
+      if (standing.kind !== 'open') return { kind: standing.kind, superseded: [] };
+      plan.complete(lease.task);
+      return { kind: 'accepted', superseded: s.complete(lease.id, now) };
+    };
+    return { s, plan, request, submit };
   }
 
   test('behavior: volunteers of a shard get distinct ready tasks with a deadline from the expected time', () => {
-    const { s } = started();
-    const a = s.request('a', 0, 0)!;
-    const b = s.request('b', 0, 0)!;
+    const { s, request } = started();
+    const a = request('a', 0, 0)!;
+    const b = request('b', 0, 0)!;
     expect([a.taskId, b.taskId]).toEqual(['r0/forward/s0/m0', 'r0/forward/s0/m1']);
     expect(a.deadline).toBe(4000);
-    expect(s.request('c', 1, 0)).toBeNull(); // shard 1 waits for activations
-    expect(s.request('c', 0, 0)).toBeNull(); // nothing else ready, nobody straggling yet
+    expect(request('c', 1, 0)).toBeNull(); // shard 1 waits for activations
+    expect(request('c', 0, 0)).toBeNull(); // nothing else ready, nobody straggling yet
   });
 
   test('behavior: a straggler gets a backup copy; the first result wins and the other is a duplicate', () => {
-    const { s } = started(2, 1);
-    const slow = s.request('slow', 0, 0)!;
-    expect(s.request('fast', 0, 1999)).toBeNull();
-    const backup = s.request('fast', 0, 2001)!;
+    const { s, request, submit } = started(2, 1);
+    const slow = request('slow', 0, 0)!;
+    expect(request('fast', 0, 1999)).toBeNull();
+    const backup = request('fast', 0, 2001)!;
     expect(backup).toMatchObject({ taskId: slow.taskId, backup: true });
-    expect(s.request('third', 0, 2002)).toBeNull(); // at most two copies
-    const won = s.submit(backup.id, 'fast', 2500);
+    expect(request('third', 0, 2002)).toBeNull(); // at most two copies
+    const won = submit(backup, 'fast', 2500);
     expect(won.kind).toBe('accepted');
-    expect(won.kind === 'accepted' && won.superseded.map((l) => l.id)).toEqual([slow.id]);
-    expect(s.submit(slow.id, 'slow', 3000).kind).toBe('duplicate');
-    expect(s.submit(backup.id, 'fast', 3001).kind).toBe('duplicate'); // a replay
+    expect(won.superseded.map((l) => l.id)).toEqual([slow.id]);
+    expect(submit(slow, 'slow', 3000).kind).toBe('late');
+    expect(submit(backup, 'fast', 3001).kind).toBe('replay');
   });
 
   test('behavior: an expired or disconnected lease is re-issued, and a late result still counts if it comes first', () => {
-    const { s } = started(2, 1);
-    const first = s.request('a', 0, 0)!;
-    expect(s.nextDeadline()).toBe(4000);
+    const { s, request, submit } = started(2, 1);
+    const first = request('a', 0, 0)!;
+    expect(first.deadline).toBe(4000);
     expect(s.expire(3999)).toEqual([]);
     expect(s.expire(4000).map((l) => l.id)).toEqual([first.id]);
-    const second = s.request('b', 0, 4001)!;
+    const second = request('b', 0, 4001)!;
     expect(second.taskId).toBe(first.taskId);
-    expect(s.submit(first.id, 'a', 4100).kind).toBe('accepted');
-    expect(s.submit(second.id, 'b', 4200).kind).toBe('duplicate');
-    const { s: s2 } = started(2, 1);
-    const gone = s2.request('a', 0, 0)!;
+    expect(submit(first, 'a', 4100).kind).toBe('accepted');
+    expect(submit(second, 'b', 4200).kind).toBe('late');
+    const { s: s2, request: request2 } = started(2, 1);
+    const gone = request2('a', 0, 0)!;
     expect(s2.leave('a').map((l) => l.id)).toEqual([gone.id]);
-    expect(s2.request('b', 0, 1)!.taskId).toBe(gone.taskId);
+    expect(request2('b', 0, 1)!.taskId).toBe(gone.taskId);
   });
 
   test('behavior: a task given back is re-issued at once', () => {
-    const { s } = started(2, 1);
-    const l = s.request('a', 0, 0)!;
+    const { s, request, submit } = started(2, 1);
+    const l = request('a', 0, 0)!;
     expect(s.giveBack(l.id, 'b')).toBeNull();
     expect(s.giveBack(l.id, 'a')?.state).toBe('given-back');
-    expect(s.request('b', 0, 1)?.taskId).toBe(l.taskId);
+    expect(request('b', 0, 1)?.taskId).toBe(l.taskId);
   });
 
   test('error: results for leases never given to the sender, or from an earlier round, are told apart', () => {
-    const { s } = started(2, 1);
-    const l = s.request('a', 0, 0)!;
-    expect(s.submit(l.id, 'mallory', 1).kind).toBe('not-leased');
-    expect(s.submit('L999', 'a', 1).kind).toBe('not-leased');
-    expect(s.submit('nonsense', 'a', 1).kind).toBe('not-leased');
+    const { s, request, submit } = started(2, 1);
+    const l = request('a', 0, 0)!;
+    expect(s.standing(l.id, 'mallory').kind).toBe('not-leased');
+    expect(s.standing('L999', 'a').kind).toBe('not-leased');
+    expect(s.standing('nonsense', 'a').kind).toBe('not-leased');
     s.startRound(new RoundPlan(1, 2, 1));
-    expect(s.submit(l.id, 'a', 2).kind).toBe('stale');
+    expect(s.standing(l.id, 'a').kind).toBe('stale');
+  });
+
+  test('behavior: asking where a result stands changes nothing; completing a lease before its task is applied throws', () => {
+    const { s, plan, request } = started(2, 1);
+    const l = request('a', 0, 0)!;
+    for (let i = 0; i < 3; i++) expect(s.standing(l.id, 'a')).toEqual({ kind: 'open', lease: l });
+    expect(l.state).toBe('active');
+    expect(s.busy('a')).toBe(true);
+    expect(() => s.complete(l.id, 5)).toThrow(`lease ${l.id} completed before its task ${l.taskId} was applied`);
+    plan.complete(l.task);
+    expect(s.standing(l.id, 'a').kind).toBe('late');
+    expect(s.complete(l.id, 5)).toEqual([]);
+    expect(s.standing(l.id, 'a').kind).toBe('replay');
   });
 
   test('behavior: deadlines follow measured task times, never below the minimum', () => {
-    const { s } = started(2, 2);
-    const l = s.request('a', 0, 0)!;
-    s.submit(l.id, 'a', 10);
+    const { s, request, submit } = started(2, 2);
+    const l = request('a', 0, 0)!;
+    submit(l, 'a', 10);
     expect(s.expectedMs(F(0, 0))).toBe(10);
-    expect(s.request('a', 0, 20)!.deadline).toBe(20 + 100);
+    expect(request('a', 0, 20)!.deadline).toBe(20 + 100);
   });
 });
 

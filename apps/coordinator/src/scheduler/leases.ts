@@ -1,4 +1,4 @@
-import type { RoundPlan, TaskKey } from './round-plan.ts';
+import type { ScheduledTask, TaskGraph } from './task-graph.ts';
 
 export interface SchedulerPolicy {
   /** No lease is shorter than this (ms): covers transfer and a cold start. */
@@ -26,10 +26,10 @@ export const DEFAULT_POLICY: SchedulerPolicy = {
 
 export type LeaseState = 'active' | 'completed' | 'expired' | 'given-back' | 'superseded';
 
-export interface TaskLease {
+export interface TaskLease<T extends ScheduledTask = ScheduledTask> {
   id: string;
   taskId: string;
-  task: TaskKey;
+  task: T;
   round: number;
   volunteerId: string;
   issuedAt: number;
@@ -39,10 +39,14 @@ export interface TaskLease {
   state: LeaseState;
 }
 
-export type SubmitOutcome =
-  | { kind: 'accepted'; lease: TaskLease; /** other copies of the task, to cancel */ superseded: TaskLease[] }
-  /** another copy's result was accepted first; this one is dropped */
-  | { kind: 'duplicate'; lease: TaskLease }
+/** What a result for a lease would be, decided before anything is applied. */
+export type LeaseStanding<T extends ScheduledTask = ScheduledTask> =
+  /** the task is not done: the result may be checked and applied */
+  | { kind: 'open'; lease: TaskLease<T> }
+  /** this lease's result was accepted already: a replay */
+  | { kind: 'replay'; lease: TaskLease<T> }
+  /** another copy's result was accepted first; this one is dropped without credit */
+  | { kind: 'late'; lease: TaskLease<T> }
   /** a lease of an earlier round */
   | { kind: 'stale' }
   /** no such lease was ever given to this volunteer */
@@ -54,12 +58,12 @@ export type SubmitOutcome =
  * of a task wins, whether its lease is active, expired or given back: tasks are deterministic,
  * so any valid copy is the same result.
  */
-export class LeaseScheduler {
-  private plan: RoundPlan | null = null;
-  private readonly leases = new Map<string, TaskLease>();
-  /** Active leases only, by task and by volunteer: what every request and tick looks at. */
-  private readonly activeByTask = new Map<string, Set<TaskLease>>();
-  private readonly activeByVolunteer = new Map<string, Set<TaskLease>>();
+export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
+  private graph: TaskGraph<T> | null = null;
+  private readonly leases = new Map<string, TaskLease<T>>();
+  /** Active leases only, by task and by volunteer: what every assignment and tick looks at. */
+  private readonly activeByTask = new Map<string, Set<TaskLease<T>>>();
+  private readonly activeByVolunteer = new Map<string, Set<TaskLease<T>>>();
   private readonly estimates = new Map<string, number>();
   private counter = 0;
   /** Lease numbers below this belong to earlier rounds. */
@@ -67,8 +71,9 @@ export class LeaseScheduler {
 
   constructor(readonly policy: SchedulerPolicy = DEFAULT_POLICY) {}
 
-  startRound(plan: RoundPlan): void {
-    this.plan = plan;
+  /** The graph whose tasks are leased from now on; every lease of the previous one becomes stale. */
+  startRound(graph: TaskGraph<T>): void {
+    this.graph = graph;
     this.leases.clear();
     this.activeByTask.clear();
     this.activeByVolunteer.clear();
@@ -76,75 +81,67 @@ export class LeaseScheduler {
   }
 
   /** Expected wall time of a task of this kind on this shard (ms), from the tasks completed so far. */
-  expectedMs(t: Pick<TaskKey, 'kind' | 'shard'>): number {
+  expectedMs(t: ScheduledTask): number {
     return this.estimates.get(`${t.kind}/${t.shard}`) ?? this.policy.initialEstimateMs;
-  }
-
-  /** The next task for a volunteer holding `shard`: an unleased ready task, else a backup copy of a straggler. */
-  request(volunteerId: string, shard: number, now: number): TaskLease | null {
-    return this.assign([{ id: volunteerId, shard }], now)[0] ?? null;
   }
 
   /**
    * Tasks for idle volunteers, in their order: unleased ready tasks of each one's shard first,
    * then backup copies of stragglers. One pass over the ready tasks, however many volunteers.
    */
-  assign(idle: readonly { id: string; shard: number }[], now: number): TaskLease[] {
-    const plan = this.requirePlan();
-    const fresh = new Map<number, TaskKey[]>();
-    for (const t of plan.ready()) {
-      if (this.activeByTask.get(plan.id(t))?.size) continue;
+  assign(idle: readonly { id: string; shard: number }[], now: number): TaskLease<T>[] {
+    const graph = this.requireGraph();
+    const fresh = new Map<number, T[]>();
+    for (const t of graph.ready()) {
+      if (this.activeByTask.get(graph.id(t))?.size) continue;
       (fresh.get(t.shard) ?? fresh.set(t.shard, []).get(t.shard)!).push(t);
     }
-    const stragglers = new Map<number, TaskKey[]>();
-    const leases: TaskLease[] = [];
+    const stragglers = new Map<number, T[]>();
+    const leases: TaskLease<T>[] = [];
     for (const v of idle) {
       const task = fresh.get(v.shard)?.shift();
       if (task) {
-        leases.push(this.issue(plan, task, v.id, now, false));
+        leases.push(this.issue(graph, task, v.id, now, false));
         continue;
       }
-      if (!stragglers.has(v.shard)) stragglers.set(v.shard, this.stragglers(plan, v.shard, now));
+      if (!stragglers.has(v.shard)) stragglers.set(v.shard, this.stragglers(graph, v.shard, now));
       const copy = stragglers.get(v.shard)!.find((t) => {
-        const out = this.activeLeases(plan.id(t));
+        const out = this.activeLeases(graph.id(t));
         return out.length < this.policy.maxCopies && out.every((l) => l.volunteerId !== v.id);
       });
-      if (copy) leases.push(this.issue(plan, copy, v.id, now, true));
+      if (copy) leases.push(this.issue(graph, copy, v.id, now, true));
     }
     return leases;
   }
 
   /** Ready tasks of a shard out for longer than backupFactor × their expected time. */
-  private stragglers(plan: RoundPlan, shard: number, now: number): TaskKey[] {
-    return plan.ready().filter((t) => {
+  private stragglers(graph: TaskGraph<T>, shard: number, now: number): T[] {
+    return graph.ready().filter((t) => {
       if (t.shard !== shard) return false;
       const limit = this.policy.backupFactor * this.expectedMs(t);
-      return this.activeLeases(plan.id(t)).some((l) => now - l.issuedAt > limit);
+      return this.activeLeases(graph.id(t)).some((l) => now - l.issuedAt > limit);
     });
   }
 
-  submit(leaseId: string, volunteerId: string, now: number): SubmitOutcome {
-    const plan = this.requirePlan();
+  /** Where a result for this lease from this volunteer stands. Changes nothing. */
+  standing(leaseId: string, volunteerId: string): LeaseStanding<T> {
+    const graph = this.requireGraph();
     const lease = this.leases.get(leaseId);
     if (!lease) return this.leaseNumber(leaseId) < this.roundStart ? { kind: 'stale' } : { kind: 'not-leased' };
     if (lease.volunteerId !== volunteerId) return { kind: 'not-leased' };
-    if (plan.isDone(lease.task)) {
-      if (lease.state === 'active') this.settle(lease, 'superseded');
-      return { kind: 'duplicate', lease };
-    }
-    plan.complete(lease.task);
-    const superseded = this.recordAccepted(lease.id, now);
-    return { kind: 'accepted', lease, superseded };
+    if (lease.state === 'completed') return { kind: 'replay', lease };
+    return graph.isDone(lease.task) ? { kind: 'late', lease } : { kind: 'open', lease };
   }
 
   /**
-   * The lease's result has been applied by the caller (its task is done in the plan): the lease
-   * is completed, its time measured, and the other copies of the task still out are superseded
-   * (returned, to be cancelled).
+   * The graph's owner has applied the lease's result (its task is done): the lease is completed,
+   * its time measured, and the other copies of the task still out are superseded and returned,
+   * to be cancelled.
    */
-  recordAccepted(leaseId: string, now: number): TaskLease[] {
+  complete(leaseId: string, now: number): TaskLease<T>[] {
     const lease = this.leases.get(leaseId);
     if (!lease) throw new Error(`no lease ${leaseId} in this round`);
+    if (!this.requireGraph().isDone(lease.task)) throw new Error(`lease ${leaseId} completed before its task ${lease.taskId} was applied`);
     if (lease.state === 'active') this.settle(lease, 'completed');
     else lease.state = 'completed';
     this.measure(lease, now - lease.issuedAt);
@@ -154,7 +151,7 @@ export class LeaseScheduler {
   }
 
   /** The volunteer gives the task back (paused, throttled, closing): it is re-issued at once. */
-  giveBack(leaseId: string, volunteerId: string): TaskLease | null {
+  giveBack(leaseId: string, volunteerId: string): TaskLease<T> | null {
     const lease = this.leases.get(leaseId);
     if (!lease || lease.volunteerId !== volunteerId || lease.state !== 'active') return null;
     this.settle(lease, 'given-back');
@@ -162,41 +159,34 @@ export class LeaseScheduler {
   }
 
   /** A volunteer disconnected: its active leases are given back. */
-  leave(volunteerId: string): TaskLease[] {
+  leave(volunteerId: string): TaskLease<T>[] {
     const returned = [...(this.activeByVolunteer.get(volunteerId) ?? [])];
     for (const l of returned) this.settle(l, 'given-back');
     return returned;
   }
 
   /** Leases past their deadline become expired (their tasks are free to lease again). */
-  expire(now: number): TaskLease[] {
+  expire(now: number): TaskLease<T>[] {
     const expired = [...this.activeByTask.values()].flatMap((set) => [...set]).filter((l) => l.deadline <= now);
     for (const l of expired) this.settle(l, 'expired');
     return expired;
   }
 
-  /** The earliest deadline of an active lease, for the server's timer; null if none is out. */
-  nextDeadline(): number | null {
-    let next: number | null = null;
-    for (const set of this.activeByTask.values()) for (const l of set) if (next === null || l.deadline < next) next = l.deadline;
-    return next;
-  }
-
-  lease(leaseId: string): TaskLease | undefined {
+  lease(leaseId: string): TaskLease<T> | undefined {
     return this.leases.get(leaseId);
   }
 
-  activeLeases(taskId: string): TaskLease[] {
+  private activeLeases(taskId: string): TaskLease<T>[] {
     return [...(this.activeByTask.get(taskId) ?? [])];
   }
 
   /** Per shard: tasks that could run now but wait for a volunteer, and tasks out on a lease. */
   load(shards: number): { queued: number[]; leased: number[] } {
-    const plan = this.requirePlan();
+    const graph = this.requireGraph();
     const queued = new Array<number>(shards).fill(0);
     const leased = new Array<number>(shards).fill(0);
-    for (const t of plan.ready()) {
-      if (this.activeByTask.get(plan.id(t))?.size) leased[t.shard] += 1;
+    for (const t of graph.ready()) {
+      if (this.activeByTask.get(graph.id(t))?.size) leased[t.shard] += 1;
       else queued[t.shard] += 1;
     }
     return { queued, leased };
@@ -207,27 +197,27 @@ export class LeaseScheduler {
     return (this.activeByVolunteer.get(volunteerId)?.size ?? 0) > 0;
   }
 
-  private issue(plan: RoundPlan, task: TaskKey, volunteerId: string, now: number, backup: boolean): TaskLease {
+  private issue(graph: TaskGraph<T>, task: T, volunteerId: string, now: number, backup: boolean): TaskLease<T> {
     const duration = Math.max(this.policy.minDeadlineMs, Math.ceil(this.policy.deadlineFactor * this.expectedMs(task)));
-    const lease: TaskLease = {
-      id: `L${this.counter++}`, taskId: plan.id(task), task, round: plan.round, volunteerId,
+    const lease: TaskLease<T> = {
+      id: `L${this.counter++}`, taskId: graph.id(task), task, round: graph.round, volunteerId,
       issuedAt: now, deadline: now + duration, backup, state: 'active',
     };
     this.leases.set(lease.id, lease);
-    const add = <K>(m: Map<K, Set<TaskLease>>, k: K) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(lease);
+    const add = <K>(m: Map<K, Set<TaskLease<T>>>, k: K) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(lease);
     add(this.activeByTask, lease.taskId);
     add(this.activeByVolunteer, volunteerId);
     return lease;
   }
 
   /** An active lease ends. */
-  private settle(lease: TaskLease, state: Exclude<LeaseState, 'active'>): void {
+  private settle(lease: TaskLease<T>, state: Exclude<LeaseState, 'active'>): void {
     lease.state = state;
     this.activeByTask.get(lease.taskId)?.delete(lease);
     this.activeByVolunteer.get(lease.volunteerId)?.delete(lease);
   }
 
-  private measure(lease: TaskLease, elapsedMs: number): void {
+  private measure(lease: TaskLease<T>, elapsedMs: number): void {
     const key = `${lease.task.kind}/${lease.task.shard}`;
     const old = this.estimates.get(key);
     const w = this.policy.ewmaWeight;
@@ -239,8 +229,8 @@ export class LeaseScheduler {
     return n ? Number(n[1]) : Infinity;
   }
 
-  private requirePlan(): RoundPlan {
-    if (!this.plan) throw new Error('no round has started');
-    return this.plan;
+  private requireGraph(): TaskGraph<T> {
+    if (!this.graph) throw new Error('no round has started');
+    return this.graph;
   }
 }

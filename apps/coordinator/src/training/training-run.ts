@@ -3,7 +3,7 @@ import { evaluateMicroBatch, initParameter, parameterSpecs, partition, ShardInpu
 import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
 import type { TrainingOptions } from '@openshard/trainer';
-import { RoundPlan, type TaskKey } from '../scheduler/round-plan.ts';
+import { RoundPlan, type RoundView, type TaskKey } from './round-plan.ts';
 import { ShardState } from './shard-state.ts';
 
 /** The same options as the single-process trainer: that is the point. */
@@ -46,7 +46,8 @@ export class TrainingRun {
   readonly specs: ShardSpec[];
   readonly shards: ShardState[];
   private readonly sampler: MicroBatchSampler;
-  plan: RoundPlan;
+  /** The current round's task graph; this class alone completes its tasks. */
+  private current: RoundPlan;
   private batches: MicroBatch[] = [];
   /** x_s for s ≥ 1: the output of shard s−1, the input of shard s. */
   private readonly activations = new Map<string, Float32Array>();
@@ -72,11 +73,16 @@ export class TrainingRun {
       be, config, spec, resume ? resume.values : init, options.optimizer, options.microBatches, round, resume?.moments,
     ));
     this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.sampler);
-    this.plan = this.startRound(round);
+    this.current = this.startRound(round);
   }
 
   get round(): number {
-    return this.plan.round;
+    return this.current.round;
+  }
+
+  /** The current round's tasks and which are done. A new plan replaces it when a round closes. */
+  get plan(): RoundView {
+    return this.current;
   }
 
   private startRound(round: number): RoundPlan {
@@ -85,8 +91,8 @@ export class TrainingRun {
     this.activations.clear();
     this.outputGradients.clear();
     this.losses = this.batches.map(() => null);
-    this.plan = new RoundPlan(round, this.options.shards, this.options.microBatches);
-    return this.plan;
+    this.current = new RoundPlan(round, this.options.shards, this.options.microBatches);
+    return this.current;
   }
 
   inputs(t: TaskKey): TaskInputs {
@@ -109,7 +115,7 @@ export class TrainingRun {
    * round when every shard has stepped. A result that fails a check throws and changes nothing.
    */
   accept(t: TaskKey, r: TaskResult): AcceptOutcome {
-    if (this.plan.isDone(t)) throw new Error(`${this.plan.id(t)} was already applied; duplicates must be dropped before accept`);
+    if (this.current.isDone(t)) throw new Error(`${this.current.id(t)} was already applied; duplicates must be dropped before accept`);
     const { B, T } = this.batches[t.microBatch];
     const C = this.options.config.width;
     const byName = new Map(r.tensors.map((x) => [x.name, x]));
@@ -125,7 +131,7 @@ export class TrainingRun {
     if (t.kind === 'forward') {
       const y = take('y', [B, T, C]);
       if (byName.size) throw new ShardInputError(`forward result carries unexpected tensors: ${[...byName.keys()].slice(0, 3).join(', ')}`);
-      this.plan.complete(t);
+      this.current.complete(t);
       this.activations.set(key(t.shard + 1, t.microBatch), y);
       return { stepped: [] };
     }
@@ -138,7 +144,7 @@ export class TrainingRun {
     for (const p of state.shard.parameters) grads.set(p.name, take(p.name, p.shape));
     if (byName.size) throw new ShardInputError(`${t.kind} result carries unexpected tensors: ${[...byName.keys()].slice(0, 3).join(', ')}`);
     state.addGradients(t.microBatch, grads);
-    this.plan.complete(t);
+    this.current.complete(t);
     if (dx) this.outputGradients.set(key(t.shard - 1, t.microBatch), dx);
     if (t.kind === 'lossAndBackward') this.losses[t.microBatch] = r.loss!;
     const stepped: number[] = [];
@@ -146,10 +152,10 @@ export class TrainingRun {
       state.step();
       stepped.push(t.shard);
     }
-    if (!this.plan.closed) return { stepped };
+    if (!this.current.closed) return { stepped };
     const loss = this.losses.reduce((a: number, l) => a + l!, 0) / this.losses.length;
-    const closed = { round: this.plan.round, loss, tokens: this.batches.reduce((a, b) => a + b.B * b.T, 0) };
-    this.startRound(this.plan.round + 1);
+    const closed = { round: this.current.round, loss, tokens: this.batches.reduce((a, b) => a + b.B * b.T, 0) };
+    this.startRound(this.current.round + 1);
     return { stepped, closed };
   }
 
@@ -178,7 +184,7 @@ export class TrainingRun {
 
   private need(store: Map<string, Float32Array>, shard: number, m: number, what: string): Float32Array {
     const v = store.get(key(shard, m));
-    if (!v) throw new Error(`round ${this.plan.round}: no ${what} for shard ${shard}, micro-batch ${m} yet`);
+    if (!v) throw new Error(`round ${this.current.round}: no ${what} for shard ${shard}, micro-batch ${m} yet`);
     return v;
   }
 

@@ -1,4 +1,5 @@
 import type { TaskKind } from '@openshard/protocol';
+import type { TaskGraph } from '../scheduler/task-graph.ts';
 
 /** One task of a round: a micro-batch through one shard in one direction. */
 export interface TaskKey {
@@ -15,8 +16,9 @@ export function taskId(round: number, t: TaskKey): string {
  * The task graph of one synchronous round (DESIGN.md, "Data flow"): per micro-batch m,
  * F(0,m) → F(1,m) → … → L(m) on the last shard (loss and its backward) → B(S−2,m) → … → B(0,m).
  * A shard's gradients are complete when its M gradient tasks (B, or L on the last shard) are done.
+ * Owned by the TrainingRun, the only writer (`complete`); everyone else reads a `RoundView`.
  */
-export class RoundPlan {
+export class RoundPlan implements TaskGraph<TaskKey> {
   readonly tasks: TaskKey[] = [];
   private readonly done = new Set<string>();
   private readonly ids = new Map<TaskKey, string>();
@@ -81,3 +83,6 @@ export class RoundPlan {
     return this.done.size === this.tasks.length;
   }
 }
+
+/** The plan as everyone but its owner sees it: read-only. */
+export type RoundView = Omit<RoundPlan, 'complete'>;
