@@ -20,7 +20,7 @@ import { DEFAULT_OPTIMIZER, preset, type GptConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
 import { Coordinator } from '../src/coordinator.ts';
-import { DEFAULT_NETWORK, startNetwork } from '../src/network.ts';
+import { DEFAULT_COORDINATOR, startCoordinator } from '../src/start-coordinator.ts';
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
 import { startCoordinatorServer } from '../src/server.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
@@ -72,8 +72,8 @@ for (const [shards, volunteers] of setups) {
   let tasks = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
-  const network = await startNetwork({
-    ...DEFAULT_NETWORK, preset: 'tiny', shards, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, rounds: ROUNDS + 1, data: 'brown',
+  const network = await startCoordinator({
+    ...DEFAULT_COORDINATOR, preset: 'tiny', shards, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, rounds: ROUNDS + 1, data: 'brown',
     host: '127.0.0.1', port: 0, dataDir, checkpointEvery: 1_000_000,
     onTaskAccepted: () => void tasks++,
     onRound: () => {

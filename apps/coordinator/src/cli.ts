@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
-import { DEFAULT_NETWORK, startNetwork } from './network.ts';
+import type { Coordinator } from './coordinator.ts';
+import type { ChainConfig } from './ownership/distributor-chain.ts';
 import { LOCAL_CHAIN_PORT, readChainConfig, startLocalChain, type LocalChain } from './ownership/local-chain.ts';
+import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './start-coordinator.ts';
+import type { RoundSummary } from './training/training-run.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
@@ -27,91 +30,113 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
   return v;
 }
 
-async function main(): Promise<void> {
-  const f = parseArgs({
-    options: {
-      preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
-      rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-      volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'web-origin': { type: 'string' }, 'chain-id': { type: 'string' },
-      'local-chain': { type: 'boolean' }, 'chain-port': { type: 'string' }, chain: { type: 'string' }, 'epoch-rounds': { type: 'string' }, 'epoch-minutes': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
+const FLAGS = {
+  preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
+  rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
+  volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+  'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'web-origin': { type: 'string' }, 'chain-id': { type: 'string' },
+  'local-chain': { type: 'boolean' }, 'chain-port': { type: 'string' }, chain: { type: 'string' }, 'epoch-rounds': { type: 'string' }, 'epoch-minutes': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>['values'];
+
+/** The coordinator's options from the command line; every number is checked against its range. */
+function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): CoordinatorOptions {
+  const d = DEFAULT_COORDINATOR;
+  return {
+    preset: f.preset ?? d.preset,
+    shards: int('shards', f.shards, d.shards, 1),
+    batch: int('batch', f.batch, d.batch, 1),
+    microBatches: int('micro-batches', f['micro-batches'], d.microBatches, 1),
+    rounds: int('rounds', f.rounds, d.rounds, 1),
+    seed: int('seed', f.seed, d.seed, 0),
+    data: f.data ?? d.data,
+    host: f.host ?? d.host,
+    port: int('port', f.port, d.port, 0),
+    dataDir: f['data-dir'] ?? d.dataDir,
+    checkpointEvery: int('checkpoint-every', f['checkpoint-every'], d.checkpointEvery, 1),
+    evalEvery: int('eval-every', f['eval-every'], d.evalEvery, 1),
+    evalBatches: int('eval-batches', f['eval-batches'], d.evalBatches, 1),
+    reference: f.reference,
+    webOrigin: f['web-origin'] ?? d.webOrigin,
+    chainId: int('chain-id', f['chain-id'], chain?.chainId ?? d.chainId, 1),
+    chain,
+    epochs: {
+      everyRounds: int('epoch-rounds', f['epoch-rounds'], d.epochs.everyRounds, 1),
+      everyMs: int('epoch-minutes', f['epoch-minutes'], d.epochs.everyMs / 60_000, 1) * 60_000,
     },
-    strict: true,
-  }).values;
+  };
+}
+
+/** A line per closed round: loss, tokens per second since the previous one, volunteers. */
+function roundPrinter(): (s: RoundSummary, c: Coordinator) => void {
+  let last = performance.now();
+  return (s, c) => {
+    const now = performance.now();
+    const tokensPerSecond = (s.tokens / (now - last)) * 1000;
+    last = now;
+    console.log(`round ${s.round}: loss ${s.loss.toFixed(4)}, ${Math.round(tokensPerSecond)} tok/s, ${c.volunteers.size} volunteers`);
+  };
+}
+
+/** The web app's dev server (Vite), proxying /socket.io and the HTTP routes to this coordinator. */
+async function startWebApp(coordinatorUrl: string): Promise<{ close(): Promise<void> }> {
+  process.env.OPENSHARD_COORDINATOR_URL = coordinatorUrl;
+  const { createServer } = await import('vite');
+  const vite = await createServer({ configFile: 'vite.config.ts', logLevel: 'warn' });
+  await vite.listen();
+  const app = vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/';
+  console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard, earnings: ${app}#/earnings)`);
+  return vite;
+}
+
+/** Node volunteers on this machine; on the local chain each signs in with a dev account (2, 3, …) so its work accrues. */
+function spawnVolunteers(count: number, url: string, localChain: LocalChain | null): ChildProcess[] {
+  return Array.from({ length: count }, (_, i) => {
+    const key = localChain?.devKeys[LOCAL_VOLUNTEER_FIRST_ACCOUNT + i];
+    return spawn(process.execPath, ['--import', 'tsx', 'packages/volunteer/src/cli.ts', '--url', url, '--name', `local-${i + 1}`], {
+      stdio: ['ignore', 'ignore', 'inherit'], env: key ? { ...process.env, OPENSHARD_VOLUNTEER_KEY: key } : process.env,
+    });
+  });
+}
+
+function printAddresses(running: RunningCoordinator, o: CoordinatorOptions): void {
+  const { server } = running;
+  console.log(`${running.startRound ? `resumed run ${running.runId} at round ${running.startRound}` : `new run ${running.runId}`} (data in ${o.dataDir})`);
+  console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
+  console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
+  if (o.chain) console.log(`chain: ${o.chain.rpcUrl} (chain id ${o.chain.chainId}), RevenueDistributor ${o.chain.distributor}; epochs every ${o.epochs.everyRounds} rounds`);
+  else console.log('no chain: work accrues shares to signed-in wallets, but no epoch is published (--local-chain or --chain FILE)');
+}
+
+async function main(): Promise<void> {
+  const f = parseArgs({ options: FLAGS, strict: true }).values;
   const volunteers = int('volunteers', f.volunteers, 0, 0);
-  const dataDir = f['data-dir'] ?? DEFAULT_NETWORK.dataDir;
+  const dataDir = f['data-dir'] ?? DEFAULT_COORDINATOR.dataDir;
   if (f.chain && f['local-chain']) throw new Error('give --chain FILE or --local-chain, not both');
   let localChain: LocalChain | null = null;
   if (f['local-chain'] || (f.web && !f.chain)) {
     mkdirSync(dataDir, { recursive: true });
     localChain = await startLocalChain(dataDir, int('chain-port', f['chain-port'], LOCAL_CHAIN_PORT, 0));
   }
-  const chain = f.chain ? readChainConfig(f.chain) : localChain?.config;
-  const children: ChildProcess[] = [];
-  let lastRound = performance.now();
-  const network = await startNetwork({
-    preset: f.preset ?? DEFAULT_NETWORK.preset,
-    shards: int('shards', f.shards, DEFAULT_NETWORK.shards, 1),
-    batch: int('batch', f.batch, DEFAULT_NETWORK.batch, 1),
-    microBatches: int('micro-batches', f['micro-batches'], DEFAULT_NETWORK.microBatches, 1),
-    rounds: int('rounds', f.rounds, DEFAULT_NETWORK.rounds, 1),
-    seed: int('seed', f.seed, DEFAULT_NETWORK.seed, 0),
-    data: f.data ?? DEFAULT_NETWORK.data,
-    host: f.host ?? DEFAULT_NETWORK.host,
-    port: int('port', f.port, DEFAULT_NETWORK.port, 0),
-    dataDir,
-    checkpointEvery: int('checkpoint-every', f['checkpoint-every'], DEFAULT_NETWORK.checkpointEvery, 1),
-    evalEvery: int('eval-every', f['eval-every'], DEFAULT_NETWORK.evalEvery, 1),
-    evalBatches: int('eval-batches', f['eval-batches'], DEFAULT_NETWORK.evalBatches, 1),
-    reference: f.reference,
-    webOrigin: f['web-origin'] ?? DEFAULT_NETWORK.webOrigin,
-    chainId: int('chain-id', f['chain-id'], chain?.chainId ?? DEFAULT_NETWORK.chainId, 1),
-    chain,
-    epochs: {
-      everyRounds: int('epoch-rounds', f['epoch-rounds'], DEFAULT_NETWORK.epochs.everyRounds, 1),
-      everyMs: int('epoch-minutes', f['epoch-minutes'], DEFAULT_NETWORK.epochs.everyMs / 60_000, 1) * 60_000,
-    },
+  const o = coordinatorOptions(f, f.chain ? readChainConfig(f.chain) : localChain?.config);
+  const running = await startCoordinator({
+    ...o,
+    onRound: roundPrinter(),
     onFinished: () => {
       console.log('the run is complete');
       if (f['exit-when-done']) void stop();
     },
-    onRound: (s, c) => {
-      const now = performance.now();
-      const tokensPerSecond = (s.tokens / (now - lastRound)) * 1000;
-      lastRound = now;
-      console.log(`round ${s.round}: loss ${s.loss.toFixed(4)}, ${Math.round(tokensPerSecond)} tok/s, ${c.volunteers.size} volunteers`);
-    },
   });
-  const { server } = network;
-  let web: { close(): Promise<void> } | null = null;
-  if (f.web) {
-    // the web app's dev server proxies /socket.io to this coordinator
-    process.env.OPENSHARD_COORDINATOR_URL = server.url;
-    const { createServer } = await import('vite');
-    const vite = await createServer({ configFile: 'vite.config.ts', logLevel: 'warn' });
-    await vite.listen();
-    web = vite;
-    const app = vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/';
-    console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard, earnings: ${app}#/earnings)`);
-  }
-  console.log(`${network.startRound ? `resumed run ${network.runId} at round ${network.startRound}` : `new run ${network.runId}`} (data in ${f['data-dir'] ?? DEFAULT_NETWORK.dataDir})`);
-  console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
-  console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
-  if (chain) console.log(`chain: ${chain.rpcUrl} (chain id ${chain.chainId}), RevenueDistributor ${chain.distributor}; epochs every ${f['epoch-rounds'] ?? DEFAULT_NETWORK.epochs.everyRounds} rounds`);
-  else console.log('no chain: work accrues shares to signed-in wallets, but no epoch is published (--local-chain or --chain FILE)');
-  for (let i = 0; i < volunteers; i++) {
-    // on the local chain each local volunteer signs in with a dev account (2, 3, …) so its work accrues
-    const key = localChain?.devKeys[LOCAL_VOLUNTEER_FIRST_ACCOUNT + i];
-    children.push(spawn(process.execPath, ['--import', 'tsx', 'packages/volunteer/src/cli.ts', '--url', server.url, '--name', `local-${i + 1}`], {
-      stdio: ['ignore', 'ignore', 'inherit'], env: key ? { ...process.env, OPENSHARD_VOLUNTEER_KEY: key } : process.env,
-    }));
-  }
+  const web = f.web ? await startWebApp(running.server.url) : null;
+  printAddresses(running, o);
+  const children = spawnVolunteers(volunteers, running.server.url, localChain);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   async function stop() {
     for (const c of children) c.kill('SIGTERM');
     await web?.close();
-    await network.close();
+    await running.close();
     await localChain?.stop();
     process.exit(0);
   }

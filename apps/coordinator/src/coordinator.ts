@@ -3,7 +3,7 @@ import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ProtocolError
 import { chooseShard } from './scheduler/assignment.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import type { TaskKey } from './training/round-plan.ts';
-import type { TaskRecord } from './store/run-store.ts';
+import type { TaskRecord } from './store/stores.ts';
 import type { AcceptOutcome, RoundSummary, TrainingRun } from './training/training-run.ts';
 
 /** Refused messages a connection may send before it is disconnected. */

@@ -1,8 +1,11 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType, type ProtocolLimits } from '@openshard/protocol';
-import { Server, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
+import { buildApp, type RouteModule } from './http/app.ts';
+import { healthRoutes } from './http/health-routes.ts';
 
 /** What the socket edge has done, for benchmarks and the dashboard. */
 export interface ServerStats {
@@ -30,28 +33,27 @@ function messageBytes(json: unknown, attachments: readonly unknown[]): number {
 /** How often overdue leases are looked for (ms). */
 const TICK_MS = 250;
 
+export interface CoordinatorServerOptions {
+  host?: string;
+  port?: number;
+  limits?: ProtocolLimits;
+  /** HTTP route modules served beside /health (ownership, …). */
+  routes?: readonly RouteModule[];
+}
+
 /**
  * The socket edge: each event is parsed completely (type, schema, tensors, finiteness) before
  * the Coordinator sees it; its effects are sent back out. Handlers run one at a time, in
- * arrival order, so the coordinator's state changes in one well-defined sequence.
+ * arrival order, so the coordinator's state changes in one well-defined sequence. HTTP routes
+ * share the port: Socket.IO takes `/socket.io/` requests, the Hono app the rest.
  */
-export async function startCoordinatorServer(
-  coordinator: Coordinator,
-  o: { host?: string; port?: number; limits?: ProtocolLimits; routes?: (req: IncomingMessage, res: ServerResponse) => boolean } = {},
-): Promise<CoordinatorServer> {
+export async function startCoordinatorServer(coordinator: Coordinator, o: CoordinatorServerOptions = {}): Promise<CoordinatorServer> {
   const limits = o.limits ?? DEFAULT_LIMITS;
-  const http = createServer((req, res) => {
-    if (o.routes?.(req, res)) return;
-    if (req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ round: coordinator.run.round, volunteers: coordinator.volunteers.size }));
-      return;
-    }
-    res.writeHead(404).end();
-  });
+  const app = buildApp([healthRoutes(coordinator), ...(o.routes ?? [])]);
+  const http = createServer(getRequestListener(app.fetch));
+  // engine.io puts its request listener before the app's and hands on what is not under /socket.io/;
   // a frame above the limit closes its connection before any of it is parsed
   const io = new Server(http, { maxHttpBufferSize: limits.maxMessageBytes, serveClient: false });
-  const sockets = new Map<string, Socket>();
   const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
   let queue = Promise.resolve();
   const serial = (work: () => Promise<Effect[]> | Effect[]) => {
@@ -65,23 +67,23 @@ export async function startCoordinatorServer(
       })
       .catch((e) => console.error('coordinator:', e));
   };
+  // Each socket is in the room named by its id (a volunteer's id is its socket's): effects go through
+  // the adapter, which with a cross-process adapter reaches a socket held by another process.
+  // bytesOut counts what reaches this process's own sockets, as it did before rooms.
   const deliver = (effects: Effect[]) => {
     for (const e of effects) {
-      const socket = sockets.get(e.to);
-      if (!socket) continue;
       if (e.type === 'disconnect') {
-        socket.disconnect(true);
+        io.in(e.to).disconnectSockets(true);
         continue;
       }
       const { headers, attachments } = packTensors(e.tensors ?? []);
       const json = { ...e.message, ...('tensors' in e.message ? { tensors: headers } : {}) };
-      stats.bytesOut += messageBytes(json, attachments);
-      socket.emit(e.type, json, ...attachments);
+      if (io.sockets.sockets.has(e.to)) stats.bytesOut += messageBytes(json, attachments);
+      io.to(e.to).emit(e.type, json, ...attachments);
     }
   };
 
   io.on('connection', (socket) => {
-    sockets.set(socket.id, socket);
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
       stats.bytesIn += messageBytes(json, attachments);
       serial(async () => {
@@ -104,7 +106,6 @@ export async function startCoordinatorServer(
       });
     });
     socket.on('disconnect', () => {
-      sockets.delete(socket.id);
       serial(() => coordinator.disconnect(socket.id, Date.now()));
     });
   });

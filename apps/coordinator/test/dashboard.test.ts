@@ -8,7 +8,8 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadReferenceCurve } from '../src/dashboard/reference-curve.ts';
 import { quantile } from '../src/dashboard/telemetry.ts';
-import { DEFAULT_NETWORK, runOptimizer, startNetwork } from '../src/network.ts';
+import { runOptimizer } from '../src/run/run-spec.ts';
+import { DEFAULT_COORDINATOR, startCoordinator } from '../src/start-coordinator.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -33,8 +34,8 @@ function until<T>(check: () => T | undefined | null | false, what: string, ms = 
 
 describe('the dashboard namespace (loopback sockets, SQLite)', () => {
   test('behavior: a dashboard gets the history on connection, then live rounds, validation, events and stats; a late one gets the same history', async () => {
-    const network = await startNetwork({
-      ...DEFAULT_NETWORK, preset: 'micro', shards: 2, batch: 1, microBatches: 2, rounds: 6, port: 0, dataDir: freshDir(), evalEvery: 2, evalBatches: 1,
+    const network = await startCoordinator({
+      ...DEFAULT_COORDINATOR, preset: 'micro', shards: 2, batch: 1, microBatches: 2, rounds: 6, port: 0, dataDir: freshDir(), evalEvery: 2, evalBatches: 1,
     });
     const volunteers: VolunteerClient[] = [];
     const sockets: Socket[] = [];
@@ -74,12 +75,14 @@ describe('the dashboard namespace (loopback sockets, SQLite)', () => {
       expect(last.shards.map((s) => s.volunteers)).toEqual([1, 1]);
       expect(last.latency!.samples).toBeGreaterThan(0);
       expect(last.bytesIn).toBeGreaterThan(0);
+      // effects are delivered through each socket's room, and still counted
+      expect(last.bytesOut).toBeGreaterThan(0);
       expect(last.maxExposure).toBeGreaterThan(0);
       expect(last.maxExposure).toBeLessThan(1);
       // what each volunteer was told it earned is what the coordinator committed for it
       for (const v of volunteers) {
         const name = v === volunteers[0] ? 'alice' : 'bob';
-        const logged = network.store.tasks(network.runId).filter((t) => t.volunteer === name);
+        const logged = (await network.store.tasks(network.runId)).filter((t) => t.volunteer === name);
         expect(v.stats.tasksAccepted).toBe(logged.length);
         expect(v.stats.flopsAccepted).toBe(logged.reduce((a, t) => a + t.flops, 0));
       }
@@ -99,7 +102,7 @@ describe('the dashboard namespace (loopback sockets, SQLite)', () => {
   }, 180_000);
 
   test('error: the namespace is read-only: a dashboard that sends anything is told so and disconnected, and it never becomes a volunteer', async () => {
-    const network = await startNetwork({ ...DEFAULT_NETWORK, preset: 'micro', shards: 1, rounds: 2, port: 0, dataDir: freshDir(), evalBatches: 1 });
+    const network = await startCoordinator({ ...DEFAULT_COORDINATOR, preset: 'micro', shards: 1, rounds: 2, port: 0, dataDir: freshDir(), evalBatches: 1 });
     try {
       const s = io(network.server.url + DASHBOARD_NAMESPACE, { transports: ['websocket'], reconnection: false });
       await new Promise((r) => s.on('snapshot', r));

@@ -4,20 +4,23 @@ import { join } from 'node:path';
 import { deployRevenueDistributor, revenueDistributorAbi } from '@openshard/contracts';
 import { createLocalClients, startAnvil, type Anvil } from '@openshard/contracts/node';
 import { loadEpochTree } from '@openshard/ownership';
+import Database from 'better-sqlite3';
 import { parseEther, toHex, type Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { distributorChain, type DistributorChain } from '../src/ownership/distributor-chain.ts';
 import { EpochService } from '../src/ownership/epoch-service.ts';
-import { EpochStore } from '../src/ownership/epoch-store.ts';
-import { RunStore, type TaskRecord } from '../src/store/run-store.ts';
+import { openSqliteStores } from '../src/store/sqlite/open-sqlite-stores.ts';
+import type { Stores, TaskRecord } from '../src/store/stores.ts';
 
 let anvil: Anvil;
 const dirs: string[] = [];
+const opened: Stores[] = [];
 beforeAll(async () => {
   anvil = await startAnvil();
 });
 afterAll(async () => {
   await anvil?.stop();
+  for (const s of opened) await s.close();
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
@@ -29,29 +32,31 @@ async function setup() {
   const chain = distributorChain({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, distributor, publisherKey: toHex(publisher.getHdKey().privateKey!) });
   const dir = mkdtempSync(join(tmpdir(), 'openshard-epochs-'));
   dirs.push(dir);
-  const store = new RunStore(join(dir, 'openshard.sqlite'));
-  store.createRun('run', '{}', 0);
-  const epochs = new EpochStore(store.db);
+  const path = join(dir, 'openshard.sqlite');
+  const stores = await openSqliteStores(path);
+  opened.push(stores);
+  const { runs: store, epochs } = stores;
+  await store.createRun('run', '{}', 0);
   const service = new EpochService(store, epochs, 'run', chain, { everyRounds: 2, everyMs: 3_600_000 }, 0);
   const payerClients = createLocalClients(anvil, payer);
   const deposit = async (eth: string) => {
     const hash = await payerClients.walletClient.sendTransaction({ to: distributor, value: parseEther(eth) });
     await clients.publicClient.waitForTransactionReceipt({ hash });
   };
-  const work = (round: number, credits: [Address | null, number][]) => {
+  const work = async (round: number, credits: [Address | null, number][]) => {
     const tasks: TaskRecord[] = credits.map(([address, flops], m) => ({
       round, taskId: `r${round}/m${m}`, leaseId: `L${round}.${m}`, volunteer: address ?? 'anon', kind: 'lossAndBackward', shard: 0, microBatch: m, flops, computeMs: 1, address,
     }));
-    store.closeRound('run', { round, loss: 1, tokens: 1, closedAt: round }, tasks);
+    await store.closeRound('run', { round, loss: 1, tokens: 1, closedAt: round }, tasks);
   };
-  return { clients, distributor, chain, store, epochs, service, deposit, work, alice, bob };
+  return { clients, distributor, chain, path, store, epochs, service, deposit, work, alice, bob };
 }
 
 describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', () => {
   test('behavior: epochs close every 2 final rounds; new shares earn from the next epoch; a holder claims exactly its entitlement with the stored proof', async () => {
     const { clients, distributor, chain, epochs, service, deposit, work, alice, bob } = await setup();
-    work(0, [[alice.address, 100], [null, 100]]);
-    work(1, [[alice.address, 100]]);
+    await work(0, [[alice.address, 100], [null, 100]]);
+    await work(1, [[alice.address, 100]]);
     await deposit('1');
     // nothing is final before round 2
     expect(await service.afterCheckpoint(1, 10)).toBeNull();
@@ -60,12 +65,12 @@ describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', (
     expect(first).toMatchObject({ epoch: 1, throughRound: 2, revenue: parseEther('1'), totalCumulative: 0n });
     expect(Number(await chain.currentEpoch())).toBe(1);
 
-    work(2, [[alice.address, 100], [bob.address, 100]]);
-    work(3, [[bob.address, 100]]);
+    await work(2, [[alice.address, 100], [bob.address, 100]]);
+    await work(3, [[bob.address, 100]]);
     await deposit('3');
     const second = (await service.afterCheckpoint(4, 40))!;
     expect(second).toMatchObject({ epoch: 2, revenue: parseEther('3'), totalCumulative: parseEther('4') });
-    expect(epochs.latestPublished('run')!.epoch).toBe(2);
+    expect((await epochs.latestPublished('run'))!.epoch).toBe(2);
     expect(await chain.root()).toBe(second.root);
 
     const tree = loadEpochTree(second.tree, { root: second.root, chainId: anvil.chainId, distributor });
@@ -84,21 +89,23 @@ describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', (
   });
 
   test('behavior: an epoch stored but not marked published before a crash is found on chain, or published, exactly once', async () => {
-    const { chain, store, epochs, service, deposit, work, alice } = await setup();
-    work(0, [[alice.address, 100]]);
-    work(1, [[alice.address, 100]]);
+    const { chain, path, epochs, service, deposit, work, alice } = await setup();
+    await work(0, [[alice.address, 100]]);
+    await work(1, [[alice.address, 100]]);
     await deposit('2');
     // the service stores epoch 1 and publishes it; then "crash": the mark is lost
     const e1 = (await service.afterCheckpoint(2, 1))!;
-    const storedTx = epochs.latest('run')!.publishedTx;
+    const storedTx = (await epochs.latest('run'))!.publishedTx;
     expect(storedTx).toMatch(/^0x[0-9a-f]{64}$/);
-    store.db.prepare('UPDATE epochs SET published_tx = NULL').run();
+    const db = new Database(path);
+    db.prepare('UPDATE epochs SET published_tx = NULL').run();
+    db.close();
     await service.publishPending();
-    expect(epochs.latest('run')!.publishedTx).toBe('found-on-chain');
+    expect((await epochs.latest('run'))!.publishedTx).toBe('found-on-chain');
     expect(Number(await chain.currentEpoch())).toBe(e1.epoch);
     // a later epoch goes out once, in order
-    work(2, [[alice.address, 100]]);
-    work(3, [[alice.address, 100]]);
+    await work(2, [[alice.address, 100]]);
+    await work(3, [[alice.address, 100]]);
     await service.afterCheckpoint(4, 2);
     await service.publishPending();
     expect(Number(await chain.currentEpoch())).toBe(2);
@@ -106,15 +113,15 @@ describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', (
 
   test('error: a root the deposits do not cover is refused by the chain and stays unpublished', async () => {
     const { chain, store, epochs, service, work, alice } = await setup();
-    work(0, [[alice.address, 100]]);
-    work(1, [[alice.address, 100]]);
+    await work(0, [[alice.address, 100]]);
+    await work(1, [[alice.address, 100]]);
     await service.afterCheckpoint(2, 1);
     const bogus: DistributorChain = { ...chain, totalDeposited: async () => parseEther('100') };
     const lying = new EpochService(store, epochs, 'run', bogus, { everyRounds: 2, everyMs: 3_600_000 }, 0);
-    work(2, [[alice.address, 100]]);
-    work(3, [[alice.address, 100]]);
+    await work(2, [[alice.address, 100]]);
+    await work(3, [[alice.address, 100]]);
     await expect(lying.afterCheckpoint(4, 2)).rejects.toThrow(/NotCovered/);
-    expect(epochs.unpublished('run').map((e) => e.epoch)).toEqual([2]);
+    expect((await epochs.unpublished('run')).map((e) => e.epoch)).toEqual([2]);
     expect(Number(await chain.currentEpoch())).toBe(1);
   });
 });

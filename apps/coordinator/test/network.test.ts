@@ -3,7 +3,7 @@ import { DEFAULT_OPTIMIZER, type GptConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
 import { VolunteerClient, type VolunteerEvent } from '@openshard/volunteer';
-import { DEFAULT_LIMITS } from '@openshard/protocol';
+import { DEFAULT_LIMITS, PROTOCOL_VERSION } from '@openshard/protocol';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator } from '../src/coordinator.ts';
@@ -82,7 +82,7 @@ describe('coordinator and volunteers over Socket.IO (loopback, one process)', ()
     hostile.on('refused', (m) => refusals.push(m));
     const disconnected = new Promise<void>((r) => hostile.on('disconnect', () => r()));
     await new Promise<void>((r) => hostile.on('connect', () => r()));
-    hostile.emit('hello', { protocol: 1, name: 'mallory', backend: 'cpu' });
+    hostile.emit('hello', { protocol: PROTOCOL_VERSION, name: 'mallory', backend: 'cpu' });
     hostile.emit('steal-weights', {});
     hostile.emit('result', { leaseId: 'L0', computeMs: 1, tensors: [] });
     hostile.emit('result', { leaseId: 'L0', computeMs: 1, tensors: [{ name: 'y', dtype: 'f32', shape: [2], codec: 'fp32' }] }, new Uint8Array(8));
@@ -95,7 +95,7 @@ describe('coordinator and volunteers over Socket.IO (loopback, one process)', ()
     cleanup.push(async () => void flooder.close());
     await new Promise<void>((r) => flooder.on('connect', () => r()));
     const dropped = new Promise<string>((r) => flooder.on('disconnect', (reason) => r(reason)));
-    flooder.emit('hello', { protocol: 1, name: 'flood', backend: 'cpu' });
+    flooder.emit('hello', { protocol: PROTOCOL_VERSION, name: 'flood', backend: 'cpu' });
     flooder.emit('result', { leaseId: 'L0', computeMs: 1, tensors: [{ name: 'y', dtype: 'f32', shape: [1 << 19], codec: 'fp32' }] }, new Uint8Array(1 << 21));
     expect(await dropped).toBe('transport close');
     await done;

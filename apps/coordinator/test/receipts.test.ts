@@ -9,7 +9,8 @@ import { executeTask } from '@openshard/volunteer';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Coordinator, type Effect, type SessionVerifier } from '../src/coordinator.ts';
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
-import { RunStore, type TaskRecord } from '../src/store/run-store.ts';
+import { openSqliteStores } from '../src/store/sqlite/open-sqlite-stores.ts';
+import type { TaskRecord } from '../src/store/stores.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
 
 const CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 1, heads: 1, width: 8 };
@@ -72,26 +73,27 @@ describe('work receipts', () => {
     expect(closed.every((t) => t.volunteer === 'anon' && t.address === null)).toBe(true);
   });
 
-  test('behavior: receipts are committed with their round, summed as shares per address, and forgotten with the rounds a recovery forgets', () => {
+  test('behavior: receipts are committed with their round, summed as shares per address, and forgotten with the rounds a recovery forgets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'openshard-receipts-'));
     dirs.push(dir);
-    const store = new RunStore(join(dir, 'openshard.sqlite'));
-    store.createRun('r', '{}', 0);
+    const stores = await openSqliteStores(join(dir, 'openshard.sqlite'));
+    const store = stores.runs;
+    await store.createRun('r', '{}', 0);
     const task = (round: number, m: number, address: string | null, flops: number): TaskRecord => ({
       round, taskId: `r${round}/m${m}`, leaseId: `L${round}${m}`, volunteer: address ?? 'anon', kind: 'lossAndBackward', shard: 0, microBatch: m, flops, computeMs: 1, address,
     });
     const big = 2 ** 52; // sums beyond 2^53 must stay exact
-    store.closeRound('r', { round: 0, loss: 5, tokens: 8, closedAt: 1 }, [task(0, 0, ALICE, big), task(0, 1, null, 7)]);
-    store.closeRound('r', { round: 1, loss: 4, tokens: 8, closedAt: 2 }, [task(1, 0, ALICE, big), task(1, 1, ALICE, 3)]);
-    expect(store.shares('r')).toEqual(new Map([[ALICE, 2n * BigInt(big) + 3n]]));
-    expect(store.shares('r', 1)).toEqual(new Map([[ALICE, BigInt(big)]]));
-    expect(store.receipts('r').map((r) => r.taskId)).toEqual(['r0/m0', 'r1/m0', 'r1/m1']);
-    expect(store.tasks('r').map((t) => t.address)).toEqual([ALICE, null, ALICE, ALICE]);
+    await store.closeRound('r', { round: 0, loss: 5, tokens: 8, closedAt: 1 }, [task(0, 0, ALICE, big), task(0, 1, null, 7)]);
+    await store.closeRound('r', { round: 1, loss: 4, tokens: 8, closedAt: 2 }, [task(1, 0, ALICE, big), task(1, 1, ALICE, 3)]);
+    expect(await store.shares('r')).toEqual(new Map([[ALICE, 2n * BigInt(big) + 3n]]));
+    expect(await store.shares('r', 1)).toEqual(new Map([[ALICE, BigInt(big)]]));
+    expect((await store.receipts('r')).map((r) => r.taskId)).toEqual(['r0/m0', 'r1/m0', 'r1/m1']);
+    expect((await store.tasks('r')).map((t) => t.address)).toEqual([ALICE, null, ALICE, ALICE]);
     // a round whose transaction fails leaves no receipt behind
-    expect(() => store.closeRound('r', { round: 2, loss: 3, tokens: 8, closedAt: 3 }, [task(2, 0, ALICE, 5), task(1, 1, ALICE, 5)])).toThrow(/UNIQUE/);
-    expect(store.receipts('r')).toHaveLength(3);
-    store.rollbackTo('r', 1);
-    expect(store.shares('r')).toEqual(new Map([[ALICE, BigInt(big)]]));
-    store.close();
+    await expect(store.closeRound('r', { round: 2, loss: 3, tokens: 8, closedAt: 3 }, [task(2, 0, ALICE, 5), task(1, 1, ALICE, 5)])).rejects.toThrow(/UNIQUE/);
+    expect(await store.receipts('r')).toHaveLength(3);
+    await store.rollbackTo('r', 1);
+    expect(await store.shares('r')).toEqual(new Map([[ALICE, BigInt(big)]]));
+    await stores.close();
   });
 });

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBrownCorpus } from '@openshard/data/node';
 import { preset } from '@openshard/model';
-import { runOptimizer } from '../src/network.ts';
+import { runOptimizer } from '../src/run/run-spec.ts';
 import { CpuBackend } from '@openshard/tensor';
 import { loadCheckpoint, resolveCheckpoint, Trainer } from '@openshard/trainer';
 import { afterAll, describe, expect, test } from 'vitest';
-import { RunStore } from '../src/store/run-store.ts';
+import { openSqliteStores } from '../src/store/sqlite/open-sqlite-stores.ts';
 
 const ROUNDS = 12;
 const RUN = ['--preset', 'tiny', '--shards', '3', '--batch', '1', '--micro-batches', '2', '--seed', '21', '--rounds', String(ROUNDS), '--checkpoint-every', '3'];
@@ -81,15 +81,16 @@ describe('coordinator crash recovery (SQLite, real processes)', () => {
     await new Promise((r) => second.child.once('exit', r));
     expect(second.lines).toContain('the run is complete');
 
-    const store = new RunStore(join(dataDir, 'openshard.sqlite'));
-    const run = store.latestRun()!;
-    const rounds = store.rounds(run.id);
+    const stores = await openSqliteStores(join(dataDir, 'openshard.sqlite'));
+    const store = stores.runs;
+    const run = (await store.latestRun())!;
+    const rounds = await store.rounds(run.id);
     expect(rounds.map((r) => r.round)).toEqual([...Array(ROUNDS).keys()]);
     rounds.forEach((r, i) => expect(Math.abs(r.loss - expectedLosses[i]) / expectedLosses[i]).toBeLessThanOrEqual(1e-5));
-    const tasks = store.tasks(run.id);
+    const tasks = await store.tasks(run.id);
     expect(tasks).toHaveLength(ROUNDS * TASKS_PER_ROUND);
     expect(new Set(tasks.map((t) => t.taskId)).size).toBe(tasks.length);
-    store.close();
+    await stores.close();
 
     const final = loadCheckpoint(resolveCheckpoint(join(dataDir, 'runs', run.id)), config);
     expect(final.trainer.state.step).toBe(ROUNDS);

@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { DEFAULT_NETWORK, runOptimizer, startNetwork, type NetworkOptions } from '../src/network.ts';
+import { runOptimizer } from '../src/run/run-spec.ts';
+import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorOptions } from '../src/start-coordinator.ts';
 import type { RoundSummary } from '../src/training/training-run.ts';
 
 /** The bar: the distributed run's losses equal the single-process trainer's to 1e-5 relative (CPU). */
 const LOSS_RTOL = 1e-5;
-const NETWORK: NetworkOptions = {
-  ...DEFAULT_NETWORK, preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0, dataDir: '', checkpointEvery: 10,
+const NETWORK: CoordinatorOptions = {
+  ...DEFAULT_COORDINATOR, preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0, dataDir: '', checkpointEvery: 10,
 };
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -51,7 +52,7 @@ async function train(rounds: number, during: (round: number, url: string) => voi
   const summaries: RoundSummary[] = [];
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
-  const network = await startNetwork({
+  const network = await startCoordinator({
     ...NETWORK,
     dataDir: freshDir(),
     onRound: (s) => {

@@ -1,5 +1,5 @@
 import type { GptConfig } from './config.ts';
-import type { ShardSpec } from './partition.ts';
+import type { ShardSpec, TaskKind } from './shard-spec.ts';
 
 /**
  * Exact analytical FLOP counts under one stated convention, so that a task's count is a pure
@@ -30,8 +30,6 @@ export const FLOPS_PER_ELEMENT = {
 } as const;
 
 const F = FLOPS_PER_ELEMENT;
-
-export type TaskKind = 'forward' | 'backward' | 'lossAndBackward';
 
 export interface PassFlops {
   forward: number;

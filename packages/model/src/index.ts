@@ -1,12 +1,14 @@
 export * from './config.ts';
 export * from './errors.ts';
 export * from './parameters.ts';
+export * from './shard-spec.ts';
 export * from './partition.ts';
 export * from './flops.ts';
 export * from './shard.ts';
 export * from './optimizer.ts';
 export * from './safetensors.ts';
 export * from './checkpoint.ts';
+export * from './read-values.ts';
 export * from './sampling.ts';
 export { crc32 } from './crc32.ts';
 export { TensorScope, type GradientSink } from './scope.ts';

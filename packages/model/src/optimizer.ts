@@ -49,7 +49,7 @@ export class ShardOptimizer {
   readonly moments = new Map<string, Moments>();
 
   constructor(
-    private readonly be: Backend,
+    readonly backend: Backend,
     private readonly parameters: readonly ParameterSpec[],
     readonly config: OptimizerConfig,
     initial?: (name: string) => { m: Float32Array; v: Float32Array },
@@ -57,8 +57,8 @@ export class ShardOptimizer {
     for (const p of parameters) {
       const init = initial?.(p.name);
       this.moments.set(p.name, {
-        m: init ? be.upload(init.m, p.shape) : be.zeros(p.shape),
-        v: init ? be.upload(init.v, p.shape) : be.zeros(p.shape),
+        m: init ? backend.upload(init.m, p.shape) : backend.zeros(p.shape),
+        v: init ? backend.upload(init.v, p.shape) : backend.zeros(p.shape),
       });
     }
   }
@@ -70,7 +70,7 @@ export class ShardOptimizer {
       const grad = grads.get(p.name);
       if (!grad) throw new Error(`optimizer step ${step}: no gradient for '${p.name}'`);
       const { m, v } = this.moments.get(p.name)!;
-      this.be.adamw(weights.get(p.name)!, grad, m, v, {
+      this.backend.adamw(weights.get(p.name)!, grad, m, v, {
         lr,
         beta1: this.config.beta1,
         beta2: this.config.beta2,

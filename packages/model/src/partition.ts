@@ -2,17 +2,7 @@ import { validateConfig, type GptConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { shardRoundFlops } from './flops.ts';
 import { parameterSpecs, type ParameterSpec } from './parameters.ts';
-
-/**
- * A contiguous pipeline stage: layers [firstLayer, endLayer). Shard 0 also holds the embeddings;
- * the last shard holds ln_f, the LM head and the loss.
- */
-export interface ShardSpec {
-  index: number;
-  count: number;
-  firstLayer: number;
-  endLayer: number;
-}
+import type { ShardSpec } from './shard-spec.ts';
 
 /**
  * Cuts the model into `count` shards of at least one layer each, choosing the cut points that
@@ -56,11 +46,4 @@ export function shardParameterSpecs(c: GptConfig, s: ShardSpec): ParameterSpec[]
   return parameterSpecs(c).filter((p) =>
     p.layer === -1 ? s.index === 0 : p.layer === c.layers ? s.index === s.count - 1 : p.layer >= s.firstLayer && p.layer < s.endLayer,
   );
-}
-
-export function describeShard(s: ShardSpec): string {
-  const parts = [`layers ${s.firstLayer}–${s.endLayer - 1}`];
-  if (s.index === 0) parts.unshift('embeddings');
-  if (s.index === s.count - 1) parts.push('ln_f, head and loss');
-  return `shard ${s.index} of ${s.count}: ${parts.join(', ')}`;
 }

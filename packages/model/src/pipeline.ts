@@ -1,15 +1,6 @@
+import type { MicroBatch } from '@openshard/data';
 import type { Tensor } from '@openshard/tensor';
 import type { Shard } from './shard.ts';
-
-/** B sequences of T tokens and, for each position, the token that follows it. */
-export interface MicroBatch {
-  B: number;
-  T: number;
-  /** i32 [B·T] */
-  inputs: Int32Array;
-  /** i32 [B·T] */
-  targets: Int32Array;
-}
 
 export interface MicroBatchResult {
   loss: number;

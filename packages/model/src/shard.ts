@@ -1,9 +1,10 @@
-import { formatShape, type Backend, type LayernormResult, type Tensor } from '@openshard/tensor';
+import { formatShape, type Backend, type DType, type LayernormResult, type Tensor } from '@openshard/tensor';
 import { blockBackward, blockForward, type BlockCache, type PassDims } from './block.ts';
 import { LAYERNORM_EPS, type GptConfig } from './config.ts';
 import { ShardInputError } from './errors.ts';
 import { initParameter, blockNames, FINAL_NORM_BIAS, FINAL_NORM_WEIGHT, LM_HEAD, POSITION_EMBEDDING, TOKEN_EMBEDDING, type ParameterSpec } from './parameters.ts';
-import { describeShard, shardParameterSpecs, type ShardSpec } from './partition.ts';
+import { shardParameterSpecs } from './partition.ts';
+import { describeShard, type ShardSpec } from './shard-spec.ts';
 import { TensorScope, type GradientSink } from './scope.ts';
 
 export interface ShardBackwardResult {
@@ -278,7 +279,7 @@ export class Shard {
     }
   }
 
-  private expectShape(name: string, t: Tensor, dtype: 'f32' | 'i32', shape: number[]): void {
+  private expectShape(name: string, t: Tensor, dtype: DType, shape: number[]): void {
     if (t.dtype !== dtype || formatShape(t.shape) !== formatShape(shape)) {
       throw new ShardInputError(`tensor '${name}' is ${t}, expected ${dtype}${formatShape(shape)} for ${describeShard(this.spec)}`);
     }

@@ -6,8 +6,8 @@
  * Nonce rule: a nonce is consumed by the first successful sign-in and by nothing else. A refused
  * attempt leaves it in place, so whoever merely saw a nonce cannot burn it to block its owner's
  * sign-in; a captured message cannot be replayed, since its nonce is gone once it was accepted. The
- * nonce is taken synchronously after the (async) signature check, so two concurrent sign-ins with one
- * nonce yield one session. Nonces live in this process: one verifier per coordinator.
+ * nonce is taken after the signature check by the nonce store's atomic `consume`, so two concurrent
+ * sign-ins with one nonce yield one session, in one process or across several sharing a store.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getAddress, isAddress, verifyMessage } from 'viem';
@@ -44,6 +44,47 @@ export interface SiweVerifierOptions {
   now: () => number;
   clockSkewMs?: number;
   maxOutstandingNonces?: number;
+  /** Where issued nonces wait for their sign-in: shared by every process that verifies sign-ins. */
+  nonces: SiweNonceStore;
+}
+
+/** What the verifier needs of a nonce store. Times are ms since the Unix epoch. */
+export interface SiweNonceStore {
+  /** Records an outstanding nonce that expires at `expiresAt`. */
+  issue(nonce: string, expiresAt: number): Promise<void>;
+  /** When an outstanding nonce expires; null if it was never issued, or was consumed or pruned. */
+  expiryOf(nonce: string): Promise<number | null>;
+  /** Takes the nonce if it is outstanding and unexpired at `now`, atomically: true for exactly one caller. */
+  consume(nonce: string, now: number): Promise<boolean>;
+  /** Forgets the nonces expired at `now`, and those issued before the latest `keep`. */
+  prune(now: number, keep: number): Promise<void>;
+}
+
+/** Nonces in this process's memory: for one verifier alone (tests, a single process without a database). */
+export class MemoryNonceStore implements SiweNonceStore {
+  /** nonce → expiry (ms); insertion order is issue order. */
+  readonly #nonces = new Map<string, number>();
+
+  async issue(nonce: string, expiresAt: number): Promise<void> {
+    this.#nonces.set(nonce, expiresAt);
+  }
+
+  async expiryOf(nonce: string): Promise<number | null> {
+    return this.#nonces.get(nonce) ?? null;
+  }
+
+  async consume(nonce: string, now: number): Promise<boolean> {
+    const expiresAt = this.#nonces.get(nonce);
+    return expiresAt !== undefined && now < expiresAt && this.#nonces.delete(nonce);
+  }
+
+  async prune(now: number, keep: number): Promise<void> {
+    for (const [nonce, expiresAt] of this.#nonces) if (expiresAt <= now) this.#nonces.delete(nonce);
+    for (const nonce of this.#nonces.keys()) {
+      if (this.#nonces.size <= keep) break;
+      this.#nonces.delete(nonce);
+    }
+  }
 }
 
 export type SiweErrorCode =
@@ -81,8 +122,6 @@ export class SiweVerifier {
   readonly #options: Required<Omit<SiweVerifierOptions, 'statement'>> & { statement?: string };
   readonly #secret: Buffer;
   readonly #origin: URL;
-  /** nonce → expiry (ms); insertion order is expiry order while the clock does not go back. */
-  readonly #nonces = new Map<string, number>();
 
   constructor(options: SiweVerifierOptions) {
     for (const key of ['maxAgeMs', 'nonceTtlMs', 'sessionTtlMs'] as const) {
@@ -111,12 +150,12 @@ export class SiweVerifier {
   }
 
   /** A fresh nonce (32 hex digits) valid for nonceTtlMs. */
-  issueNonce(): string {
-    const now = this.#options.now();
-    this.#prune(now);
-    while (this.#nonces.size >= this.#options.maxOutstandingNonces) this.#nonces.delete(this.#nonces.keys().next().value!);
+  async issueNonce(): Promise<string> {
+    const { now, nonces, maxOutstandingNonces, nonceTtlMs } = this.#options;
+    const at = now();
+    await nonces.prune(at, maxOutstandingNonces - 1);
     const nonce = randomBytes(NONCE_BYTES).toString('hex');
-    this.#nonces.set(nonce, now + this.#options.nonceTtlMs);
+    await nonces.issue(nonce, at + nonceTtlMs);
     return nonce;
   }
 
@@ -124,7 +163,7 @@ export class SiweVerifier {
   async verify(message: string, signature: string): Promise<SiweSession> {
     const now = this.#options.now();
     const fields = this.#checkFields(message, now);
-    this.#checkNonce(fields.nonce, now);
+    await this.#checkNonce(fields.nonce, now);
     if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
       throw new SiweError('signature', `signature '${String(signature).slice(0, 140)}' is not 65 bytes of 0x-prefixed hex; pass what the wallet's personal_sign returned`);
     }
@@ -136,10 +175,12 @@ export class SiweVerifier {
     }
     if (!valid) throw new SiweError('signature', `signature was not made by ${fields.address}, the address the message names; sign with that account`);
 
-    // taken only now, and synchronously: exactly one concurrent verify of a nonce gets past here
+    // taken only now, atomically: exactly one concurrent verify of a nonce gets past here
     const after = this.#options.now();
-    this.#checkNonce(fields.nonce, after);
-    this.#nonces.delete(fields.nonce);
+    if (!(await this.#options.nonces.consume(fields.nonce, after))) {
+      await this.#checkNonce(fields.nonce, after);
+      throw this.#unknownNonce(fields.nonce);
+    }
     // a session never outlives the message's own Expiration Time
     const expiresAt = Math.floor(Math.min(after + this.#options.sessionTtlMs, fields.expirationTime?.getTime() ?? Infinity));
     return { address: fields.address, expiresAt, sessionToken: this.#sign(fields.address, expiresAt) };
@@ -209,22 +250,17 @@ export class SiweVerifier {
     return { ...fields, address: getAddress(fields.address) };
   }
 
-  #checkNonce(nonce: string, now: number): void {
-    const expiresAt = this.#nonces.get(nonce);
-    if (expiresAt === undefined) {
-      throw new SiweError('nonce', `nonce '${nonce}' was not issued by this server or was already used; request a new nonce`);
-    }
+  /** Refuses a nonce that is not outstanding or has expired, without taking it. */
+  async #checkNonce(nonce: string, now: number): Promise<void> {
+    const expiresAt = await this.#options.nonces.expiryOf(nonce);
+    if (expiresAt === null) throw this.#unknownNonce(nonce);
     if (now >= expiresAt) {
-      this.#nonces.delete(nonce);
       throw new SiweError('nonce', `nonce '${nonce}' expired at ${iso(expiresAt)} (TTL ${this.#options.nonceTtlMs} ms); request a new nonce`);
     }
   }
 
-  #prune(now: number): void {
-    for (const [nonce, expiresAt] of this.#nonces) {
-      if (expiresAt > now) break;
-      this.#nonces.delete(nonce);
-    }
+  #unknownNonce(nonce: string): SiweError {
+    return new SiweError('nonce', `nonce '${nonce}' was not issued by this server or was already used; request a new nonce`);
   }
 
   #sign(address: Address, expiresAt: number): string {

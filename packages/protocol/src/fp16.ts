@@ -35,3 +35,18 @@ export function fromHalf(h: number): number {
   if (exp === 0x1f) return mant ? NaN : sign * Infinity;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
+
+/** f32 values as little-endian binary16 bytes. */
+export function encodeHalves(values: ArrayLike<number>): Uint8Array {
+  const half = new Uint16Array(values.length);
+  for (let i = 0; i < half.length; i++) half[i] = toHalf(values[i]);
+  return new Uint8Array(half.buffer);
+}
+
+/** n f32 values from their binary16 bytes; `bytes` may be an unaligned view. */
+export function decodeHalves(bytes: Uint8Array, n: number): Float32Array {
+  const half = new Uint16Array(new Uint8Array(bytes).buffer, 0, n);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = fromHalf(half[i]);
+  return values;
+}

@@ -1,6 +1,7 @@
 export * from './version.ts';
 export * from './limits.ts';
 export * from './errors.ts';
+export * from './codecs.ts';
 export * from './tensor-frame.ts';
 export * from './messages.ts';
 export * from './parse.ts';

@@ -1,4 +1,7 @@
+import { TASK_KINDS } from '@openshard/model/shard-spec';
+import { DTYPES } from '@openshard/tensor/dtype';
 import { z } from 'zod';
+import { CODEC_NAMES } from './codecs.ts';
 
 /**
  * Every message between coordinator and volunteer, as runtime schemas. JSON only: tensors are
@@ -10,12 +13,12 @@ const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
 export const tensorHeader = z.strictObject({
   name: z.string().min(1).max(128),
-  dtype: z.enum(['f32', 'i32']),
+  dtype: z.enum(DTYPES),
   shape: z.array(z.number().int().min(1).max(2 ** 31 - 1)).min(1),
-  codec: z.enum(['fp32', 'fp16', 'i32']),
+  codec: z.enum(CODEC_NAMES),
 });
 
-export const taskKind = z.enum(['forward', 'backward', 'lossAndBackward']);
+export const taskKind = z.enum(TASK_KINDS);
 
 export const gptConfig = z.strictObject({
   vocabSize: count, contextLength: count, layers: count, heads: count, width: count,
@@ -85,4 +88,4 @@ export type ClientMessageType = keyof typeof clientMessages;
 export type ServerMessageType = keyof typeof serverMessages;
 export type ClientMessage<K extends ClientMessageType> = z.infer<(typeof clientMessages)[K]>;
 export type ServerMessage<K extends ServerMessageType> = z.infer<(typeof serverMessages)[K]>;
-export type TaskKind = z.infer<typeof taskKind>;
+export type { TaskKind } from '@openshard/model/shard-spec';

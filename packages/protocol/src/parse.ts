@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { ProtocolError } from './errors.ts';
 import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.ts';
-import { decodeTensor, encodedBytes, encodeTensor, type Codec, type TensorHeader, type WireTensor } from './tensor-frame.ts';
+import type { Codec } from './codecs.ts';
+import { decodeTensor, encodedBytes, encodeTensor, type TensorHeader, type WireTensor } from './tensor-frame.ts';
 
 export interface ParsedMessage<M> {
   type: string;

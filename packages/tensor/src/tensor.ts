@@ -1,7 +1,7 @@
-/** Element types a tensor can hold. Token ids and targets are i32; everything else is f32. */
-export type DType = 'f32' | 'i32';
+import type { DType } from './dtype.ts';
+
+export { DTYPES, type DType, type TensorData } from './dtype.ts';
 export type Shape = readonly number[];
-export type TensorData = Float32Array | Int32Array;
 /** Arrays the CPU kernels accept: f32 in production, f64 for finite-difference checks. */
 export type FloatArray = Float32Array | Float64Array;
 

@@ -1,6 +1,6 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
 import {
-  evaluateMicroBatch, partition, runMicroBatch, Shard, ShardOptimizer, learningRate,
+  evaluateMicroBatch, partition, readOptimizerState, readParameters, runMicroBatch, Shard, ShardOptimizer, learningRate,
   type GptConfig, type OptimizerConfig, type OptimizerState, type ParameterValues,
 } from '@openshard/model';
 import type { Backend, Tensor } from '@openshard/tensor';
@@ -125,22 +125,12 @@ export class Trainer {
     return total / batches.length;
   }
 
-  async parameterValues(): Promise<ParameterValues> {
-    const values: ParameterValues = new Map();
-    for (const shard of this.shards) {
-      for (const [name, t] of shard.weights) values.set(name, (await this.backend.read(t)) as Float32Array);
-    }
-    return values;
+  parameterValues(): Promise<ParameterValues> {
+    return readParameters(this.shards);
   }
 
-  async optimizerState(): Promise<OptimizerState> {
-    const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-    for (const o of this.optimizers) {
-      for (const [name, mv] of o.moments) {
-        moments.set(name, { m: (await this.backend.read(mv.m)) as Float32Array, v: (await this.backend.read(mv.v)) as Float32Array });
-      }
-    }
-    return { step: this.completed, moments };
+  optimizerState(): Promise<OptimizerState> {
+    return readOptimizerState(this.optimizers, this.completed);
   }
 
   dispose(): void {

@@ -1,4 +1,5 @@
-import type { VolunteerEvent } from './volunteer.ts';
+import { describeLayers } from '@openshard/model';
+import type { VolunteerEvent } from './events.ts';
 
 const MEGA = 1e6;
 
@@ -7,7 +8,7 @@ export function describeEvent(e: VolunteerEvent): string {
   switch (e.type) {
     case 'connected': return `connected to ${e.detail}`;
     case 'disconnected': return `disconnected (${e.detail}); reconnecting`;
-    case 'assigned': return `holding shard ${e.shard} (${e.layers[1] - e.layers[0] === 1 ? `layer ${e.layers[0]}` : `layers ${e.layers[0]}–${e.layers[1] - 1}`}, ${e.parameters.toLocaleString('en-US')} parameters)`;
+    case 'assigned': return `holding shard ${e.shard} (${describeLayers(e.layers[0], e.layers[1])}, ${e.parameters.toLocaleString('en-US')} parameters)`;
     case 'task': return `${e.kind} of shard ${e.shard}, round ${e.round}, micro-batch ${e.microBatch}: ${e.computeMs.toFixed(0)} ms`;
     case 'accepted': return `accepted: ${(e.flops / MEGA).toFixed(1)} MFLOP of work credited (round ${e.round})`;
     case 'cancelled': return `task ${e.leaseId} cancelled: ${e.reason}`;

@@ -1,7 +1,6 @@
 import { buildEpochTree, closeEpoch, createEpochState, entitlements } from '@openshard/ownership';
-import type { RunStore } from '../store/run-store.ts';
+import type { EpochRecord, EpochStore, RunStore } from '../store/stores.ts';
 import type { DistributorChain } from './distributor-chain.ts';
-import type { EpochRecord, EpochStore } from './epoch-store.ts';
 
 export interface EpochPolicy {
   /** An epoch closes once this many rounds are final since the last one… */
@@ -28,7 +27,7 @@ export class EpochService {
 
   /** Rounds before `finalRound` are final (a checkpoint starts there): close an epoch if one is due, then publish. */
   async afterCheckpoint(finalRound: number, now: number): Promise<EpochRecord | null> {
-    const last = this.epochs.latest(this.runId);
+    const last = await this.epochs.latest(this.runId);
     const from = last?.throughRound ?? 0;
     const due = finalRound - from >= this.policy.everyRounds || (finalRound > from && now - (last?.createdAt ?? this.startedAt) >= this.policy.everyMs);
     const closed = due ? await this.close(last, finalRound, now) : null;
@@ -38,21 +37,21 @@ export class EpochService {
 
   /** Publishes stored epochs whose roots are not on chain yet, in order (after a crash, too). */
   async publishPending(): Promise<void> {
-    for (const e of this.epochs.unpublished(this.runId)) {
+    for (const e of await this.epochs.unpublished(this.runId)) {
       const onChain = Number(await this.chain.currentEpoch());
       if (onChain >= e.epoch) {
         // mined before a crash lost the hash: the chain has it iff it is this epoch's root
         if (onChain === e.epoch && (await this.chain.root()) !== e.root) throw new Error(`epoch ${e.epoch} on chain has root ${await this.chain.root()}, not the stored ${e.root}`);
-        this.epochs.markPublished(this.runId, e.epoch, 'found-on-chain');
+        await this.epochs.markPublished(this.runId, e.epoch, 'found-on-chain');
         continue;
       }
-      this.epochs.markPublished(this.runId, e.epoch, await this.chain.publishRoot(e.epoch, e.root, e.totalCumulative));
+      await this.epochs.markPublished(this.runId, e.epoch, await this.chain.publishRoot(e.epoch, e.root, e.totalCumulative));
     }
   }
 
   private async close(last: EpochRecord | null, finalRound: number, now: number): Promise<EpochRecord | null> {
     const from = last?.throughRound ?? 0;
-    const newShares = this.store.shares(this.runId, finalRound, from);
+    const newShares = await this.store.shares(this.runId, finalRound, from);
     const totalDeposited = await this.chain.totalDeposited();
     const revenue = totalDeposited - (last?.totalDeposited ?? 0n);
     const state = closeEpoch(last?.state ?? createEpochState(), { newShares, revenue });
@@ -64,7 +63,7 @@ export class EpochService {
       epoch: state.epoch, throughRound: finalRound, revenue, totalDeposited, root: tree.root, totalCumulative: tree.total,
       state, tree: tree.dump(), createdAt: now, publishedTx: null,
     };
-    this.epochs.add(this.runId, record);
+    await this.epochs.add(this.runId, record);
     return record;
   }
 }

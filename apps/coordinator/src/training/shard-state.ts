@@ -1,5 +1,5 @@
 import { formatShape, type Backend, type Tensor } from '@openshard/tensor';
-import { Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ShardSpec } from '@openshard/model';
+import { readParameters, Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ParameterValues, type ShardSpec } from '@openshard/model';
 
 /**
  * The coordinator's copy of one shard: its weights at `version`, its AdamW moments, and the
@@ -76,10 +76,8 @@ export class ShardState {
     return this.cached.values;
   }
 
-  async values(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, t] of this.shard.weights) out.set(name, (await this.be.read(t)) as Float32Array);
-    return out;
+  async values(): Promise<ParameterValues> {
+    return readParameters([this.shard]);
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
-import { evaluateMicroBatch, initParameter, parameterSpecs, partition, ShardInputError, type OptimizerState, type ShardSpec } from '@openshard/model';
+import { evaluateMicroBatch, initParameter, parameterSpecs, partition, readOptimizerState, readParameters, ShardInputError, type OptimizerState, type ParameterValues, type ShardSpec } from '@openshard/model';
 import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
 import type { TrainingOptions } from '@openshard/trainer';
@@ -58,7 +58,7 @@ export class TrainingRun {
   samplerAtRoundStart: SamplerState = { epoch: 0, cursor: 0 };
 
   constructor(
-    private readonly be: Backend,
+    be: Backend,
     trainTokens: Uint8Array,
     readonly options: RunOptions,
     resume?: { round: number; sampler: SamplerState; values: (name: string) => Float32Array; moments: (name: string) => { m: Float32Array; v: Float32Array } },
@@ -168,18 +168,12 @@ export class TrainingRun {
   }
 
   /** Every parameter of every shard, by name. */
-  async parameterValues(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const s of this.shards) for (const [name, v] of await s.values()) out.set(name, v);
-    return out;
+  async parameterValues(): Promise<ParameterValues> {
+    return readParameters(this.shards.map((s) => s.shard));
   }
 
   async optimizerState(): Promise<OptimizerState> {
-    const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-    for (const s of this.shards) {
-      for (const [name, mv] of s.optimizer.moments) moments.set(name, { m: (await this.be.read(mv.m)) as Float32Array, v: (await this.be.read(mv.v)) as Float32Array });
-    }
-    return { step: this.round, moments };
+    return readOptimizerState(this.shards.map((s) => s.optimizer), this.round);
   }
 
   private need(store: Map<string, Float32Array>, shard: number, m: number, what: string): Float32Array {

@@ -3,7 +3,9 @@ import type {
   MatmulGradients, MatmulOptions,
 } from '../backend.ts';
 import {
-  attentionDims, embeddingDims, expectSameShape, expectShape, expectSize, expectTensor, expectValidShape, matmulDims, rowsAndCols,
+  checkAccumulate, checkAdamw, checkAdd, checkAttention, checkAttentionBackward, checkColumnSum, checkCrossEntropy,
+  checkCrossEntropyBackward, checkEmbedding, checkEmbeddingBackward, checkGelu, checkGeluBackward, checkLayernorm,
+  checkLayernormBackward, checkMatmul, checkRead, checkReshape, checkUpload, checkZeros, expectTensor,
 } from '../check.ts';
 import { matmulBackward } from '../matmul-backward.ts';
 import { adamwStep } from '../ops/adamw.cpu.ts';
@@ -28,6 +30,11 @@ class CpuStorage implements TensorStorage {
 
 type CpuTensor = Tensor<CpuStorage>;
 
+/** The values of a float tensor this backend made or its op's check accepted. */
+const floats = (t: Tensor): FloatArray => (t as CpuTensor).storage.data as FloatArray;
+/** The values of an i32 tensor its op's check accepted. */
+const ints = (t: Tensor): Int32Array => (t as CpuTensor).storage.data as Int32Array;
+
 export interface CpuBackendOptions {
   /**
    * 'f64' keeps float tensors in Float64Array: for finite-difference checks of the kernels,
@@ -51,46 +58,34 @@ export class CpuBackend implements Backend {
     return new Tensor(this.name, [...shape], dtype, new CpuStorage(data));
   }
 
-  private f32(op: string, name: string, t: Tensor): FloatArray {
-    expectTensor(op, name, t, this.name, 'f32');
-    return (t as CpuTensor).storage.data as FloatArray;
-  }
-
-  private i32(op: string, name: string, t: Tensor): Int32Array {
-    expectTensor(op, name, t, this.name, 'i32');
-    return (t as CpuTensor).storage.data as Int32Array;
-  }
-
   upload(data: TensorData | Float64Array, shape: Shape): Tensor {
-    expectValidShape('upload', shape);
-    expectSize('upload', shape, data.length);
+    checkUpload(shape, data.length);
     const t = this.make(shape, data instanceof Int32Array ? 'i32' : 'f32');
     t.storage.data.set(data);
     return t;
   }
 
   zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
-    expectValidShape('zeros', shape);
+    checkZeros(shape);
     return this.make(shape, dtype);
   }
 
   reshape(t: Tensor, shape: Shape): Tensor {
-    expectTensor('reshape', 't', t, this.name, t.dtype);
-    expectValidShape('reshape', shape);
-    expectSize('reshape', shape, t.size);
+    checkReshape(this.name, t, shape);
     t.storage.refs += 1;
     return new Tensor(this.name, [...shape], t.dtype, (t as CpuTensor).storage);
   }
 
   async read(t: Tensor): Promise<TensorData> {
-    expectTensor('read', 't', t, this.name, t.dtype);
+    checkRead(this.name, t);
     const data = (t as CpuTensor).storage.data;
     return data instanceof Float64Array ? Float32Array.from(data) : data.slice();
   }
 
   /** The exact values of a float tensor, at this backend's precision. */
   readFloat64(t: Tensor): Float64Array {
-    return Float64Array.from(this.f32('readFloat64', 't', t));
+    expectTensor('readFloat64', 't', t, this.name);
+    return Float64Array.from(floats(t));
   }
 
   async sync(): Promise<void> {}
@@ -100,16 +95,12 @@ export class CpuBackend implements Backend {
   readonly lost = false;
 
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-    const op = 'matmul';
-    const av = this.f32(op, 'a', a);
-    const bv = this.f32(op, 'b', b);
-    const bias = options.bias ? this.f32(op, 'bias', options.bias) : null;
-    const d = matmulDims(a, b, options);
-    const out = this.make(d.outShape);
-    matmulForward(out.storage.data as FloatArray, av, bv, bias, {
+    const d = checkMatmul(this.name, a, b, options);
+    const y = this.make(d.outShape);
+    matmulForward(floats(y), floats(a), floats(b), options.bias ? floats(options.bias) : null, {
       ...d, transA: !!options.transA, transB: !!options.transB,
     });
-    return out;
+    return y;
   }
 
   matmulBackward(dOut: Tensor, a: Tensor, b: Tensor, options: MatmulOptions = {}): MatmulGradients {
@@ -117,139 +108,104 @@ export class CpuBackend implements Backend {
   }
 
   columnSum(x: Tensor): Tensor {
-    const xv = this.f32('columnSum', 'x', x);
-    const { rows, cols } = rowsAndCols('columnSum', 'x', x);
-    const out = this.make([cols]);
-    columnSum(out.storage.data as FloatArray, xv, rows, cols);
-    return out;
+    const { rows, cols } = checkColumnSum(this.name, x);
+    const y = this.make([cols]);
+    columnSum(floats(y), floats(x), rows, cols);
+    return y;
   }
 
   embedding(ids: Tensor, table: Tensor): Tensor {
-    const idv = this.i32('embedding', 'ids', ids);
-    const tv = this.f32('embedding', 'table', table);
-    const { V, C, outShape } = embeddingDims('embedding', ids, table);
-    const out = this.make(outShape);
-    embedding.embeddingForward(out.storage.data as FloatArray, idv, tv, ids.size, V, C);
-    return out;
+    const { V, C, outShape } = checkEmbedding(this.name, ids, table);
+    const y = this.make(outShape);
+    embedding.embeddingForward(floats(y), ints(ids), floats(table), ids.size, V, C);
+    return y;
   }
 
   embeddingBackward(ids: Tensor, dOut: Tensor, vocabSize: number): Tensor {
-    const idv = this.i32('embeddingBackward', 'ids', ids);
-    const dv = this.f32('embeddingBackward', 'dOut', dOut);
-    const C = dOut.shape[dOut.shape.length - 1];
-    expectShape('embeddingBackward', 'dOut', dOut, [...ids.shape, C]);
+    const C = checkEmbeddingBackward(this.name, ids, dOut);
     const dTable = this.make([vocabSize, C]);
-    embedding.embeddingBackward(dTable.storage.data as FloatArray, idv, dv, ids.size, vocabSize, C);
+    embedding.embeddingBackward(floats(dTable), ints(ids), floats(dOut), ids.size, vocabSize, C);
     return dTable;
   }
 
   layernorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): LayernormResult {
-    const op = 'layernorm';
-    const xv = this.f32(op, 'x', x);
-    const { rows, cols } = rowsAndCols(op, 'x', x);
-    expectShape(op, 'weight', weight, [cols]);
-    expectShape(op, 'bias', bias, [cols]);
-    const out = this.make(x.shape);
+    const { rows, cols } = checkLayernorm(this.name, x, weight, bias);
+    const y = this.make(x.shape);
     const mean = this.make([rows]);
     const rstd = this.make([rows]);
-    layernorm.layernormForward(
-      out.storage.data as FloatArray, mean.storage.data as FloatArray, rstd.storage.data as FloatArray,
-      xv, this.f32(op, 'weight', weight), this.f32(op, 'bias', bias), rows, cols, eps,
-    );
-    return { out, mean, rstd };
+    layernorm.layernormForward(floats(y), floats(mean), floats(rstd), floats(x), floats(weight), floats(bias), rows, cols, eps);
+    return { out: y, mean, rstd };
   }
 
   layernormBackward(dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): LayernormGradients {
-    const op = 'layernormBackward';
-    const { rows, cols } = rowsAndCols(op, 'x', x);
-    expectSameShape(op, x, dOut, ['x', 'dOut']);
-    expectShape(op, 'mean', mean, [rows]);
-    expectShape(op, 'rstd', rstd, [rows]);
+    const { rows, cols } = checkLayernormBackward(this.name, dOut, x, weight, mean, rstd);
     const dx = this.make(x.shape);
     const dWeight = this.make([cols]);
     const dBias = this.make([cols]);
     layernorm.layernormBackward(
-      dx.storage.data as FloatArray, dWeight.storage.data as FloatArray, dBias.storage.data as FloatArray,
-      this.f32(op, 'dOut', dOut), this.f32(op, 'x', x), this.f32(op, 'weight', weight),
-      this.f32(op, 'mean', mean), this.f32(op, 'rstd', rstd), rows, cols,
+      floats(dx), floats(dWeight), floats(dBias), floats(dOut), floats(x), floats(weight), floats(mean), floats(rstd), rows, cols,
     );
     return { dx, dWeight, dBias };
   }
 
   gelu(x: Tensor): Tensor {
-    const out = this.make(x.shape);
-    gelu.geluForward(out.storage.data as FloatArray, this.f32('gelu', 'x', x));
-    return out;
+    checkGelu(this.name, x);
+    const y = this.make(x.shape);
+    gelu.geluForward(floats(y), floats(x));
+    return y;
   }
 
   geluBackward(x: Tensor, dOut: Tensor): Tensor {
-    expectSameShape('geluBackward', x, dOut, ['x', 'dOut']);
+    checkGeluBackward(this.name, x, dOut);
     const dx = this.make(x.shape);
-    gelu.geluBackward(dx.storage.data as FloatArray, this.f32('geluBackward', 'x', x), this.f32('geluBackward', 'dOut', dOut));
+    gelu.geluBackward(floats(dx), floats(x), floats(dOut));
     return dx;
   }
 
   attention(qkv: Tensor, heads: number): AttentionResult {
-    const d = attentionDims('attention', qkv, heads);
-    const out = this.make([d.B, d.T, d.C]);
+    const d = checkAttention(this.name, qkv, heads);
+    const y = this.make([d.B, d.T, d.C]);
     const att = this.make([d.B, heads, d.T, d.T]);
-    attention.attentionForward(out.storage.data as FloatArray, att.storage.data as FloatArray, this.f32('attention', 'qkv', qkv), d);
-    return { out, att };
+    attention.attentionForward(floats(y), floats(att), floats(qkv), d);
+    return { out: y, att };
   }
 
   attentionBackward(dOut: Tensor, qkv: Tensor, att: Tensor, heads: number): Tensor {
-    const op = 'attentionBackward';
-    const d = attentionDims(op, qkv, heads);
-    expectShape(op, 'dOut', dOut, [d.B, d.T, d.C]);
-    expectShape(op, 'att', att, [d.B, heads, d.T, d.T]);
+    const d = checkAttentionBackward(this.name, dOut, qkv, att, heads);
     const dqkv = this.make(qkv.shape);
-    attention.attentionBackward(
-      dqkv.storage.data as FloatArray, this.f32(op, 'dOut', dOut), this.f32(op, 'qkv', qkv), this.f32(op, 'att', att), d,
-    );
+    attention.attentionBackward(floats(dqkv), floats(dOut), floats(qkv), floats(att), d);
     return dqkv;
   }
 
   add(a: Tensor, b: Tensor): Tensor {
-    expectSameShape('add', a, b);
-    const out = this.make(a.shape);
-    addForward(out.storage.data as FloatArray, this.f32('add', 'a', a), this.f32('add', 'b', b));
-    return out;
+    checkAdd(this.name, a, b);
+    const y = this.make(a.shape);
+    addForward(floats(y), floats(a), floats(b));
+    return y;
   }
 
   accumulate(dst: Tensor, src: Tensor): void {
-    expectSameShape('accumulate', dst, src, ['dst', 'src']);
-    accumulate(this.f32('accumulate', 'dst', dst), this.f32('accumulate', 'src', src));
+    checkAccumulate(this.name, dst, src);
+    accumulate(floats(dst), floats(src));
   }
 
   crossEntropy(logits: Tensor, targets: Tensor): CrossEntropyResult {
-    const op = 'crossEntropy';
-    const { rows, cols } = rowsAndCols(op, 'logits', logits);
-    expectShape(op, 'targets', targets, [rows]);
+    const { rows, cols } = checkCrossEntropy(this.name, logits, targets);
     const losses = this.make([rows]);
     const probs = this.make(logits.shape);
-    crossEntropy.crossEntropyForward(
-      losses.storage.data as FloatArray, probs.storage.data as FloatArray,
-      this.f32(op, 'logits', logits), this.i32(op, 'targets', targets), rows, cols,
-    );
+    crossEntropy.crossEntropyForward(floats(losses), floats(probs), floats(logits), ints(targets), rows, cols);
     return { losses, probs };
   }
 
   crossEntropyBackward(probs: Tensor, targets: Tensor, dLoss: number): Tensor {
-    const op = 'crossEntropyBackward';
-    const { rows, cols } = rowsAndCols(op, 'probs', probs);
-    expectShape(op, 'targets', targets, [rows]);
+    const { rows, cols } = checkCrossEntropyBackward(this.name, probs, targets);
     const dLogits = this.make(probs.shape);
-    crossEntropy.crossEntropyBackward(
-      dLogits.storage.data as FloatArray, this.f32(op, 'probs', probs), this.i32(op, 'targets', targets), dLoss, rows, cols,
-    );
+    crossEntropy.crossEntropyBackward(floats(dLogits), floats(probs), ints(targets), dLoss, rows, cols);
     return dLogits;
   }
 
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hp: AdamWParameters): void {
-    const op = 'adamw';
-    expectSameShape(op, param, grad, ['param', 'grad']);
-    expectSameShape(op, param, m, ['param', 'm']);
-    expectSameShape(op, param, v, ['param', 'v']);
-    adamwStep(this.f32(op, 'param', param), this.f32(op, 'grad', grad), this.f32(op, 'm', m), this.f32(op, 'v', v), hp);
+    checkAdamw(this.name, param, grad, m, v);
+    adamwStep(floats(param), floats(grad), floats(m), floats(v), hp);
   }
 }

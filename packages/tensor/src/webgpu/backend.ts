@@ -3,7 +3,9 @@ import type {
   MatmulGradients, MatmulOptions,
 } from '../backend.ts';
 import {
-  attentionDims, embeddingDims, expectSameShape, expectShape, expectSize, expectTensor, expectValidShape, matmulDims, rowsAndCols,
+  checkAccumulate, checkAdamw, checkAdd, checkAttention, checkAttentionBackward, checkColumnSum, checkCrossEntropy,
+  checkCrossEntropyBackward, checkEmbedding, checkEmbeddingBackward, checkGelu, checkGeluBackward, checkLayernorm,
+  checkLayernormBackward, checkMatmul, checkRead, checkReshape, checkUpload, checkZeros, expectTensor,
 } from '../check.ts';
 import { BufferLimitError, TensorShapeError } from '../errors.ts';
 import { matmulBackward } from '../matmul-backward.ts';
@@ -37,6 +39,8 @@ class GpuStorage implements TensorStorage {
 type GpuTensor = Tensor<GpuStorage>;
 
 const describe = (ts: readonly Tensor[]): string => ts.map((t) => formatShape(t.shape)).join('×');
+/** The buffer of a tensor this backend made or its op's check accepted. */
+const buf = (t: Tensor): GpuStorage => (t as GpuTensor).storage;
 
 /** WGSL compute kernels on a WebGPU device, in a browser (navigator.gpu) or in Node (npm `webgpu`). */
 export class WebGpuBackend implements Backend {
@@ -79,11 +83,6 @@ export class WebGpuBackend implements Backend {
     return new Tensor(this.name, [...shape], dtype, new GpuStorage(buffer, bytes, this.runtime));
   }
 
-  private use(op: string, name: string, t: Tensor, dtype: DType = 'f32'): Binding {
-    expectTensor(op, name, t, this.name, dtype);
-    return (t as GpuTensor).storage;
-  }
-
   private run(kernel: Kernel, inputs: readonly Tensor[], bindings: Binding[], params: number[], workgroups: [number, number, number]): void {
     this.runtime.dispatch(kernel, `${kernel.name} ${describe(inputs)}`, bindings, params, workgroups);
   }
@@ -94,30 +93,28 @@ export class WebGpuBackend implements Backend {
   }
 
   upload(data: TensorData | Float64Array, shape: Shape): Tensor {
-    expectValidShape('upload', shape);
-    expectSize('upload', shape, data.length);
+    checkUpload(shape, data.length);
     const t = this.alloc('upload', shape, data instanceof Int32Array ? 'i32' : 'f32');
     this.runtime.write(t.storage.buffer, data instanceof Float64Array ? Float32Array.from(data) : data);
     return t;
   }
 
   zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
-    expectValidShape('zeros', shape);
+    checkZeros(shape);
     const t = this.alloc('zeros', shape, dtype);
     this.runtime.clear(t.storage);
     return t;
   }
 
   reshape(t: Tensor, shape: Shape): Tensor {
-    expectTensor('reshape', 't', t, this.name, t.dtype);
-    expectValidShape('reshape', shape);
-    expectSize('reshape', shape, t.size);
+    checkReshape(this.name, t, shape);
     t.storage.refs += 1;
-    return new Tensor(this.name, [...shape], t.dtype, (t as GpuTensor).storage);
+    return new Tensor(this.name, [...shape], t.dtype, buf(t));
   }
 
   async read(t: Tensor): Promise<TensorData> {
-    const bytes = await this.runtime.readBytes('read', this.use('read', 't', t, t.dtype));
+    checkRead(this.name, t);
+    const bytes = await this.runtime.readBytes('read', buf(t));
     return t.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
   }
 
@@ -141,14 +138,13 @@ export class WebGpuBackend implements Backend {
 
   /** Runs a custom kernel; for ops outside this interface (fused kernels, tests). */
   dispatch(kernel: Kernel, tensors: readonly Tensor[], params: number[], workgroups: [number, number, number]): void {
-    this.run(kernel, tensors, tensors.map((t, i) => this.use(kernel.name, kernel.bindings[i]?.name ?? `#${i}`, t, t.dtype)), params, workgroups);
+    tensors.forEach((t, i) => expectTensor(kernel.name, kernel.bindings[i]?.name ?? `#${i}`, t, this.name, t.dtype));
+    this.run(kernel, tensors, tensors.map(buf), params, workgroups);
   }
 
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
     const op = 'matmul';
-    const bindings = [this.use(op, 'a', a), this.use(op, 'b', b)];
-    if (options.bias) bindings.push(this.use(op, 'bias', options.bias));
-    const d = matmulDims(a, b, options);
+    const d = checkMatmul(this.name, a, b, options);
     const out = this.alloc(op, d.outShape);
     const kernel = matmulKernel({ transA: !!options.transA, transB: !!options.transB, bias: !!options.bias });
     const strideB = d.sharedB ? 0 : d.K * d.N;
@@ -158,7 +154,8 @@ export class WebGpuBackend implements Backend {
       out.dispose();
       throw new TensorShapeError(op, `${d.batch}×[${d.M},${d.N}] needs a workgroup grid of ${formatShape(grid)}, above this adapter's ${limit} per dimension`);
     }
-    this.run(kernel, [a, b], [out.storage, ...bindings], [d.M, d.N, d.K, d.M * d.K, strideB], grid);
+    const inputs = options.bias ? [buf(a), buf(b), buf(options.bias)] : [buf(a), buf(b)];
+    this.run(kernel, [a, b], [out.storage, ...inputs], [d.M, d.N, d.K, d.M * d.K, strideB], grid);
     return out;
   }
 
@@ -167,99 +164,79 @@ export class WebGpuBackend implements Backend {
   }
 
   columnSum(x: Tensor): Tensor {
-    const xb = this.use('columnSum', 'x', x);
-    const { rows, cols } = rowsAndCols('columnSum', 'x', x);
+    const { rows, cols } = checkColumnSum(this.name, x);
     const out = this.alloc('columnSum', [cols]);
-    this.elementwise(columnSumKernel, [x], [out.storage, xb], [cols, rows]);
+    this.elementwise(columnSumKernel, [x], [out.storage, buf(x)], [cols, rows]);
     return out;
   }
 
   embedding(ids: Tensor, table: Tensor): Tensor {
-    const op = 'embedding';
-    const bindings = [this.use(op, 'ids', ids, 'i32'), this.use(op, 'table', table)];
-    const { V, C, outShape } = embeddingDims(op, ids, table);
-    const out = this.alloc(op, outShape);
-    this.elementwise(embeddingKernel, [ids, table], [out.storage, ...bindings], [ids.size * C, C, V]);
+    const { V, C, outShape } = checkEmbedding(this.name, ids, table);
+    const out = this.alloc('embedding', outShape);
+    this.elementwise(embeddingKernel, [ids, table], [out.storage, buf(ids), buf(table)], [ids.size * C, C, V]);
     return out;
   }
 
   embeddingBackward(ids: Tensor, dOut: Tensor, vocabSize: number): Tensor {
-    const op = 'embeddingBackward';
-    const bindings = [this.use(op, 'ids', ids, 'i32'), this.use(op, 'dOut', dOut)];
-    const C = dOut.shape[dOut.shape.length - 1];
-    expectShape(op, 'dOut', dOut, [...ids.shape, C]);
-    const dTable = this.alloc(op, [vocabSize, C]);
+    const C = checkEmbeddingBackward(this.name, ids, dOut);
+    const dTable = this.alloc('embeddingBackward', [vocabSize, C]);
     this.runtime.clear(dTable.storage);
-    this.run(embeddingBackwardKernel, [ids, dOut], [dTable.storage, ...bindings], [ids.size, C, vocabSize], foldWorkgroups(ids.size));
+    this.run(embeddingBackwardKernel, [ids, dOut], [dTable.storage, buf(ids), buf(dOut)], [ids.size, C, vocabSize], foldWorkgroups(ids.size));
     return dTable;
   }
 
   layernorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): LayernormResult {
     const op = 'layernorm';
-    const { rows, cols } = rowsAndCols(op, 'x', x);
-    expectShape(op, 'weight', weight, [cols]);
-    expectShape(op, 'bias', bias, [cols]);
-    const inputs = [this.use(op, 'x', x), this.use(op, 'weight', weight), this.use(op, 'bias', bias)];
+    const { rows, cols } = checkLayernorm(this.name, x, weight, bias);
     const out = this.alloc(op, x.shape);
     const mean = this.alloc(op, [rows]);
     const rstd = this.alloc(op, [rows]);
-    this.run(layernorm.layernormKernel, [x], [out.storage, mean.storage, rstd.storage, ...inputs], [rows, cols, eps], foldWorkgroups(rows));
+    this.run(layernorm.layernormKernel, [x], [out.storage, mean.storage, rstd.storage, buf(x), buf(weight), buf(bias)], [rows, cols, eps], foldWorkgroups(rows));
     return { out, mean, rstd };
   }
 
   layernormBackward(dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): LayernormGradients {
     const op = 'layernormBackward';
-    const { rows, cols } = rowsAndCols(op, 'x', x);
-    expectSameShape(op, x, dOut, ['x', 'dOut']);
-    expectShape(op, 'weight', weight, [cols]);
-    expectShape(op, 'mean', mean, [rows]);
-    expectShape(op, 'rstd', rstd, [rows]);
-    const [db, xb, wb, mb, rb] = [
-      this.use(op, 'dOut', dOut), this.use(op, 'x', x), this.use(op, 'weight', weight), this.use(op, 'mean', mean), this.use(op, 'rstd', rstd),
-    ];
+    const { rows, cols } = checkLayernormBackward(this.name, dOut, x, weight, mean, rstd);
     const dx = this.alloc(op, x.shape);
     const dWeight = this.alloc(op, [cols]);
     const dBias = this.alloc(op, [cols]);
-    this.run(layernorm.layernormBackwardKernel, [dOut, x], [dx.storage, db, xb, wb, mb, rb], [rows, cols], foldWorkgroups(rows));
+    const [db, xb, mb, rb] = [buf(dOut), buf(x), buf(mean), buf(rstd)];
+    this.run(layernorm.layernormBackwardKernel, [dOut, x], [dx.storage, db, xb, buf(weight), mb, rb], [rows, cols], foldWorkgroups(rows));
     this.elementwise(layernorm.layernormParamsBackwardKernel, [dOut, x], [dWeight.storage, dBias.storage, db, xb, mb, rb], [cols, rows]);
     return { dx, dWeight, dBias };
   }
 
   gelu(x: Tensor): Tensor {
-    const xb = this.use('gelu', 'x', x);
+    checkGelu(this.name, x);
     const out = this.alloc('gelu', x.shape);
-    this.elementwise(geluKernel, [x], [out.storage, xb], [x.size]);
+    this.elementwise(geluKernel, [x], [out.storage, buf(x)], [x.size]);
     return out;
   }
 
   geluBackward(x: Tensor, dOut: Tensor): Tensor {
-    const op = 'geluBackward';
-    expectSameShape(op, x, dOut, ['x', 'dOut']);
-    const inputs = [this.use(op, 'x', x), this.use(op, 'dOut', dOut)];
-    const dx = this.alloc(op, x.shape);
-    this.elementwise(geluBackwardKernel, [x, dOut], [dx.storage, ...inputs], [x.size]);
+    checkGeluBackward(this.name, x, dOut);
+    const dx = this.alloc('geluBackward', x.shape);
+    this.elementwise(geluBackwardKernel, [x, dOut], [dx.storage, buf(x), buf(dOut)], [x.size]);
     return dx;
   }
 
   attention(qkv: Tensor, heads: number): AttentionResult {
     const op = 'attention';
-    const qb = this.use(op, 'qkv', qkv);
-    const d = attentionDims(op, qkv, heads);
+    const d = checkAttention(this.name, qkv, heads);
     const rows = d.B * heads * d.T;
     const att = this.alloc(op, [d.B, heads, d.T, d.T]);
     const out = this.alloc(op, [d.B, d.T, d.C]);
-    this.run(attention.attentionScoresKernel, [qkv], [att.storage, qb],
+    this.run(attention.attentionScoresKernel, [qkv], [att.storage, buf(qkv)],
       [rows, d.T, d.C, heads, d.headSize, 1 / Math.sqrt(d.headSize)], foldWorkgroups(rows));
-    this.elementwise(attention.attentionValuesKernel, [qkv], [out.storage, qb, att.storage], [out.size, d.T, d.C, heads, d.headSize]);
+    this.elementwise(attention.attentionValuesKernel, [qkv], [out.storage, buf(qkv), att.storage], [out.size, d.T, d.C, heads, d.headSize]);
     return { out, att };
   }
 
   attentionBackward(dOut: Tensor, qkv: Tensor, att: Tensor, heads: number): Tensor {
     const op = 'attentionBackward';
-    const d = attentionDims(op, qkv, heads);
-    expectShape(op, 'dOut', dOut, [d.B, d.T, d.C]);
-    expectShape(op, 'att', att, [d.B, heads, d.T, d.T]);
-    const [db, qb, ab] = [this.use(op, 'dOut', dOut), this.use(op, 'qkv', qkv), this.use(op, 'att', att)];
+    const d = checkAttentionBackward(this.name, dOut, qkv, att, heads);
+    const [db, qb, ab] = [buf(dOut), buf(qkv), buf(att)];
     const rows = d.B * heads * d.T;
     const dPre = this.alloc(op, att.shape);
     const dqkv = this.alloc(op, qkv.shape);
@@ -272,46 +249,37 @@ export class WebGpuBackend implements Backend {
   }
 
   add(a: Tensor, b: Tensor): Tensor {
-    expectSameShape('add', a, b);
-    const inputs = [this.use('add', 'a', a), this.use('add', 'b', b)];
+    checkAdd(this.name, a, b);
     const out = this.alloc('add', a.shape);
-    this.elementwise(addKernel, [a, b], [out.storage, ...inputs], [a.size]);
+    this.elementwise(addKernel, [a, b], [out.storage, buf(a), buf(b)], [a.size]);
     return out;
   }
 
   accumulate(dst: Tensor, src: Tensor): void {
-    expectSameShape('accumulate', dst, src, ['dst', 'src']);
-    this.elementwise(accumulateKernel, [dst, src], [this.use('accumulate', 'dst', dst), this.use('accumulate', 'src', src)], [dst.size]);
+    checkAccumulate(this.name, dst, src);
+    this.elementwise(accumulateKernel, [dst, src], [buf(dst), buf(src)], [dst.size]);
   }
 
   crossEntropy(logits: Tensor, targets: Tensor): CrossEntropyResult {
     const op = 'crossEntropy';
-    const { rows, cols } = rowsAndCols(op, 'logits', logits);
-    expectShape(op, 'targets', targets, [rows]);
-    const inputs = [this.use(op, 'logits', logits), this.use(op, 'targets', targets, 'i32')];
+    const { rows, cols } = checkCrossEntropy(this.name, logits, targets);
     const losses = this.alloc(op, [rows]);
     const probs = this.alloc(op, logits.shape);
-    this.run(crossEntropy.crossEntropyKernel, [logits], [losses.storage, probs.storage, ...inputs], [rows, cols], foldWorkgroups(rows));
+    this.run(crossEntropy.crossEntropyKernel, [logits], [losses.storage, probs.storage, buf(logits), buf(targets)], [rows, cols], foldWorkgroups(rows));
     return { losses, probs };
   }
 
   crossEntropyBackward(probs: Tensor, targets: Tensor, dLoss: number): Tensor {
-    const op = 'crossEntropyBackward';
-    const { rows, cols } = rowsAndCols(op, 'probs', probs);
-    expectShape(op, 'targets', targets, [rows]);
-    const inputs = [this.use(op, 'probs', probs), this.use(op, 'targets', targets, 'i32')];
-    const dLogits = this.alloc(op, probs.shape);
-    this.elementwise(crossEntropy.crossEntropyBackwardKernel, [probs], [dLogits.storage, ...inputs], [probs.size, cols, dLoss]);
+    const { cols } = checkCrossEntropyBackward(this.name, probs, targets);
+    const dLogits = this.alloc('crossEntropyBackward', probs.shape);
+    this.elementwise(crossEntropy.crossEntropyBackwardKernel, [probs], [dLogits.storage, buf(probs), buf(targets)], [probs.size, cols, dLoss]);
     return dLogits;
   }
 
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hp: AdamWParameters): void {
-    const op = 'adamw';
-    expectSameShape(op, param, grad, ['param', 'grad']);
-    expectSameShape(op, param, m, ['param', 'm']);
-    expectSameShape(op, param, v, ['param', 'v']);
+    checkAdamw(this.name, param, grad, m, v);
     const s = adamwScalars(hp);
-    this.elementwise(adamwKernel, [param], [this.use(op, 'param', param), this.use(op, 'grad', grad), this.use(op, 'm', m), this.use(op, 'v', v)],
+    this.elementwise(adamwKernel, [param], [buf(param), buf(grad), buf(m), buf(v)],
       [param.size, s.lr, s.beta1, s.beta2, s.eps, s.decay, s.correction1, s.correction2]);
   }
 }

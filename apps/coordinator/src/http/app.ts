@@ -1,0 +1,38 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { HttpError, limitBody } from './http-error.ts';
+
+/**
+ * The largest request body any route reads (bytes): a backstop for routes without a limit of their
+ * own. Routes set lower limits beside them (MAX_SIWE_BODY_BYTES); one that needs more raises this.
+ */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
+/** One part of the HTTP surface (health, ownership; later an inference API, payments, /metrics, static files). */
+export type RouteModule = Hono;
+
+/**
+ * The coordinator's HTTP surface: each route module mounted at the root, one body limit, and one
+ * place where errors become responses: `{ error: code, message }` with the error's status.
+ * Socket.IO answers `/socket.io/` on the same server before this app sees a request.
+ */
+export function buildApp(modules: readonly RouteModule[]): Hono {
+  const app = new Hono();
+  app.use('*', limitBody(MAX_REQUEST_BODY_BYTES));
+  for (const m of modules) app.route('/', m);
+  app.notFound((c) => refuse(c, new HttpError(404, 'not-found', `no route ${c.req.method} ${c.req.path}`)));
+  app.onError((e, c) => refuse(c, asHttpError(e)));
+  return app;
+}
+
+function asHttpError(e: Error): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof HTTPException) return new HttpError(e.status as HttpError['status'], 'http', e.message || `HTTP ${e.status}`);
+  console.error('coordinator http:', e);
+  return new HttpError(500, 'internal', e.message);
+}
+
+function refuse(c: Context, e: HttpError): Response {
+  c.header('cache-control', 'no-store');
+  return c.json({ error: e.code, message: e.message }, e.status);
+}

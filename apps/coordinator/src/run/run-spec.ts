@@ -1,0 +1,23 @@
+import { crc32, DEFAULT_OPTIMIZER, type OptimizerConfig } from '@openshard/model';
+import type { Corpus } from '@openshard/data';
+import type { CorpusFingerprint } from '@openshard/trainer';
+import type { RunOptions } from '../training/training-run.ts';
+
+/** What a run is, stored with it so a restarted coordinator resumes the same run. */
+export interface RunSpec {
+  preset: string;
+  /** Rounds the run lasts: the learning rate decays over them, and no task of a later round is issued. */
+  rounds: number;
+  options: Omit<RunOptions, 'config'>;
+  corpus: CorpusFingerprint;
+}
+
+/** The trainer CLI's schedule for this many steps, so `npm run train` with the same numbers is a network run's reference. */
+export function runOptimizer(rounds: number): OptimizerConfig {
+  return { ...DEFAULT_OPTIMIZER, warmupSteps: Math.min(DEFAULT_OPTIMIZER.warmupSteps, Math.floor(rounds / 10)), decaySteps: rounds };
+}
+
+/** Which text a run trains on: a resumed run refuses any other. */
+export function corpusFingerprint(corpus: Corpus): CorpusFingerprint {
+  return { source: corpus.source, trainBytes: corpus.train.length, trainCrc32: crc32(corpus.train).toString(16) };
+}

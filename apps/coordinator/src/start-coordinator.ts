@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { validationBatches } from '@openshard/data';
+import { loadCorpus } from '@openshard/data/node';
+import { DASHBOARD_STATS_INTERVAL_MS } from '@openshard/protocol';
+import { CpuBackend } from '@openshard/tensor';
+import { runAfterRound, type AfterRoundStep } from './after-round/after-round.ts';
+import { broadcastRound, checkpointAndEpoch, finishRun, persistRound, reportRound, Validation } from './after-round/steps.ts';
+import { Coordinator } from './coordinator.ts';
+import { DashboardFeed } from './dashboard/dashboard-feed.ts';
+import { loadReferenceCurve } from './dashboard/reference-curve.ts';
+import { dashboardSnapshot, runInfo } from './dashboard/snapshot.ts';
+import { Telemetry } from './dashboard/telemetry.ts';
+import { ownershipRoutes } from './http/ownership-routes.ts';
+import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
+import { EpochPublisher } from './ownership/epoch-publisher.ts';
+import { EpochService, type EpochPolicy } from './ownership/epoch-service.ts';
+import { openRun, type NewRunOptions } from './run/open-run.ts';
+import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
+import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
+import { signInVerifier } from './sign-in.ts';
+import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
+import type { RunStore, Stores } from './store/stores.ts';
+import type { TaskKey } from './training/round-plan.ts';
+import type { RoundSummary } from './training/training-run.ts';
+
+export interface CoordinatorOptions extends NewRunOptions {
+  data: string;
+  host: string;
+  port: number;
+  /** SQLite file and checkpoints live here. */
+  dataDir: string;
+  /** A checkpoint is written every this many rounds (and after the last). */
+  checkpointEvery: number;
+  /** Validation loss is measured every this many rounds (and before the first, and after the last). */
+  evalEvery: number;
+  /** Micro-batches of the validation text each measurement uses. */
+  evalBatches: number;
+  /** A folder of `npm run train` with the same options: its curve is overlaid on the dashboard. */
+  reference?: string;
+  /** Where volunteers sign in from (SIWE domain and URI origin): the web app's origin. */
+  webOrigin: string;
+  /** The chain sign-in messages must name. */
+  chainId: number;
+  /** The RevenueDistributor's chain; without one, work accrues shares but no epoch is published. */
+  chain?: ChainConfig;
+  epochs: EpochPolicy;
+  onRound?: (s: RoundSummary, c: Coordinator) => void;
+  onFinished?: (c: Coordinator) => void;
+  onTaskAccepted?: (lease: TaskLease<TaskKey>, now: number) => void;
+}
+
+export const DEFAULT_COORDINATOR: CoordinatorOptions = {
+  preset: 'tiny', shards: 4, batch: 4, microBatches: 4, seed: 1337, rounds: 2000, data: 'brown', host: '127.0.0.1', port: 8600,
+  dataDir: 'data', checkpointEvery: 10, evalEvery: 10, evalBatches: 4, webOrigin: 'http://127.0.0.1:5173', chainId: 31337,
+  epochs: { everyRounds: 50, everyMs: 10 * 60_000 },
+};
+
+export interface RunningCoordinator {
+  server: CoordinatorServer;
+  coordinator: Coordinator;
+  runId: string;
+  /** Round the run started or resumed at. */
+  startRound: number;
+  /** The run's record; `stores` holds it and the others (epochs, sign-in nonces). */
+  store: RunStore;
+  stores: Stores;
+  close(): Promise<void>;
+}
+
+/**
+ * The coordinator process's start-up: opens the store and the run (resuming the latest), wires
+ * sign-in, the chain, the after-round steps and the dashboard around the Coordinator, and serves
+ * HTTP and Socket.IO. Volunteers reconnect by themselves.
+ */
+export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCoordinator> {
+  if (o.chain && o.chain.chainId !== o.chainId) throw new Error(`the chain file names chain ${o.chain.chainId}, but sign-in expects chain ${o.chainId}; pass --chain-id ${o.chain.chainId}`);
+  mkdirSync(o.dataDir, { recursive: true });
+  const stores = await openSqliteStores(join(o.dataDir, 'openshard.sqlite'));
+  const store = stores.runs;
+  const corpus = loadCorpus(o.data);
+  const opened = await openRun(store, o.dataDir, corpus, new CpuBackend(), o);
+  const { run, id: runId } = opened;
+  const info = runInfo(opened, corpus.train);
+  const reference = o.reference ? loadReferenceCurve(o.reference, opened.spec.options, opened.spec.corpus) : null;
+  const feed = new DashboardFeed(new Telemetry(Date.now()));
+  const siwe = signInVerifier(o, stores.nonces);
+  const chain = o.chain ? distributorChain(o.chain) : null;
+  const epochs = chain ? new EpochPublisher(new EpochService(store, stores.epochs, runId, chain, o.epochs, Date.now()), (text) => feed.notice('epoch', text)) : null;
+  const validation = new Validation(run, validationBatches(corpus.validation, run.options.batch, run.options.config.contextLength, o.evalBatches), store, runId, feed);
+  const steps: AfterRoundStep[] = [
+    persistRound(store, runId, () => coordinator),
+    broadcastRound(feed),
+    validation.step(o.evalEvery),
+    checkpointAndEpoch(o.checkpointEvery, opened.checkpoint, feed, epochs),
+    reportRound(o.onRound, () => coordinator),
+    finishRun(feed, () => o.onFinished?.(coordinator)),
+  ];
+  const coordinator: Coordinator = new Coordinator(run, new LeaseScheduler(), runId, {
+    roundClosed: (summary, tasks) => runAfterRound(steps, { summary, tasks, completed: run.round, last: run.round >= opened.spec.rounds, at: Date.now() }),
+    taskAccepted: (lease, computeMs, now) => {
+      feed.telemetry.taskAccepted(lease, computeMs, now);
+      o.onTaskAccepted?.(lease, now);
+    },
+    notice: (kind, text) => feed.notice(kind, text),
+  }, opened.spec.rounds, { addressOf: (token) => siwe.verifySession(token) });
+  await validation.atStart();
+  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownershipRoutes({
+    siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}),
+  })] });
+  epochs?.publishPending();
+  feed.attach(server.io, () => dashboardSnapshot(store, info, reference, feed.telemetry));
+  const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);
+  return {
+    server, coordinator, runId, startRound: opened.startRound, store, stores,
+    async close() {
+      clearInterval(statsTimer);
+      await server.close();
+      await epochs?.idle();
+      run.dispose();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import type { EpochState, SiweNonceStore } from '@openshard/ownership';
+import type { Hex } from 'viem';
+
+/**
+ * The coordinator's durable record, behind asynchronous interfaces: SQLite (store/sqlite/) on one
+ * machine, and any engine with transactions (PostgreSQL) when several coordinators share it.
+ * Callers hold a `Stores` and never a connection.
+ */
+
+/** An accepted task, logged in the transaction that commits its round. */
+export interface TaskRecord {
+  round: number;
+  taskId: string;
+  leaseId: string;
+  volunteer: string;
+  kind: string;
+  shard: number;
+  microBatch: number;
+  flops: number;
+  computeMs: number;
+  /** The wallet of the volunteer's verified sign-in session; null: it accrues nothing. */
+  address: string | null;
+}
+
+/** Accepted work credited to a wallet: one per accepted task of a signed-in volunteer. */
+export interface WorkReceipt {
+  round: number;
+  taskId: string;
+  address: string;
+  shard: number;
+  microBatch: number;
+  flops: number;
+}
+
+export interface RoundRecord {
+  round: number;
+  loss: number;
+  tokens: number;
+  closedAt: number;
+}
+
+export interface StoredRun {
+  id: string;
+  /** JSON the coordinator wrote when it created the run (options, corpus fingerprint). */
+  spec: string;
+  createdAt: number;
+  /** The round the latest checkpoint starts at (rounds completed), 0 before any. */
+  checkpointRound: number;
+  checkpoint: string | null;
+}
+
+export interface MetricPoint {
+  round: number;
+  value: number;
+  at: number;
+}
+
+/** One closed epoch as stored: amounts are wei (BigInt). */
+export interface EpochRecord {
+  epoch: number;
+  /** Receipts of rounds before this one are counted in it (and earlier epochs). */
+  throughRound: number;
+  /** Wei deposited into the distributor during the epoch, and in all as of its close. */
+  revenue: bigint;
+  totalDeposited: bigint;
+  root: Hex;
+  totalCumulative: bigint;
+  /** The entitlement math's state after the epoch. */
+  state: EpochState;
+  /** StandardMerkleTree dump with every leaf: the proofs. */
+  tree: string;
+  createdAt: number;
+  /** The publishRoot transaction once mined ('found-on-chain' when a crash lost its hash); null before. */
+  publishedTx: EpochPublication | null;
+}
+
+export type EpochPublication = Hex | 'found-on-chain';
+
+/**
+ * Runs, closed rounds, the accepted-task log with its work receipts, metrics, and which checkpoint
+ * a run resumes from. A round's summary, its tasks and their receipts are written in one
+ * transaction; a recovery forgets, in one transaction, whatever came after the checkpoint it
+ * resumes from, so no round is counted twice.
+ */
+export interface RunStore {
+  createRun(id: string, spec: string, now: number): Promise<void>;
+  latestRun(): Promise<StoredRun | null>;
+  /** All or nothing: a task that cannot be written (a task id logged before) leaves no trace of the round. */
+  closeRound(runId: string, r: RoundRecord, tasks: readonly TaskRecord[]): Promise<void>;
+  /** The checkpoint at `path` (written and renamed into place already) starts at `round`. */
+  commitCheckpoint(runId: string, round: number, path: string): Promise<void>;
+  /** Forgets rounds, tasks, receipts and metrics at or after `round` (they will be trained again). */
+  rollbackTo(runId: string, round: number): Promise<void>;
+  rounds(runId: string): Promise<RoundRecord[]>;
+  tasks(runId: string): Promise<TaskRecord[]>;
+  receipts(runId: string): Promise<WorkReceipt[]>;
+  /** Shares: accepted FLOPs per address over rounds [fromRound, beforeRound) (all rounds when omitted), exact. */
+  shares(runId: string, beforeRound?: number, fromRound?: number): Promise<Map<string, bigint>>;
+  recordMetric(runId: string, round: number, name: string, value: number, at: number): Promise<void>;
+  /** One metric of a run, in round order. */
+  metrics(runId: string, name: string): Promise<MetricPoint[]>;
+}
+
+/**
+ * Epochs: an epoch is written whole before its root is sent to the chain, and marked published
+ * when the transaction is mined, so a crash in between leaves an epoch to publish, never a root
+ * nobody can prove against.
+ */
+export interface EpochStore {
+  add(runId: string, e: EpochRecord): Promise<void>;
+  markPublished(runId: string, epoch: number, tx: EpochPublication): Promise<void>;
+  latest(runId: string): Promise<EpochRecord | null>;
+  /** The latest epoch whose root is on chain. */
+  latestPublished(runId: string): Promise<EpochRecord | null>;
+  /** Epochs stored but not yet on chain, in epoch order. */
+  unpublished(runId: string): Promise<EpochRecord[]>;
+}
+
+/**
+ * Sign-in nonces, shared by every coordinator process so that a nonce issued by one is accepted
+ * by another, once (issue with its expiry; consume atomically; prune). The contract is what
+ * SiweVerifier needs, stated once in the ownership package.
+ */
+export type NonceStore = SiweNonceStore;
+
+export interface Stores {
+  runs: RunStore;
+  epochs: EpochStore;
+  nonces: NonceStore;
+  /** Releases the connection(s); the stores are unusable after. */
+  close(): Promise<void>;
+}
