@@ -41,10 +41,7 @@ export default defineConfig({
   // which would end a volunteer's session mid-task
   optimizeDeps: {
     entries: ['index.html', 'src/**/*.worker.ts'],
-    include: [
-      'react', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'socket.io-client', 'uplot', 'zod',
-      'viem', 'viem/siwe', 'wagmi', 'wagmi/connectors', '@tanstack/react-query',
-    ],
+    include: ['react', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'socket.io-client', 'uplot', 'zod', 'viem', 'viem/siwe', 'wagmi', 'wagmi/connectors', '@tanstack/react-query'],
   },
   worker: { format: 'es' },
   build: { outDir: fileURLToPath(new URL('./dist/web', import.meta.url)), emptyOutDir: true, target: 'es2022' },

@@ -52,17 +52,42 @@ const corpus = loadBrownCorpus();
 let singleTokensPerSecond = NaN;
 let t0 = performance.now();
 if (!args['load-only']) {
-const trainer = new Trainer(new CpuBackend(), corpus.train, { config, shards: 1, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: ROUNDS + 1 } });
-await trainer.trainStep();
-t0 = performance.now();
-for (let i = 0; i < ROUNDS; i++) await trainer.trainStep();
-singleTokensPerSecond = (ROUNDS * tokensPerRound) / ((performance.now() - t0) / 1000);
-trainer.dispose();
+  const trainer = new Trainer(new CpuBackend(), corpus.train, {
+    config,
+    shards: 1,
+    batch: BATCH,
+    microBatches: MICRO_BATCHES,
+    seed: SEED,
+    optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: ROUNDS + 1 },
+  });
+  await trainer.trainStep();
+  t0 = performance.now();
+  for (let i = 0; i < ROUNDS; i++) await trainer.trainStep();
+  singleTokensPerSecond = (ROUNDS * tokensPerRound) / ((performance.now() - t0) / 1000);
+  trainer.dispose();
 }
 
-interface Row { shards: number; volunteers: number; tokensPerSecond: number; ratio: number; coordinatorMsPerTask: number; bytesPerToken: number }
+interface Row {
+  shards: number;
+  volunteers: number;
+  tokensPerSecond: number;
+  ratio: number;
+  coordinatorMsPerTask: number;
+  bytesPerToken: number;
+}
 const rows: Row[] = [];
-const setups = args['load-only'] ? [] : [[1, 1], [1, 2], [1, 4], [1, 8], [2, 2], [2, 4], [4, 4], [4, 8]];
+const setups = args['load-only']
+  ? []
+  : [
+      [1, 1],
+      [1, 2],
+      [1, 4],
+      [1, 8],
+      [2, 2],
+      [2, 4],
+      [4, 4],
+      [4, 8],
+    ];
 for (const [shards, volunteers] of setups) {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
   let closed = 0;
@@ -73,8 +98,18 @@ for (const [shards, volunteers] of setups) {
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const network = await startCoordinator({
-    ...DEFAULT_COORDINATOR, preset: 'tiny', shards, batch: BATCH, microBatches: MICRO_BATCHES, seed: SEED, rounds: ROUNDS + 1, data: 'brown',
-    host: '127.0.0.1', port: 0, dataDir, checkpointEvery: 1_000_000,
+    ...DEFAULT_COORDINATOR,
+    preset: 'tiny',
+    shards,
+    batch: BATCH,
+    microBatches: MICRO_BATCHES,
+    seed: SEED,
+    rounds: ROUNDS + 1,
+    data: 'brown',
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    checkpointEvery: 1_000_000,
     onTaskAccepted: () => void tasks++,
     onRound: () => {
       closed++;
@@ -93,7 +128,10 @@ for (const [shards, volunteers] of setups) {
   const s = network.server.stats;
   const tokensPerSecond = (ROUNDS * tokensPerRound) / seconds;
   rows.push({
-    shards, volunteers, tokensPerSecond, ratio: tokensPerSecond / singleTokensPerSecond,
+    shards,
+    volunteers,
+    tokensPerSecond,
+    ratio: tokensPerSecond / singleTokensPerSecond,
     coordinatorMsPerTask: (s.handlerMs - statsAtStart.handlerMs) / (tasks - tasksAtStart),
     bytesPerToken: (s.bytesIn + s.bytesOut - statsAtStart.bytesIn - statsAtStart.bytesOut) / (ROUNDS * tokensPerRound),
   });
@@ -107,7 +145,12 @@ const LOAD_CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 1, he
 const latencies: number[] = [];
 let loadTasks = 0;
 const run = new TrainingRun(new CpuBackend(), encode('tiny tasks for a crowd of volunteers. '.repeat(2000)), {
-  config: LOAD_CONFIG, shards: 1, batch: 1, microBatches: CLIENTS, seed: 1, optimizer: DEFAULT_OPTIMIZER,
+  config: LOAD_CONFIG,
+  shards: 1,
+  batch: 1,
+  microBatches: CLIENTS,
+  seed: 1,
+  optimizer: DEFAULT_OPTIMIZER,
 });
 const coordinator = new Coordinator(run, new LeaseScheduler(), 'load', {
   taskAccepted: (lease, _computeMs, now) => {
@@ -141,8 +184,15 @@ await server.close();
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
 const load = {
-  clients: CLIENTS, connected, tasksPerSecond: loadTasks / loadSeconds, p50Ms: pct(0.5), p99Ms: pct(0.99),
-  coordinatorBusyFraction: coordinatorBusy, eventsPerSecond, coordinatorRssMiB: peakRss / 2 ** 20, coordinatorRssGrowthMiB: (peakRss - memoryBefore) / 2 ** 20,
+  clients: CLIENTS,
+  connected,
+  tasksPerSecond: loadTasks / loadSeconds,
+  p50Ms: pct(0.5),
+  p99Ms: pct(0.99),
+  coordinatorBusyFraction: coordinatorBusy,
+  eventsPerSecond,
+  coordinatorRssMiB: peakRss / 2 ** 20,
+  coordinatorRssGrowthMiB: (peakRss - memoryBefore) / 2 ** 20,
 };
 
 const cpus = os.cpus();
@@ -151,13 +201,29 @@ console.log(`tiny preset, ${MICRO_BATCHES} micro-batches × ${BATCH} × ${config
 console.log(`single-process trainer: ${singleTokensPerSecond.toFixed(0)} tokens/s\n`);
 console.log('shards  volunteers  tokens/s  vs single  coordinator ms/task  bytes/token');
 for (const r of rows) {
-  console.log(`${String(r.shards).padStart(6)} ${String(r.volunteers).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(9)} ${r.ratio.toFixed(2).padStart(9)}× ${r.coordinatorMsPerTask.toFixed(2).padStart(20)} ${r.bytesPerToken.toFixed(0).padStart(12)}`);
+  console.log(
+    `${String(r.shards).padStart(6)} ${String(r.volunteers).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(9)} ${r.ratio.toFixed(2).padStart(9)}× ${r.coordinatorMsPerTask.toFixed(2).padStart(20)} ${r.bytesPerToken.toFixed(0).padStart(12)}`,
+  );
 }
-console.log(`\nload: ${load.connected}/${CLIENTS} clients connected; ${load.tasksPerSecond.toFixed(0)} tasks/s; latency p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; coordinator RSS ${load.coordinatorRssMiB.toFixed(0)} MiB (+${load.coordinatorRssGrowthMiB.toFixed(0)} MiB), busy ${(100 * load.coordinatorBusyFraction).toFixed(0)}% of the time handling ${load.eventsPerSecond.toFixed(0)} events/s; the clients share the same 2 cores`);
+console.log(
+  `\nload: ${load.connected}/${CLIENTS} clients connected; ${load.tasksPerSecond.toFixed(0)} tasks/s; latency p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; coordinator RSS ${load.coordinatorRssMiB.toFixed(0)} MiB (+${load.coordinatorRssGrowthMiB.toFixed(0)} MiB), busy ${(100 * load.coordinatorBusyFraction).toFixed(0)}% of the time handling ${load.eventsPerSecond.toFixed(0)} events/s; the clients share the same 2 cores`,
+);
 mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, JSON.stringify({
-  date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version },
-  tokensPerRound, rounds: ROUNDS, singleProcessTokensPerSecond: singleTokensPerSecond, distributed: rows, load,
-}, null, 2) + '\n');
+writeFileSync(
+  OUT,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version },
+      tokensPerRound,
+      rounds: ROUNDS,
+      singleProcessTokensPerSecond: singleTokensPerSecond,
+      distributed: rows,
+      load,
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log(`wrote ${OUT}`);
 process.exit(0);

@@ -31,11 +31,30 @@ function int(name: string, raw: string | undefined, fallback: number, min: numbe
 }
 
 const FLAGS = {
-  preset: { type: 'string' }, shards: { type: 'string' }, batch: { type: 'string' }, 'micro-batches': { type: 'string' },
-  rounds: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-  volunteers: { type: 'string' }, 'data-dir': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-  'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' }, reference: { type: 'string' }, 'web-origin': { type: 'string' }, 'chain-id': { type: 'string' },
-  'local-chain': { type: 'boolean' }, 'chain-port': { type: 'string' }, chain: { type: 'string' }, 'epoch-rounds': { type: 'string' }, 'epoch-minutes': { type: 'string' }, 'exit-when-done': { type: 'boolean' }, web: { type: 'boolean' },
+  preset: { type: 'string' },
+  shards: { type: 'string' },
+  batch: { type: 'string' },
+  'micro-batches': { type: 'string' },
+  rounds: { type: 'string' },
+  seed: { type: 'string' },
+  data: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  volunteers: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'eval-every': { type: 'string' },
+  'eval-batches': { type: 'string' },
+  reference: { type: 'string' },
+  'web-origin': { type: 'string' },
+  'chain-id': { type: 'string' },
+  'local-chain': { type: 'boolean' },
+  'chain-port': { type: 'string' },
+  chain: { type: 'string' },
+  'epoch-rounds': { type: 'string' },
+  'epoch-minutes': { type: 'string' },
+  'exit-when-done': { type: 'boolean' },
+  web: { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>['values'];
@@ -95,7 +114,8 @@ function spawnVolunteers(count: number, url: string, localChain: LocalChain | nu
   return Array.from({ length: count }, (_, i) => {
     const key = localChain?.devKeys[LOCAL_VOLUNTEER_FIRST_ACCOUNT + i];
     return spawn(process.execPath, ['--import', 'tsx', 'packages/volunteer/src/cli.ts', '--url', url, '--name', `local-${i + 1}`], {
-      stdio: ['ignore', 'ignore', 'inherit'], env: key ? { ...process.env, OPENSHARD_VOLUNTEER_KEY: key } : process.env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: key ? { ...process.env, OPENSHARD_VOLUNTEER_KEY: key } : process.env,
     });
   });
 }

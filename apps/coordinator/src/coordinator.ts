@@ -1,7 +1,7 @@
 import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
-import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ProtocolErrorCode, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
+import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
 import { chooseShard } from './scheduler/assignment.ts';
-import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
+import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import type { TaskRecord } from './store/stores.ts';
 import type { AcceptOutcome, RoundSummary, TrainingRun } from './training/training-run.ts';
@@ -38,9 +38,7 @@ export interface SessionVerifier {
 }
 
 /** A message for one volunteer, or an order to drop its connection. */
-export type Effect =
-  | { to: string; type: ServerMessageType; message: ServerMessage<ServerMessageType>; tensors?: WireTensor[] }
-  | { to: string; type: 'disconnect'; reason: string };
+export type Effect = { to: string; type: ServerMessageType; message: ServerMessage<ServerMessageType>; tensors?: WireTensor[] } | { to: string; type: 'disconnect'; reason: string };
 
 export interface CoordinatorEvents {
   /** Awaited before anything else happens: the place to commit the round durably. */
@@ -102,17 +100,23 @@ export class Coordinator {
     }
     const shard = chooseShard(this.shardWork, [...this.volunteers.values()]);
     const v: Volunteer = {
-      id, name: m.name, backend: m.backend, shard, readyVersion: null, throughput: null, tasksAccepted: 0, flopsAccepted: 0, accepting: true, refusals: 0, exposure: new Set(),
+      id,
+      name: m.name,
+      backend: m.backend,
+      shard,
+      readyVersion: null,
+      throughput: null,
+      tasksAccepted: 0,
+      flopsAccepted: 0,
+      accepting: true,
+      refusals: 0,
+      exposure: new Set(),
       address,
     };
     this.volunteers.set(id, v);
     this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
     const { config, shards, batch } = this.run.options;
-    return [
-      { to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } },
-      await this.weightsFor(v),
-      ...this.pump(now),
-    ];
+    return [{ to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } }, await this.weightsFor(v), ...this.pump(now)];
   }
 
   ready(id: string, m: ClientMessage<'ready'>, now: number): Effect[] {
@@ -165,8 +169,16 @@ export class Coordinator {
     v.flopsAccepted += flops;
     this.events.taskAccepted?.(lease, computeMs, now);
     this.accepted.push({
-      round: lease.round, taskId: lease.taskId, leaseId: lease.id, volunteer: v.name, kind: lease.task.kind,
-      shard: lease.task.shard, microBatch: lease.task.microBatch, flops, computeMs, address: v.address,
+      round: lease.round,
+      taskId: lease.taskId,
+      leaseId: lease.id,
+      volunteer: v.name,
+      kind: lease.task.kind,
+      shard: lease.task.shard,
+      microBatch: lease.task.microBatch,
+      flops,
+      computeMs,
+      address: v.address,
     });
     return { to: v.id, type: 'accepted', message: { leaseId: lease.id, round: lease.round, flops } };
   }
@@ -277,10 +289,19 @@ export class Coordinator {
       if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);
       const inputs = this.run.inputs(lease.task);
       effects.push({
-        to: v.id, type: 'task', tensors: inputs.tensors,
+        to: v.id,
+        type: 'task',
+        tensors: inputs.tensors,
         message: {
-          leaseId: lease.id, kind: lease.task.kind, shard: lease.task.shard, round: lease.round, microBatch: lease.task.microBatch,
-          version: this.run.shards[v.shard].version, deadlineMs: lease.deadline - now, lossScale: inputs.lossScale, tensors: [],
+          leaseId: lease.id,
+          kind: lease.task.kind,
+          shard: lease.task.shard,
+          round: lease.round,
+          microBatch: lease.task.microBatch,
+          version: this.run.shards[v.shard].version,
+          deadlineMs: lease.deadline - now,
+          lossScale: inputs.lossScale,
+          tensors: [],
         },
       });
     }

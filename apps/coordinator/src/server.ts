@@ -42,35 +42,39 @@ export interface CoordinatorServerOptions {
 }
 
 /**
- * The socket edge: each event is parsed completely (type, schema, tensors, finiteness) before
- * the Coordinator sees it; its effects are sent back out. Handlers run one at a time, in
- * arrival order, so the coordinator's state changes in one well-defined sequence. HTTP routes
- * share the port: Socket.IO takes `/socket.io/` requests, the Hono app the rest.
+ * One event from a volunteer, parsed completely (type, schema, tensors, finiteness) before the
+ * Coordinator sees it; a message that does not parse is refused.
  */
-export async function startCoordinatorServer(coordinator: Coordinator, o: CoordinatorServerOptions = {}): Promise<CoordinatorServer> {
-  const limits = o.limits ?? DEFAULT_LIMITS;
-  const app = buildApp([healthRoutes(coordinator), ...(o.routes ?? [])]);
-  const http = createServer(getRequestListener(app.fetch));
-  // engine.io puts its request listener before the app's and hands on what is not under /socket.io/;
-  // a frame above the limit closes its connection before any of it is parsed
-  const io = new Server(http, { maxHttpBufferSize: limits.maxMessageBytes, serveClient: false });
-  const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
-  let queue = Promise.resolve();
-  const serial = (work: () => Promise<Effect[]> | Effect[]) => {
-    queue = queue
-      .then(async () => {
-        const started = performance.now();
-        const effects = await work();
-        deliver(effects);
-        stats.handled += 1;
-        stats.handlerMs += performance.now() - started;
-      })
-      .catch((e) => console.error('coordinator:', e));
-  };
-  // Each socket is in the room named by its id (a volunteer's id is its socket's): effects go through
-  // the adapter, which with a cross-process adapter reaches a socket held by another process.
-  // bytesOut counts what reaches this process's own sockets, as it did before rooms.
-  const deliver = (effects: Effect[]) => {
+function dispatch(coordinator: Coordinator, id: string, type: string, json: unknown, attachments: unknown[], limits: ProtocolLimits, now: number): Promise<Effect[]> | Effect[] {
+  let parsed: ReturnType<typeof parseMessage<typeof clientMessages, ClientMessageType>>;
+  try {
+    parsed = parseMessage(clientMessages, type as ClientMessageType, json, attachments, { finite: true, limits });
+  } catch (e) {
+    if (e instanceof ProtocolError) return coordinator.refuse(id, e);
+    throw e;
+  }
+  const m = parsed.message as never;
+  switch (parsed.type as ClientMessageType) {
+    case 'hello':
+      return coordinator.hello(id, m, now);
+    case 'ready':
+      return coordinator.ready(id, m, now);
+    case 'result':
+      return coordinator.result(id, m, parsed.tensors, now);
+    case 'giveBack':
+      return coordinator.giveBack(id, m, now);
+    case 'availability':
+      return coordinator.availability(id, m, now);
+  }
+}
+
+/**
+ * Sends effects out. Each socket is in the room named by its id (a volunteer's id is its
+ * socket's): effects go through the adapter, which with a cross-process adapter reaches a socket
+ * held by another process. bytesOut counts what reaches this process's own sockets.
+ */
+function deliverer(io: Server, stats: ServerStats): (effects: Effect[]) => void {
+  return (effects) => {
     for (const e of effects) {
       if (e.type === 'disconnect') {
         io.in(e.to).disconnectSockets(true);
@@ -82,32 +86,40 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
       io.to(e.to).emit(e.type, json, ...attachments);
     }
   };
+}
 
+/**
+ * The socket edge: every event is dispatched to the Coordinator and its effects are sent back
+ * out. Handlers run one at a time, in arrival order, so the coordinator's state changes in one
+ * well-defined sequence. HTTP routes share the port: Socket.IO takes `/socket.io/` requests, the
+ * Hono app the rest.
+ */
+export async function startCoordinatorServer(coordinator: Coordinator, o: CoordinatorServerOptions = {}): Promise<CoordinatorServer> {
+  const limits = o.limits ?? DEFAULT_LIMITS;
+  const app = buildApp([healthRoutes(coordinator), ...(o.routes ?? [])]);
+  const http = createServer(getRequestListener(app.fetch));
+  // engine.io puts its request listener before the app's and hands on what is not under /socket.io/;
+  // a frame above the limit closes its connection before any of it is parsed
+  const io = new Server(http, { maxHttpBufferSize: limits.maxMessageBytes, serveClient: false });
+  const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
+  const deliver = deliverer(io, stats);
+  let queue = Promise.resolve();
+  const serial = (work: () => Promise<Effect[]> | Effect[]) => {
+    queue = queue
+      .then(async () => {
+        const started = performance.now();
+        deliver(await work());
+        stats.handled += 1;
+        stats.handlerMs += performance.now() - started;
+      })
+      .catch((e) => console.error('coordinator:', e));
+  };
   io.on('connection', (socket) => {
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
       stats.bytesIn += messageBytes(json, attachments);
-      serial(async () => {
-        const now = Date.now();
-        let parsed;
-        try {
-          parsed = parseMessage(clientMessages, type as ClientMessageType, json, attachments, { finite: true, limits });
-        } catch (e) {
-          if (e instanceof ProtocolError) return coordinator.refuse(socket.id, e);
-          throw e;
-        }
-        const m = parsed.message as never;
-        switch (parsed.type as ClientMessageType) {
-          case 'hello': return coordinator.hello(socket.id, m, now);
-          case 'ready': return coordinator.ready(socket.id, m, now);
-          case 'result': return coordinator.result(socket.id, m, parsed.tensors, now);
-          case 'giveBack': return coordinator.giveBack(socket.id, m, now);
-          case 'availability': return coordinator.availability(socket.id, m, now);
-        }
-      });
+      serial(() => dispatch(coordinator, socket.id, type, json, attachments, limits, Date.now()));
     });
-    socket.on('disconnect', () => {
-      serial(() => coordinator.disconnect(socket.id, Date.now()));
-    });
+    socket.on('disconnect', () => serial(() => coordinator.disconnect(socket.id, Date.now())));
   });
   const timer = setInterval(() => serial(() => coordinator.tick(Date.now())), TICK_MS);
 

@@ -28,7 +28,14 @@ function sessionSecret(dataDir: string): Buffer {
 export function signInVerifier(o: SignInOptions, nonces: SiweNonceStore): SiweVerifier {
   const web = new URL(o.webOrigin);
   return new SiweVerifier({
-    domain: web.host, origin: web.origin, chainId: o.chainId, maxAgeMs: SIWE_MAX_AGE_MS, nonceTtlMs: SIWE_NONCE_TTL_MS,
-    sessionTtlMs: SESSION_TTL_MS, secret: sessionSecret(o.dataDir), now: Date.now, nonces,
+    domain: web.host,
+    origin: web.origin,
+    chainId: o.chainId,
+    maxAgeMs: SIWE_MAX_AGE_MS,
+    nonceTtlMs: SIWE_NONCE_TTL_MS,
+    sessionTtlMs: SESSION_TTL_MS,
+    secret: sessionSecret(o.dataDir),
+    now: Date.now,
+    nonces,
   });
 }

@@ -6,7 +6,7 @@ import { DASHBOARD_STATS_INTERVAL_MS } from '@openshard/protocol';
 import { CpuBackend } from '@openshard/tensor';
 import { runAfterRound, type AfterRoundStep } from './after-round/after-round.ts';
 import { broadcastRound, checkpointAndEpoch, finishRun, persistRound, reportRound, Validation } from './after-round/steps.ts';
-import { Coordinator } from './coordinator.ts';
+import { Coordinator, type CoordinatorEvents } from './coordinator.ts';
 import { DashboardFeed } from './dashboard/dashboard-feed.ts';
 import { loadReferenceCurve } from './dashboard/reference-curve.ts';
 import { dashboardSnapshot, runInfo } from './dashboard/snapshot.ts';
@@ -15,10 +15,11 @@ import { ownershipRoutes } from './http/ownership-routes.ts';
 import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
 import { EpochPublisher } from './ownership/epoch-publisher.ts';
 import { EpochService, type EpochPolicy } from './ownership/epoch-service.ts';
-import { openRun, type NewRunOptions } from './run/open-run.ts';
+import { openRun, type NewRunOptions, type OpenedRun } from './run/open-run.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { signInVerifier } from './sign-in.ts';
+import type { SiweVerifier } from '@openshard/ownership';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
 import type { RunStore, Stores } from './store/stores.ts';
 import type { TaskKey } from './training/round-plan.ts';
@@ -51,8 +52,21 @@ export interface CoordinatorOptions extends NewRunOptions {
 }
 
 export const DEFAULT_COORDINATOR: CoordinatorOptions = {
-  preset: 'tiny', shards: 4, batch: 4, microBatches: 4, seed: 1337, rounds: 2000, data: 'brown', host: '127.0.0.1', port: 8600,
-  dataDir: 'data', checkpointEvery: 10, evalEvery: 10, evalBatches: 4, webOrigin: 'http://127.0.0.1:5173', chainId: 31337,
+  preset: 'tiny',
+  shards: 4,
+  batch: 4,
+  microBatches: 4,
+  seed: 1337,
+  rounds: 2000,
+  data: 'brown',
+  host: '127.0.0.1',
+  port: 8600,
+  dataDir: 'data',
+  checkpointEvery: 10,
+  evalEvery: 10,
+  evalBatches: 4,
+  webOrigin: 'http://127.0.0.1:5173',
+  chainId: 31337,
   epochs: { everyRounds: 50, everyMs: 10 * 60_000 },
 };
 
@@ -96,23 +110,20 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     reportRound(o.onRound, () => coordinator),
     finishRun(feed, () => o.onFinished?.(coordinator)),
   ];
-  const coordinator: Coordinator = new Coordinator(run, new LeaseScheduler(), runId, {
-    roundClosed: (summary, tasks) => runAfterRound(steps, { summary, tasks, completed: run.round, last: run.round >= opened.spec.rounds, at: Date.now() }),
-    taskAccepted: (lease, computeMs, now) => {
-      feed.telemetry.taskAccepted(lease, computeMs, now);
-      o.onTaskAccepted?.(lease, now);
-    },
-    notice: (kind, text) => feed.notice(kind, text),
-  }, opened.spec.rounds, { addressOf: (token) => siwe.verifySession(token) });
+  const coordinator = wireCoordinator(opened, steps, feed, siwe, o);
   await validation.atStart();
-  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownershipRoutes({
-    siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}),
-  })] });
+  const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
+  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownership] });
   epochs?.publishPending();
   feed.attach(server.io, () => dashboardSnapshot(store, info, reference, feed.telemetry));
   const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);
   return {
-    server, coordinator, runId, startRound: opened.startRound, store, stores,
+    server,
+    coordinator,
+    runId,
+    startRound: opened.startRound,
+    store,
+    stores,
     async close() {
       clearInterval(statsTimer);
       await server.close();
@@ -121,4 +132,18 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
       await stores.close();
     },
   };
+}
+
+/** The Coordinator with its events: a closed round runs the after-round steps; accepted tasks and notices feed the dashboard. */
+function wireCoordinator(opened: OpenedRun, steps: readonly AfterRoundStep[], feed: DashboardFeed, siwe: SiweVerifier, o: CoordinatorOptions): Coordinator {
+  const { run, spec } = opened;
+  const events: CoordinatorEvents = {
+    roundClosed: (summary, tasks) => runAfterRound(steps, { summary, tasks, completed: run.round, last: run.round >= spec.rounds, at: Date.now() }),
+    taskAccepted: (lease, computeMs, now) => {
+      feed.telemetry.taskAccepted(lease, computeMs, now);
+      o.onTaskAccepted?.(lease, now);
+    },
+    notice: (kind, text) => feed.notice(kind, text),
+  };
+  return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) });
 }

@@ -12,7 +12,12 @@ const CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 2, heads: 
 
 function coordinator(shards = 2, events: CoordinatorEvents = {}): Coordinator {
   const run = new TrainingRun(new CpuBackend(), encode('some text to sample from. '.repeat(20)), {
-    config: CONFIG, shards, batch: 1, microBatches: 2, seed: 1, optimizer: DEFAULT_OPTIMIZER,
+    config: CONFIG,
+    shards,
+    batch: 1,
+    microBatches: 2,
+    seed: 1,
+    optimizer: DEFAULT_OPTIMIZER,
   });
   return new Coordinator(run, new LeaseScheduler(), 'run', events);
 }
@@ -31,7 +36,7 @@ const hello = (name: string) => ({ protocol: PROTOCOL_VERSION, name, backend: 'c
 const types = (effects: Effect[]) => effects.map((e) => `${e.to}:${e.type}`);
 
 describe('Coordinator (no sockets)', () => {
-  test('behavior: a newcomer gets the shard nobody holds, only that shard\'s weights, and a task once ready', async () => {
+  test("behavior: a newcomer gets the shard nobody holds, only that shard's weights, and a task once ready", async () => {
     const c = coordinator();
     expect(types(await c.hello('a', hello('a'), 0))).toEqual(['a:welcome', 'a:weights']);
     const b = await c.hello('b', hello('b'), 0);
@@ -54,7 +59,7 @@ describe('Coordinator (no sockets)', () => {
     expect(shardOf()).toContain(crowded);
   });
 
-  test('error: a replayed result is refused as a duplicate and earns nothing; a result for another volunteer\'s lease as not leased', async () => {
+  test("error: a replayed result is refused as a duplicate and earns nothing; a result for another volunteer's lease as not leased", async () => {
     const c = coordinator(1);
     const [, weights] = await c.hello('a', hello('a'), 0);
     await c.hello('b', hello('b'), 0);
@@ -112,11 +117,11 @@ describe('Coordinator (no sockets)', () => {
     // a, paused, gives its task back: b is paused too, so the task waits
     expect(types(c.giveBack('a', { leaseId, reason: 'paused' }, 4))).toEqual([]);
     expect(types(c.availability('b', { accepting: true, reason: 'resumed' }, 5))).toEqual(['b:task']);
-    expect(notices).toEqual([
-      'join: a joined (cpu) and holds shard 0',
-      'join: b joined (cpu) and holds shard 0',
-      `reissue: a gave back r0/forward/s0/m0 (paused); it is re-issued`,
-    ].map((n) => n.replace('forward', c.run.plan.tasks[0].kind)));
+    expect(notices).toEqual(
+      ['join: a joined (cpu) and holds shard 0', 'join: b joined (cpu) and holds shard 0', `reissue: a gave back r0/forward/s0/m0 (paused); it is re-issued`].map((n) =>
+        n.replace('forward', c.run.plan.tasks[0].kind),
+      ),
+    );
   });
 
   test('behavior: a volunteer that leaves holding a task is in the event feed with the task re-issued', async () => {

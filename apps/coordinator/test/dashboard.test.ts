@@ -35,7 +35,16 @@ function until<T>(check: () => T | undefined | null | false, what: string, ms = 
 describe('the dashboard namespace (loopback sockets, SQLite)', () => {
   test('behavior: a dashboard gets the history on connection, then live rounds, validation, events and stats; a late one gets the same history', async () => {
     const network = await startCoordinator({
-      ...DEFAULT_COORDINATOR, preset: 'micro', shards: 2, batch: 1, microBatches: 2, rounds: 6, port: 0, dataDir: freshDir(), evalEvery: 2, evalBatches: 1,
+      ...DEFAULT_COORDINATOR,
+      preset: 'micro',
+      shards: 2,
+      batch: 1,
+      microBatches: 2,
+      rounds: 6,
+      port: 0,
+      dataDir: freshDir(),
+      evalEvery: 2,
+      evalBatches: 1,
     });
     const volunteers: VolunteerClient[] = [];
     const sockets: Socket[] = [];
@@ -66,9 +75,12 @@ describe('the dashboard namespace (loopback sockets, SQLite)', () => {
       await until(() => seen.stats.some((s) => s.round === 6), 'stats of the finished run');
       expect(seen.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(seen.validation.map((v) => v.round)).toEqual([2, 4, 6]);
-      expect(seen.events.filter((e) => e.kind === 'join').map((e) => e.text).sort()).toEqual([
-        'alice joined (cpu) and holds shard 0', 'bob joined (cpu) and holds shard 1',
-      ]);
+      expect(
+        seen.events
+          .filter((e) => e.kind === 'join')
+          .map((e) => e.text)
+          .sort(),
+      ).toEqual(['alice joined (cpu) and holds shard 0', 'bob joined (cpu) and holds shard 1']);
       expect(seen.events.some((e) => e.kind === 'finished')).toBe(true);
       const last = seen.stats.at(-1)!;
       expect(last.volunteers.map((v) => v.name).sort()).toEqual(['alice', 'bob']);
@@ -130,8 +142,15 @@ describe('reference curve (npm run train output)', () => {
   };
 
   test('behavior: steps become rounds, training and validation losses merge per step', () => {
-    const d = folder({ options: { ...options, shards: 4 }, corpus }, '{"step":0,"validationLoss":5.5}\n{"step":1,"loss":5.4,"learningRate":1}\n{"step":2,"loss":5.1}\n{"step":2,"validationLoss":5.2}\n');
-    expect(loadReferenceCurve(d, options, corpus)).toEqual([{ round: 0, validationLoss: 5.5 }, { round: 1, loss: 5.4 }, { round: 2, loss: 5.1, validationLoss: 5.2 }]);
+    const d = folder(
+      { options: { ...options, shards: 4 }, corpus },
+      '{"step":0,"validationLoss":5.5}\n{"step":1,"loss":5.4,"learningRate":1}\n{"step":2,"loss":5.1}\n{"step":2,"validationLoss":5.2}\n',
+    );
+    expect(loadReferenceCurve(d, options, corpus)).toEqual([
+      { round: 0, validationLoss: 5.5 },
+      { round: 1, loss: 5.4 },
+      { round: 2, loss: 5.1, validationLoss: 5.2 },
+    ]);
   });
 
   test('error: a run with other options or data, or a damaged metrics file, is refused naming the difference', () => {

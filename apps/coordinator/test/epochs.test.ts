@@ -45,7 +45,16 @@ async function setup() {
   };
   const work = async (round: number, credits: [Address | null, number][]) => {
     const tasks: TaskRecord[] = credits.map(([address, flops], m) => ({
-      round, taskId: `r${round}/m${m}`, leaseId: `L${round}.${m}`, volunteer: address ?? 'anon', kind: 'lossAndBackward', shard: 0, microBatch: m, flops, computeMs: 1, address,
+      round,
+      taskId: `r${round}/m${m}`,
+      leaseId: `L${round}.${m}`,
+      volunteer: address ?? 'anon',
+      kind: 'lossAndBackward',
+      shard: 0,
+      microBatch: m,
+      flops,
+      computeMs: 1,
+      address,
     }));
     await store.closeRound('run', { round, loss: 1, tokens: 1, closedAt: round }, tasks);
   };
@@ -55,7 +64,10 @@ async function setup() {
 describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', () => {
   test('behavior: epochs close every 2 final rounds; new shares earn from the next epoch; a holder claims exactly its entitlement with the stored proof', async () => {
     const { clients, distributor, chain, epochs, service, deposit, work, alice, bob } = await setup();
-    await work(0, [[alice.address, 100], [null, 100]]);
+    await work(0, [
+      [alice.address, 100],
+      [null, 100],
+    ]);
     await work(1, [[alice.address, 100]]);
     await deposit('1');
     // nothing is final before round 2
@@ -65,7 +77,10 @@ describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', (
     expect(first).toMatchObject({ epoch: 1, throughRound: 2, revenue: parseEther('1'), totalCumulative: 0n });
     expect(Number(await chain.currentEpoch())).toBe(1);
 
-    await work(2, [[alice.address, 100], [bob.address, 100]]);
+    await work(2, [
+      [alice.address, 100],
+      [bob.address, 100],
+    ]);
     await work(3, [[bob.address, 100]]);
     await deposit('3');
     const second = (await service.afterCheckpoint(4, 40))!;
@@ -80,7 +95,10 @@ describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', (
     const before = await clients.publicClient.getBalance({ address: alice.address });
     const aliceClients = createLocalClients(anvil, alice);
     const hash = await aliceClients.walletClient.writeContract({
-      address: distributor, abi: revenueDistributorAbi, functionName: 'claim', args: [alice.address, claim.shares, claim.cumulative, claim.proof],
+      address: distributor,
+      abi: revenueDistributorAbi,
+      functionName: 'claim',
+      args: [alice.address, claim.shares, claim.cumulative, claim.proof],
     });
     const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
     const after = await clients.publicClient.getBalance({ address: alice.address });

@@ -29,7 +29,19 @@ describe('sign-in and the ownership record over HTTP (loopback, SQLite)', () => 
   test('behavior: a volunteer signed in with Ethereum accrues its accepted work as shares; an anonymous one accrues nothing; a replayed sign-in and a forged session are refused', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'openshard-ownership-'));
     dirs.push(dataDir);
-    const network = await startCoordinator({ ...DEFAULT_COORDINATOR, preset: 'micro', shards: 1, batch: 1, microBatches: 2, rounds: 3, port: 0, dataDir, evalBatches: 1, webOrigin: WEB, chainId: 31337 });
+    const network = await startCoordinator({
+      ...DEFAULT_COORDINATOR,
+      preset: 'micro',
+      shards: 1,
+      batch: 1,
+      microBatches: 2,
+      rounds: 3,
+      port: 0,
+      dataDir,
+      evalBatches: 1,
+      webOrigin: WEB,
+      chainId: 31337,
+    });
     const url = network.server.url;
     const volunteers: VolunteerClient[] = [];
     try {
@@ -65,7 +77,10 @@ describe('sign-in and the ownership record over HTTP (loopback, SQLite)', () => 
       await expect.poll(() => events.find((e) => e.type === 'refused')).toMatchObject({ code: 'session' });
       await forged.stop();
 
-      for (const [name, token] of [['alice', session.sessionToken], ['anonymous', undefined]] as const) {
+      for (const [name, token] of [
+        ['alice', session.sessionToken],
+        ['anonymous', undefined],
+      ] as const) {
         const v = new VolunteerClient({ url, name, backend: new CpuBackend(), ...(token ? { session: token } : {}) });
         v.start();
         volunteers.push(v);

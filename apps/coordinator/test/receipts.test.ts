@@ -32,20 +32,39 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 async function round(hellos: { id: string; session?: string }[]): Promise<{ closed: TaskRecord[]; refused: Effect[] }> {
   let closed: TaskRecord[] = [];
   const run = new TrainingRun(new CpuBackend(), encode('receipts for accepted work only. '.repeat(20)), {
-    config: CONFIG, shards: 1, batch: 1, microBatches: 2, seed: 2, optimizer: DEFAULT_OPTIMIZER,
+    config: CONFIG,
+    shards: 1,
+    batch: 1,
+    microBatches: 2,
+    seed: 2,
+    optimizer: DEFAULT_OPTIMIZER,
   });
-  const c = new Coordinator(run, new LeaseScheduler(), 'run', { roundClosed: (_, tasks) => void (closed = tasks) }, Infinity, sessions);
+  const c = new Coordinator(
+    run,
+    new LeaseScheduler(),
+    'run',
+    {
+      roundClosed: (_, tasks) => {
+        closed = tasks;
+      },
+    },
+    Infinity,
+    sessions,
+  );
   const refused: Effect[] = [];
   const shards = new Map<string, Shard>();
   for (const h of hellos) {
     const effects = await c.hello(h.id, { protocol: PROTOCOL_VERSION, name: h.id, backend: 'cpu', ...(h.session ? { session: h.session } : {}) }, 0);
     const weights = effects.find((e) => e.type === 'weights');
-    if (!weights || weights.type !== 'weights') {
+    if (weights?.type !== 'weights') {
       refused.push(...effects);
       continue;
     }
     const values = new Map(weights.tensors!.map((t) => [t.name, t.data as Float32Array]));
-    shards.set(h.id, Shard.fromValues(new CpuBackend(), CONFIG, run.specs[0], (p) => values.get(p.name)!));
+    shards.set(
+      h.id,
+      Shard.fromValues(new CpuBackend(), CONFIG, run.specs[0], (p) => values.get(p.name)!),
+    );
   }
   const pending: Effect[] = [];
   for (const id of shards.keys()) pending.push(...c.ready(id, { shard: 0, version: 0 }, 1));
@@ -60,7 +79,7 @@ async function round(hellos: { id: string; session?: string }[]): Promise<{ clos
 }
 
 describe('work receipts', () => {
-  test('behavior: a signed-in volunteer\'s accepted tasks carry its address; a volunteer without a session accrues nothing', async () => {
+  test("behavior: a signed-in volunteer's accepted tasks carry its address; a volunteer without a session accrues nothing", async () => {
     const { closed } = await round([{ id: 'alice', session: `session-for-${ALICE}` }, { id: 'anon' }]);
     expect(closed).toHaveLength(2);
     for (const t of closed) expect(t.address).toBe(t.volunteer === 'alice' ? ALICE : null);
@@ -80,7 +99,16 @@ describe('work receipts', () => {
     const store = stores.runs;
     await store.createRun('r', '{}', 0);
     const task = (round: number, m: number, address: string | null, flops: number): TaskRecord => ({
-      round, taskId: `r${round}/m${m}`, leaseId: `L${round}${m}`, volunteer: address ?? 'anon', kind: 'lossAndBackward', shard: 0, microBatch: m, flops, computeMs: 1, address,
+      round,
+      taskId: `r${round}/m${m}`,
+      leaseId: `L${round}${m}`,
+      volunteer: address ?? 'anon',
+      kind: 'lossAndBackward',
+      shard: 0,
+      microBatch: m,
+      flops,
+      computeMs: 1,
+      address,
     });
     const big = 2 ** 52; // sums beyond 2^53 must stay exact
     await store.closeRound('r', { round: 0, loss: 5, tokens: 8, closedAt: 1 }, [task(0, 0, ALICE, big), task(0, 1, null, 7)]);

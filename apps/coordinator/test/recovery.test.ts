@@ -60,7 +60,12 @@ describe('coordinator crash recovery (SQLite, real processes)', () => {
   test('behavior: SIGKILLed mid-run and restarted, it resumes from its last checkpoint; final weights equal an uninterrupted run; no round counted twice', async () => {
     const config = preset('tiny');
     const trainer = new Trainer(new CpuBackend(), loadBrownCorpus().train, {
-      config, shards: 1, batch: 1, microBatches: 2, seed: 21, optimizer: runOptimizer(ROUNDS),
+      config,
+      shards: 1,
+      batch: 1,
+      microBatches: 2,
+      seed: 21,
+      optimizer: runOptimizer(ROUNDS),
     });
     const expectedLosses: number[] = [];
     for (let i = 0; i < ROUNDS; i++) expectedLosses.push((await trainer.trainStep()).loss);

@@ -145,9 +145,26 @@ describe('chooseShard', () => {
     const work = [100, 100, 150];
     expect(chooseShard(work, [])).toBe(0);
     expect(chooseShard(work, [{ shard: 0, throughput: null }])).toBe(1);
-    expect(chooseShard(work, [{ shard: 0, throughput: 1 }, { shard: 1, throughput: 1 }])).toBe(2);
-    expect(chooseShard(work, [{ shard: 0, throughput: 1 }, { shard: 1, throughput: 1 }, { shard: 2, throughput: 1 }])).toBe(2);
+    expect(
+      chooseShard(work, [
+        { shard: 0, throughput: 1 },
+        { shard: 1, throughput: 1 },
+      ]),
+    ).toBe(2);
+    expect(
+      chooseShard(work, [
+        { shard: 0, throughput: 1 },
+        { shard: 1, throughput: 1 },
+        { shard: 2, throughput: 1 },
+      ]),
+    ).toBe(2);
     // a fast volunteer on shard 2 makes shard 0 or 1 the bottleneck
-    expect(chooseShard(work, [{ shard: 0, throughput: 1 }, { shard: 1, throughput: 2 }, { shard: 2, throughput: 5 }])).toBe(0);
+    expect(
+      chooseShard(work, [
+        { shard: 0, throughput: 1 },
+        { shard: 1, throughput: 2 },
+        { shard: 2, throughput: 5 },
+      ]),
+    ).toBe(0);
   });
 });

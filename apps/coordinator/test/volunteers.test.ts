@@ -14,7 +14,18 @@ import type { RoundSummary } from '../src/training/training-run.ts';
 /** The issue's bar: the distributed run's losses equal the single-process trainer's to 1e-5 relative (CPU). */
 const LOSS_RTOL = 1e-5;
 const NETWORK: CoordinatorOptions = {
-  ...DEFAULT_COORDINATOR, preset: 'tiny', shards: 3, batch: 1, microBatches: 2, seed: 5, rounds: 30, data: 'brown', host: '127.0.0.1', port: 0, dataDir: '', checkpointEvery: 10,
+  ...DEFAULT_COORDINATOR,
+  preset: 'tiny',
+  shards: 3,
+  batch: 1,
+  microBatches: 2,
+  seed: 5,
+  rounds: 30,
+  data: 'brown',
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: '',
+  checkpointEvery: 10,
 };
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -40,7 +51,11 @@ function spawnVolunteer(url: string, name: string, ...extra: string[]): ChildPro
 async function referenceLosses(rounds: number): Promise<number[]> {
   const config = preset(NETWORK.preset);
   const trainer = new Trainer(new CpuBackend(), loadBrownCorpus().train, {
-    config, shards: 1, batch: NETWORK.batch, microBatches: NETWORK.microBatches, seed: NETWORK.seed,
+    config,
+    shards: 1,
+    batch: NETWORK.batch,
+    microBatches: NETWORK.microBatches,
+    seed: NETWORK.seed,
     optimizer: runOptimizer(NETWORK.rounds),
   });
   const losses = [];
@@ -73,9 +88,13 @@ async function train(rounds: number, during: (round: number, url: string) => voi
 describe('a network of Node volunteer processes (loopback)', () => {
   test('behavior: 6 volunteers on 3 shards train 30 rounds with the single-process losses', async () => {
     const expected = await referenceLosses(30);
-    const { losses, exposure } = await train(30, () => {}, (url) => {
-      for (let i = 0; i < 6; i++) spawnVolunteer(url, `v${i}`);
-    });
+    const { losses, exposure } = await train(
+      30,
+      () => {},
+      (url) => {
+        for (let i = 0; i < 6; i++) spawnVolunteer(url, `v${i}`);
+      },
+    );
     losses.forEach((l, i) => expect(Math.abs(l - expected[i]) / expected[i], `round ${i}`).toBeLessThanOrEqual(LOSS_RTOL));
     expect(exposure).toBeLessThan(0.6);
   }, 300_000);
@@ -84,16 +103,20 @@ describe('a network of Node volunteer processes (loopback)', () => {
     const rounds = 10;
     const expected = await referenceLosses(rounds);
     const crew: ChildProcess[] = [];
-    const { losses } = await train(rounds, (round, url) => {
-      if (round === 2 || round === 5) {
-        crew.shift()?.kill('SIGKILL'); // whatever it was doing, mid-task or not
-        crew.push(spawnVolunteer(url, `late-${round}`));
-      }
-    }, (url) => {
-      // the straggler stays for the whole run; only the others are killed
-      spawnVolunteer(url, 'slow', '--slowdown', '10');
-      for (let i = 0; i < 4; i++) crew.push(spawnVolunteer(url, `v${i}`));
-    });
+    const { losses } = await train(
+      rounds,
+      (round, url) => {
+        if (round === 2 || round === 5) {
+          crew.shift()?.kill('SIGKILL'); // whatever it was doing, mid-task or not
+          crew.push(spawnVolunteer(url, `late-${round}`));
+        }
+      },
+      (url) => {
+        // the straggler stays for the whole run; only the others are killed
+        spawnVolunteer(url, 'slow', '--slowdown', '10');
+        for (let i = 0; i < 4; i++) crew.push(spawnVolunteer(url, `v${i}`));
+      },
+    );
     losses.forEach((l, i) => expect(Math.abs(l - expected[i]) / expected[i], `round ${i}`).toBeLessThanOrEqual(LOSS_RTOL));
   }, 300_000);
 });

@@ -79,7 +79,18 @@ function browserVolunteer(backend: 'webgpu' | 'cpu'): Volunteer {
 async function measure(peer: string, start: Volunteer): Promise<Row> {
   const total = WARMUP_ROUNDS + ROUNDS;
   const coordinator = await startCoordinatorProcess([
-    '--preset', PRESET, '--shards', '1', '--batch', String(BATCH), '--micro-batches', String(MICRO_BATCHES), '--rounds', String(total), '--eval-every', String(10 * total),
+    '--preset',
+    PRESET,
+    '--shards',
+    '1',
+    '--batch',
+    String(BATCH),
+    '--micro-batches',
+    String(MICRO_BATCHES),
+    '--rounds',
+    String(total),
+    '--eval-every',
+    String(10 * total),
   ]);
   const observer = new RunObserver(coordinator.url);
   const volunteer = await start(coordinator.url);
@@ -92,7 +103,10 @@ async function measure(peer: string, start: Volunteer): Promise<Row> {
     db.close();
     const computeMs = tasks.reduce((a, t) => a + t.ms, 0);
     return {
-      peer, adapter: volunteer.adapter, rounds: ROUNDS, wallSeconds,
+      peer,
+      adapter: volunteer.adapter,
+      rounds: ROUNDS,
+      wallSeconds,
       tasksPerSecond: tasks.length / wallSeconds,
       tokensPerSecond: timed.reduce((a, r) => a + r.tokens, 0) / wallSeconds,
       medianComputeMs: tasks[Math.floor(tasks.length / 2)].ms,
@@ -119,12 +133,21 @@ for (const [peer, start] of peers) {
   console.log(`${rows.at(-1)!.tasksPerSecond.toFixed(2)} tasks/s`);
 }
 const reference = rows[0];
-console.log(`\nOne volunteer, preset ${PRESET}, one shard, batch ${BATCH} × ${MICRO_BATCHES} micro-batches, ${ROUNDS} timed rounds, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})`);
-console.table(rows.map((r) => ({
-  peer: r.peer, adapter: r.adapter, 'tasks/s': r.tasksPerSecond.toFixed(2), 'tokens/s': r.tokensPerSecond.toFixed(0),
-  'median compute ms': r.medianComputeMs.toFixed(0), 'compute GFLOP/s': r.computeGflops.toFixed(2), 'vs node cpu': `${(r.tasksPerSecond / reference.tasksPerSecond).toFixed(2)}×`,
-})));
+console.log(
+  `\nOne volunteer, preset ${PRESET}, one shard, batch ${BATCH} × ${MICRO_BATCHES} micro-batches, ${ROUNDS} timed rounds, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})`,
+);
+console.table(
+  rows.map((r) => ({
+    peer: r.peer,
+    adapter: r.adapter,
+    'tasks/s': r.tasksPerSecond.toFixed(2),
+    'tokens/s': r.tokensPerSecond.toFixed(0),
+    'median compute ms': r.medianComputeMs.toFixed(0),
+    'compute GFLOP/s': r.computeGflops.toFixed(2),
+    'vs node cpu': `${(r.tasksPerSecond / reference.tasksPerSecond).toFixed(2)}×`,
+  })),
+);
 mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, JSON.stringify({ preset: PRESET, batch: BATCH, microBatches: MICRO_BATCHES, rounds: ROUNDS, cpus: os.cpus().length, rows }, null, 2) + '\n');
+writeFileSync(OUT, `${JSON.stringify({ preset: PRESET, batch: BATCH, microBatches: MICRO_BATCHES, rounds: ROUNDS, cpus: os.cpus().length, rows }, null, 2)}\n`);
 console.log(`wrote ${OUT}`);
 process.exit(0);

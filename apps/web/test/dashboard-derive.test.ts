@@ -1,18 +1,24 @@
 import type { LiveStats, RoundPoint, ValidationPoint } from '@openshard/protocol';
 import { describe, expect, test } from 'vitest';
-import {
-  byteRates, latencySeries, lossCurves, lossSummary, MAX_ROUND_GAP_MS, roundsCompleted, throughput, tokensTrained, validationSummary, volunteerActivity,
-} from '../src/dashboard/derive.ts';
+import { byteRates, latencySeries, lossCurves, lossSummary, MAX_ROUND_GAP_MS, roundsCompleted, throughput, tokensTrained, validationSummary, volunteerActivity } from '../src/dashboard/derive.ts';
 import { formatClock, formatFlops, formatLayers, formatPercent } from '../src/dashboard/format.ts';
 import { dashboardReducer, INITIAL_DASHBOARD, MAX_EVENTS_SHOWN } from '../src/dashboard/use-dashboard.ts';
 
 const round = (r: number, closedAt: number, loss = 5, tokens = 1000): RoundPoint => ({ round: r, loss, tokens, closedAt });
 const sample = (at: number, bytesIn: number, bytesOut: number, latency: LiveStats['latency'] = null): LiveStats => ({
-  at, round: 0, finished: false, volunteers: [], shards: [], latency, bytesIn, bytesOut, maxExposure: 0,
+  at,
+  round: 0,
+  finished: false,
+  volunteers: [],
+  shards: [],
+  latency,
+  bytesIn,
+  bytesOut,
+  maxExposure: 0,
 });
 
 describe('throughput', () => {
-  test('behavior: tokens/s is the round\'s tokens over the time since the previous round closed; the first round has none', () => {
+  test("behavior: tokens/s is the round's tokens over the time since the previous round closed; the first round has none", () => {
     const t = throughput([round(1, 10_000), round(2, 12_000, 5, 1000), round(3, 12_500, 5, 500)]);
     expect(t.rounds).toEqual([1, 2, 3]);
     expect(t.tokensPerSecond).toEqual([null, 500, 1000]);
@@ -66,8 +72,15 @@ test('behavior: latency percentiles are null while the coordinator has none', ()
 
 describe('loss curves', () => {
   test('behavior: training, validation and reference share one round axis, with nulls where a curve has no value', () => {
-    const validation: ValidationPoint[] = [{ round: 0, loss: 5.5, at: 0 }, { round: 2, loss: 4, at: 1 }];
-    const c = lossCurves([round(1, 0, 5), round(2, 0, 4.5)], validation, [{ round: 1, loss: 5.1 }, { round: 2, loss: 4.4, validationLoss: 4.2 }, { round: 3, loss: 4 }]);
+    const validation: ValidationPoint[] = [
+      { round: 0, loss: 5.5, at: 0 },
+      { round: 2, loss: 4, at: 1 },
+    ];
+    const c = lossCurves([round(1, 0, 5), round(2, 0, 4.5)], validation, [
+      { round: 1, loss: 5.1 },
+      { round: 2, loss: 4.4, validationLoss: 4.2 },
+      { round: 3, loss: 4 },
+    ]);
     expect(c.rounds).toEqual([0, 1, 2, 3]);
     expect(c.training).toEqual([null, 5, 4.5, null]);
     expect(c.validation).toEqual([5.5, null, 4, null]);
@@ -88,7 +101,12 @@ describe('summaries', () => {
   });
 
   test('behavior: the validation summary reads first → latest, and is absent without measurements', () => {
-    expect(validationSummary([{ round: 0, loss: 5.53, at: 0 }, { round: 4, loss: 3.3, at: 1 }])).toBe('validation loss 5.530 → 3.300');
+    expect(
+      validationSummary([
+        { round: 0, loss: 5.53, at: 0 },
+        { round: 4, loss: 3.3, at: 1 },
+      ]),
+    ).toBe('validation loss 5.530 → 3.300');
     expect(validationSummary([])).toBeNull();
   });
 
@@ -118,9 +136,26 @@ describe('summaries', () => {
 
 describe('dashboard state', () => {
   const snapshot = {
-    run: { id: 'r', preset: 'micro', config: { vocabSize: 256, contextLength: 32, layers: 2, heads: 2, width: 32 }, shards: 2, batch: 1, microBatches: 2, rounds: 6, tokensPerRound: 64, parameters: 1, unigramEntropy: 4 },
-    rounds: [round(1, 0)], validation: [], reference: null, stats: [sample(0, 0, 0)],
-    events: [{ at: 1, kind: 'join' as const, text: 'a joined' }, { at: 2, kind: 'join' as const, text: 'b joined' }],
+    run: {
+      id: 'r',
+      preset: 'micro',
+      config: { vocabSize: 256, contextLength: 32, layers: 2, heads: 2, width: 32 },
+      shards: 2,
+      batch: 1,
+      microBatches: 2,
+      rounds: 6,
+      tokensPerRound: 64,
+      parameters: 1,
+      unigramEntropy: 4,
+    },
+    rounds: [round(1, 0)],
+    validation: [],
+    reference: null,
+    stats: [sample(0, 0, 0)],
+    events: [
+      { at: 1, kind: 'join' as const, text: 'a joined' },
+      { at: 2, kind: 'join' as const, text: 'b joined' },
+    ],
   };
 
   test('behavior: a snapshot replaces everything, with events newest first; live updates append', () => {

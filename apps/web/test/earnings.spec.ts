@@ -29,8 +29,23 @@ test.afterEach(async () => {
 test('behavior: connect a wallet, sign in, contribute, and claim the revenue share: the balance rises by exactly the entitlement minus gas', async () => {
   test.setTimeout(300_000);
   coordinator = await startCoordinatorProcess([
-    '--preset', 'micro', '--shards', '1', '--batch', '1', '--micro-batches', '2', '--rounds', '2000',
-    '--local-chain', '--chain-port', '0', '--epoch-rounds', '2', '--checkpoint-every', '2',
+    '--preset',
+    'micro',
+    '--shards',
+    '1',
+    '--batch',
+    '1',
+    '--micro-batches',
+    '2',
+    '--rounds',
+    '2000',
+    '--local-chain',
+    '--chain-port',
+    '0',
+    '--epoch-rounds',
+    '2',
+    '--checkpoint-every',
+    '2',
   ]);
   web = await startWebApp(coordinator.url);
   const chainFile = JSON.parse(readFileSync(join(coordinator.dataDir, 'chain.json'), 'utf8')) as { rpcUrl: string; chainId: number; distributor: Address };
@@ -67,7 +82,13 @@ test('behavior: connect a wallet, sign in, contribute, and claim the revenue sha
   const hash = /0x[0-9a-f]{64}/.exec((await page.getByTestId('claim-result').textContent())!)![0] as Hex;
   const receipt = await publicClient.getTransactionReceipt({ hash });
   const claimed = receipt.logs
-    .map((l) => { try { return decodeEventLog({ abi: revenueDistributorAbi, data: l.data, topics: l.topics }); } catch { return null; } })
+    .map((l) => {
+      try {
+        return decodeEventLog({ abi: revenueDistributorAbi, data: l.data, topics: l.topics });
+      } catch {
+        return null;
+      }
+    })
     .find((e) => e?.eventName === 'Claimed');
   const amount = (claimed!.args as { amount: bigint }).amount;
   expect(amount).toBe(entitled);

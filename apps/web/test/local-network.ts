@@ -52,7 +52,10 @@ export async function startCoordinatorProcess(args: string[], restart?: { port: 
     await exited;
   };
   return {
-    url, dataDir, child, output,
+    url,
+    dataDir,
+    child,
+    output,
     crash: () => kill('SIGKILL'),
     async stop() {
       await kill('SIGTERM');
@@ -97,7 +100,9 @@ export class RunObserver {
       const v = check();
       if (v) return v as T;
       if (Date.now() - started > ms) {
-        throw new Error(`timed out after ${ms} ms waiting for ${what}; rounds ${this.rounds.length}, volunteers ${JSON.stringify(this.stats?.volunteers ?? [])}, events ${JSON.stringify(this.events.slice(-5))}`);
+        throw new Error(
+          `timed out after ${ms} ms waiting for ${what}; rounds ${this.rounds.length}, volunteers ${JSON.stringify(this.stats?.volunteers ?? [])}, events ${JSON.stringify(this.events.slice(-5))}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

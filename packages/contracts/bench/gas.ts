@@ -41,7 +41,9 @@ try {
   for (let i = 0; i < CLAIMS; i++) await record('peer: plain ETH transfer', await walletClient.sendTransaction({ to: other.address, value: 1n }));
 
   const deployHash = await walletClient.deployContract({
-    abi: revenueDistributorAbi, bytecode: revenueDistributorBytecode, args: [admin.address, publisher.address],
+    abi: revenueDistributorAbi,
+    bytecode: revenueDistributorBytecode,
+    args: [admin.address, publisher.address],
   });
   const distributor = getAddress((await record('deploy RevenueDistributor', deployHash)).contractAddress!);
   const write = { address: distributor, abi: revenueDistributorAbi } as const;
@@ -56,8 +58,7 @@ try {
   for (let i = owners.length; i < HOLDERS; i++) addresses.push(getAddress(keccak256(toHex(`openshard bench holder ${i}`)).slice(0, 42)));
   for (const owner of owners) await testClient.setBalance({ address: owner.address, value: CLAIMANT_FUNDING });
   const relayed = addresses.slice(CLAIMS, 2 * CLAIMS);
-  const entitlements = (epoch: bigint): Entitlement[] =>
-    addresses.map((account, i) => ({ account, shares: BigInt(i + 1), cumulative: parseEther('0.001') * BigInt(i + 1) * epoch }));
+  const entitlements = (epoch: bigint): Entitlement[] => addresses.map((account, i) => ({ account, shares: BigInt(i + 1), cumulative: parseEther('0.001') * BigInt(i + 1) * epoch }));
   const claim = (args: ClaimArgs, signer = createLocalClients(anvil, owners[0]).walletClient) =>
     signer.writeContract({ ...write, functionName: 'claim', args: [args.account, args.shares, args.cumulative, args.proof] });
   const proofLengths: number[] = [];
@@ -67,9 +68,10 @@ try {
     const tree = entitlementTree(anvil.chainId, distributor, entitlements(epoch));
     const buildMs = performance.now() - buildStart;
     const newRevenue = tree.totalCumulative - (await publicClient.readContract({ ...write, functionName: 'totalDeposited' }));
-    await record(epoch === 1n ? 'deposit()' : 'receive(), a plain transfer in', epoch === 1n
-      ? await walletClient.writeContract({ ...write, functionName: 'deposit', value: newRevenue })
-      : await walletClient.sendTransaction({ to: distributor, value: newRevenue }));
+    await record(
+      epoch === 1n ? 'deposit()' : 'receive(), a plain transfer in',
+      epoch === 1n ? await walletClient.writeContract({ ...write, functionName: 'deposit', value: newRevenue }) : await walletClient.sendTransaction({ to: distributor, value: newRevenue }),
+    );
     const kind = epoch === 1n ? 'first' : 'later';
     await record(`publishRoot, ${kind} (epoch ${epoch})`, await publisherWallet.writeContract({ ...write, functionName: 'publishRoot', args: [epoch, tree.root, tree.totalCumulative] }));
     for (const owner of owners) {
@@ -95,18 +97,34 @@ try {
   console.log(`\nRevenueDistributor gas on anvil, ${HOLDERS} holders (proof length ${proof.minLength}–${proof.maxLength})`);
   console.log(['operation'.padEnd(48), 'n'.padStart(4), 'mean gas'.padStart(10), 'min'.padStart(8), 'max'.padStart(8), '× transfer'.padStart(11)].join(' '));
   for (const r of rows) {
-    console.log([r.operation.padEnd(48), String(r.samples).padStart(4), String(r.meanGas).padStart(10), String(r.minGas).padStart(8), String(r.maxGas).padStart(8), r.vsPlainTransfer.toFixed(2).padStart(11)].join(' '));
+    console.log(
+      [
+        r.operation.padEnd(48),
+        String(r.samples).padStart(4),
+        String(r.meanGas).padStart(10),
+        String(r.minGas).padStart(8),
+        String(r.maxGas).padStart(8),
+        r.vsPlainTransfer.toFixed(2).padStart(11),
+      ].join(' '),
+    );
   }
   mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify({
-    date: new Date().toISOString(),
-    node: process.version,
-    anvil: execFileSync(resolveAnvilBinary(), ['--version'], { encoding: 'utf8' }).split('\n')[0],
-    compiler,
-    proof,
-    peer: { operation: 'plain ETH transfer', gas: peer },
-    rows,
-  }, null, 2));
+  writeFileSync(
+    OUT,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        anvil: execFileSync(resolveAnvilBinary(), ['--version'], { encoding: 'utf8' }).split('\n')[0],
+        compiler,
+        proof,
+        peer: { operation: 'plain ETH transfer', gas: peer },
+        rows,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${OUT}`);
 } finally {
   await anvil.stop();

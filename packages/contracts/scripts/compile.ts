@@ -38,11 +38,7 @@ export interface SolidityDiagnostic {
 export class SolidityCompileError extends Error {
   override name = 'SolidityCompileError';
   constructor(readonly diagnostics: readonly SolidityDiagnostic[]) {
-    super(
-      `solc found ${diagnostics.length} error(s):\n` +
-        diagnostics.map(formatDiagnostic).join('\n') +
-        `\nFix packages/contracts/contracts/, then run \`${BUILD_COMMAND}\`.`,
-    );
+    super(`solc found ${diagnostics.length} error(s):\n${diagnostics.map(formatDiagnostic).join('\n')}\nFix packages/contracts/contracts/, then run \`${BUILD_COMMAND}\`.`);
   }
 }
 

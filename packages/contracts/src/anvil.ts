@@ -60,9 +60,7 @@ const require = createRequire(import.meta.url);
 export function resolveAnvilBinary(platform: string = process.platform, arch: string = process.arch): string {
   const pkg = PLATFORM_PACKAGES[`${platform}-${arch}`];
   if (!pkg) {
-    throw new AnvilNotFoundError(
-      `@foundry-rs/anvil has no binary for ${platform}-${arch} (it ships ${Object.keys(PLATFORM_PACKAGES).join(', ')})`,
-    );
+    throw new AnvilNotFoundError(`@foundry-rs/anvil has no binary for ${platform}-${arch} (it ships ${Object.keys(PLATFORM_PACKAGES).join(', ')})`);
   }
   try {
     return require.resolve(`${pkg}/bin/${platform === 'win32' ? 'anvil.exe' : 'anvil'}`);
@@ -77,9 +75,7 @@ export function resolveAnvilBinary(platform: string = process.platform, arch: st
 let devAccounts: readonly HDAccount[] | undefined;
 /** Derived once per process: each derivation runs PBKDF2 (~50 ms). */
 function getDevAccounts(): readonly HDAccount[] {
-  devAccounts ??= Array.from({ length: DEV_ACCOUNT_COUNT }, (_, addressIndex) =>
-    mnemonicToAccount(DEV_MNEMONIC, { addressIndex }),
-  );
+  devAccounts ??= Array.from({ length: DEV_ACCOUNT_COUNT }, (_, addressIndex) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex }));
   return devAccounts;
 }
 
@@ -108,7 +104,9 @@ export async function startAnvil({ port = 0, chainId = ANVIL_CHAIN_ID, statePath
     });
   });
   // Both pipes are always drained: anvil logs every request, and a full pipe would stall it.
-  const keepTail = (chunk: Buffer) => void (output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS));
+  const keepTail = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
   child.stdout.on('data', keepTail);
   child.stderr.on('data', keepTail);
 

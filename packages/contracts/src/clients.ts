@@ -1,15 +1,4 @@
-import {
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  http,
-  type Account,
-  type Chain,
-  type PublicClient,
-  type TestClient,
-  type Transport,
-  type WalletClient,
-} from 'viem';
+import { createPublicClient, createTestClient, createWalletClient, http, type Account, type Chain, type PublicClient, type TestClient, type Transport, type WalletClient } from 'viem';
 import type { Anvil } from './anvil.ts';
 
 /** Anvil mines on every transaction, so receipts exist almost at once; poll for them quickly. */

@@ -18,10 +18,7 @@ export class DeploymentError extends Error {
 }
 
 /** Deploys RevenueDistributor from walletClient's account and waits for the receipt. */
-export async function deployRevenueDistributor(
-  clients: DeployClients,
-  { admin, publisher }: DeployRevenueDistributorParameters,
-): Promise<Address> {
+export async function deployRevenueDistributor(clients: DeployClients, { admin, publisher }: DeployRevenueDistributorParameters): Promise<Address> {
   const hash = await clients.walletClient.deployContract({
     abi: revenueDistributorAbi,
     bytecode: revenueDistributorBytecode,

@@ -32,7 +32,7 @@ describe('startAnvil', () => {
     await again.stop();
   });
 
-  test('error: a port already in use fails with anvil\'s own message', async () => {
+  test("error: a port already in use fails with anvil's own message", async () => {
     const first = await startAnvil();
     try {
       const port = Number(new URL(first.rpcUrl).port);

@@ -1,6 +1,19 @@
 /** One anvil and one RevenueDistributor per test file, reverted to a snapshot after every test. */
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, isHex, type Abi, type Account, type Address, type Chain, type Hex, type TransactionReceipt, type Transport, type WalletClient } from 'viem';
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  isHex,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type TransactionReceipt,
+  type Transport,
+  type WalletClient,
+} from 'viem';
 import type { HDAccount } from 'viem/accounts';
 import { startAnvil, type Anvil } from '../src/anvil.ts';
 import { createLocalClients, type LocalClients } from '../src/clients.ts';
@@ -61,7 +74,15 @@ export function useDistributorHarness(): DistributorHarness {
     const publishRoot = async (epoch: bigint, root: Hex, totalCumulative: bigint, by = publisher) =>
       mined(await wallet(by).writeContract({ ...write, functionName: 'publishRoot', args: [epoch, root, totalCumulative] }));
     Object.assign(h, {
-      anvil, clients, distributor, admin, publisher, others, wallet, tree, publishRoot,
+      anvil,
+      clients,
+      distributor,
+      admin,
+      publisher,
+      others,
+      wallet,
+      tree,
+      publishRoot,
       deposit: async (amount: bigint, from = admin) => mined(await wallet(from).writeContract({ ...write, functionName: 'deposit', value: amount })),
       publish: async (epoch: bigint, entitlements: readonly Entitlement[]) => {
         const t = tree(entitlements);

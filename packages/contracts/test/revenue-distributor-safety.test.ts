@@ -2,13 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { decodeErrorResult, getAddress, keccak256, parseEventLogs, toHex, type Abi, type Address, type Hex } from 'viem';
 import { deployedAddress } from '../src/deploy.ts';
 import { readDistributorState } from '../src/distributor.ts';
-import {
-  reentrantReceiverAbi,
-  reentrantReceiverBytecode,
-  rejectingReceiverAbi,
-  rejectingReceiverBytecode,
-  revenueDistributorAbi,
-} from '../src/generated/artifacts.ts';
+import { reentrantReceiverAbi, reentrantReceiverBytecode, rejectingReceiverAbi, rejectingReceiverBytecode, revenueDistributorAbi } from '../src/generated/artifacts.ts';
 import { seededRandom, splitProRata, type EntitlementTree } from './fixtures.ts';
 import { ETH, revertOf, useDistributorHarness } from './harness.ts';
 
@@ -36,7 +30,10 @@ describe('payouts', () => {
     ]);
     const args = tree.claimArgs(receiver);
     await h.wallet(h.admin).writeContract({
-      address: receiver, abi: reentrantReceiverAbi, functionName: 'arm', args: [h.distributor, args.shares, args.cumulative, args.proof],
+      address: receiver,
+      abi: reentrantReceiverAbi,
+      functionName: 'arm',
+      args: [h.distributor, args.shares, args.cumulative, args.proof],
     });
 
     const receipt = await h.claim(args, alice);
@@ -85,13 +82,23 @@ describe('epochs', () => {
     let claimHash: Hex;
     try {
       publishHash = await h.wallet(h.publisher).writeContract({
-        address: h.distributor, abi: revenueDistributorAbi, functionName: 'publishRoot',
-        args: [2n, tree2.root, tree2.totalCumulative], gas: RACE_GAS, maxFeePerGas: RACE_MAX_FEE, maxPriorityFeePerGas: 2n * GWEI,
+        address: h.distributor,
+        abi: revenueDistributorAbi,
+        functionName: 'publishRoot',
+        args: [2n, tree2.root, tree2.totalCumulative],
+        gas: RACE_GAS,
+        maxFeePerGas: RACE_MAX_FEE,
+        maxPriorityFeePerGas: 2n * GWEI,
       });
       const stale = tree1.claimArgs(alice.address);
       claimHash = await h.wallet(alice).writeContract({
-        address: h.distributor, abi: revenueDistributorAbi, functionName: 'claim',
-        args: [stale.account, stale.shares, stale.cumulative, stale.proof], gas: RACE_GAS, maxFeePerGas: RACE_MAX_FEE, maxPriorityFeePerGas: GWEI,
+        address: h.distributor,
+        abi: revenueDistributorAbi,
+        functionName: 'claim',
+        args: [stale.account, stale.shares, stale.cumulative, stale.proof],
+        gas: RACE_GAS,
+        maxFeePerGas: RACE_MAX_FEE,
+        maxPriorityFeePerGas: GWEI,
       });
       await testClient.mine({ blocks: 1 });
     } finally {
@@ -139,7 +146,10 @@ describe('invariants', () => {
         const unassigned = deposited - cumulative.reduce((a, b) => a + b, 0n);
         splitProRata(unassigned, shares).forEach((part, i) => (cumulative[i] += part));
         epoch++;
-        tree = await h.publish(epoch, holders.map((account, i) => ({ account, shares: shares[i], cumulative: cumulative[i] })));
+        tree = await h.publish(
+          epoch,
+          holders.map((account, i) => ({ account, shares: shares[i], cumulative: cumulative[i] })),
+        );
         counts.publish++;
       } else if (tree) {
         const i = Math.floor(random() * holders.length);
@@ -161,7 +171,10 @@ describe('invariants', () => {
       expect([state.totalDeposited, state.totalClaimed]).toEqual([deposited, paid.reduce((a, b) => a + b, 0n)]);
     }
     // The seed exercises every branch.
-    expect(Object.values(counts).every((n) => n > 0), JSON.stringify(counts)).toBe(true);
+    expect(
+      Object.values(counts).every((n) => n > 0),
+      JSON.stringify(counts),
+    ).toBe(true);
   });
 });
 

@@ -183,7 +183,10 @@ describe('publishing roots', () => {
   test('behavior: the admin can grant PUBLISHER_ROLE to a new publisher', async () => {
     const newcomer = h.others[5];
     await h.wallet(h.admin).writeContract({
-      address: h.distributor, abi: revenueDistributorAbi, functionName: 'grantRole', args: [PUBLISHER_ROLE, newcomer.address],
+      address: h.distributor,
+      abi: revenueDistributorAbi,
+      functionName: 'grantRole',
+      args: [PUBLISHER_ROLE, newcomer.address],
     });
     await h.deposit(ETH);
     const receipt = await h.publishRoot(1n, someRoot, ETH, newcomer);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { BROWN_FILE, brownDocumentText } from './brown.ts';
@@ -18,7 +18,7 @@ export function loadBrownCorpus(): Corpus {
 
 /** A text file (split by position) or a folder of .txt/.md files (split by document). */
 export function loadTextCorpus(path: string): Corpus {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch {

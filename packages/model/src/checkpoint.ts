@@ -22,7 +22,7 @@ export interface OptimizerState {
 }
 
 export function encodeConfig(c: GptConfig): string {
-  return JSON.stringify(toHuggingFaceConfig(c), null, 2) + '\n';
+  return `${JSON.stringify(toHuggingFaceConfig(c), null, 2)}\n`;
 }
 
 export function decodeConfig(text: string, file = CONFIG_FILE): GptConfig {
@@ -115,6 +115,9 @@ function checkTensors(tensors: Map<string, SafetensorsTensor>, specs: ParameterS
 }
 
 function list(names: string[]): string {
-  const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ');
+  const shown = names
+    .slice(0, 5)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }

@@ -51,12 +51,18 @@ export function parameterSpecs(c: GptConfig): ParameterSpec[] {
     const vec = (name: string, size: number, init: 'zeros' | 'ones'): ParameterSpec => ({ name, shape: [size], layer: i, init, decay: false });
     const mat = (name: string, shape: number[], init: 'normal' | 'residual'): ParameterSpec => ({ name, shape, layer: i, init, decay: true });
     specs.push(
-      vec(n.ln1Weight, C, 'ones'), vec(n.ln1Bias, C, 'zeros'),
-      mat(n.attnWeight, [C, 3 * C], 'normal'), vec(n.attnBias, 3 * C, 'zeros'),
-      mat(n.projWeight, [C, C], 'residual'), vec(n.projBias, C, 'zeros'),
-      vec(n.ln2Weight, C, 'ones'), vec(n.ln2Bias, C, 'zeros'),
-      mat(n.fcWeight, [C, 4 * C], 'normal'), vec(n.fcBias, 4 * C, 'zeros'),
-      mat(n.mlpProjWeight, [4 * C, C], 'residual'), vec(n.mlpProjBias, C, 'zeros'),
+      vec(n.ln1Weight, C, 'ones'),
+      vec(n.ln1Bias, C, 'zeros'),
+      mat(n.attnWeight, [C, 3 * C], 'normal'),
+      vec(n.attnBias, 3 * C, 'zeros'),
+      mat(n.projWeight, [C, C], 'residual'),
+      vec(n.projBias, C, 'zeros'),
+      vec(n.ln2Weight, C, 'ones'),
+      vec(n.ln2Bias, C, 'zeros'),
+      mat(n.fcWeight, [C, 4 * C], 'normal'),
+      vec(n.fcBias, 4 * C, 'zeros'),
+      mat(n.mlpProjWeight, [4 * C, C], 'residual'),
+      vec(n.mlpProjBias, C, 'zeros'),
     );
   }
   specs.push(

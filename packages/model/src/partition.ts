@@ -15,8 +15,7 @@ export function partition(c: GptConfig, count: number): ShardSpec[] {
     throw new ConfigError(`cannot cut ${c.layers} layers into ${count} shards: choose 1 to ${c.layers} shards`);
   }
   // Relative costs do not depend on the micro-batch size; T = context length is the training shape.
-  const cost = (index: number, first: number, end: number) =>
-    shardRoundFlops(c, { index, count, firstLayer: first, endLayer: end }, 1, c.contextLength);
+  const cost = (index: number, first: number, end: number) => shardRoundFlops(c, { index, count, firstLayer: first, endLayer: end }, 1, c.contextLength);
   // best[k][e]: the smallest possible max cost of shards 0..k-1 covering layers [0, e)
   const best = Array.from({ length: count + 1 }, () => new Array<number>(c.layers + 1).fill(Infinity));
   const cut = Array.from({ length: count + 1 }, () => new Array<number>(c.layers + 1).fill(-1));
@@ -43,7 +42,5 @@ export function partition(c: GptConfig, count: number): ShardSpec[] {
 
 /** The parameters shard s holds, in checkpoint order. */
 export function shardParameterSpecs(c: GptConfig, s: ShardSpec): ParameterSpec[] {
-  return parameterSpecs(c).filter((p) =>
-    p.layer === -1 ? s.index === 0 : p.layer === c.layers ? s.index === s.count - 1 : p.layer >= s.firstLayer && p.layer < s.endLayer,
-  );
+  return parameterSpecs(c).filter((p) => (p.layer === -1 ? s.index === 0 : p.layer === c.layers ? s.index === s.count - 1 : p.layer >= s.firstLayer && p.layer < s.endLayer));
 }

@@ -1,7 +1,18 @@
 import { describe, expect, test } from 'vitest';
 import {
-  CheckpointError, decodeConfig, decodeModel, decodeOptimizer, decodeSafetensors, encodeConfig, encodeModel, encodeOptimizer,
-  encodeSafetensors, parameterSpecs, preset, type GptConfig, type SafetensorsTensor,
+  CheckpointError,
+  decodeConfig,
+  decodeModel,
+  decodeOptimizer,
+  decodeSafetensors,
+  encodeConfig,
+  encodeModel,
+  encodeOptimizer,
+  encodeSafetensors,
+  parameterSpecs,
+  preset,
+  type GptConfig,
+  type SafetensorsTensor,
 } from '../src/index.ts';
 import { perturbedValues, TOY } from './helpers.ts';
 
@@ -69,20 +80,44 @@ describe('model checkpoint', () => {
       edit(m);
       return encodeSafetensors(m);
     };
-    expect(() => decodeModel(variant((m) => m.delete('transformer.ln_f.bias')), TOY)).toThrow("tensor names do not match the model: missing 'transformer.ln_f.bias'");
-    expect(() => decodeModel(variant((m) => m.set('transformer.h.9.ln_1.weight', m.get('transformer.ln_f.bias')!)), TOY)).toThrow("unexpected 'transformer.h.9.ln_1.weight'");
-    expect(() => decodeModel(variant((m) => m.set('transformer.wpe.weight', { dtype: 'F32', shape: [4, 16], data: values.get('transformer.wpe.weight')! })), TOY)).toThrow(
-      "tensor 'transformer.wpe.weight' has shape [4,16], expected [8,8]",
-    );
-    expect(() => decodeModel(variant((m) => m.set('transformer.ln_f.bias', { dtype: 'I32', shape: [8], data: new Int32Array(8) })), TOY)).toThrow(
-      "tensor 'transformer.ln_f.bias' has dtype I32, expected F32",
-    );
+    expect(() =>
+      decodeModel(
+        variant((m) => m.delete('transformer.ln_f.bias')),
+        TOY,
+      ),
+    ).toThrow("tensor names do not match the model: missing 'transformer.ln_f.bias'");
+    expect(() =>
+      decodeModel(
+        variant((m) => m.set('transformer.h.9.ln_1.weight', m.get('transformer.ln_f.bias')!)),
+        TOY,
+      ),
+    ).toThrow("unexpected 'transformer.h.9.ln_1.weight'");
+    expect(() =>
+      decodeModel(
+        variant((m) => m.set('transformer.wpe.weight', { dtype: 'F32', shape: [4, 16], data: values.get('transformer.wpe.weight')! })),
+        TOY,
+      ),
+    ).toThrow("tensor 'transformer.wpe.weight' has shape [4,16], expected [8,8]");
+    expect(() =>
+      decodeModel(
+        variant((m) => m.set('transformer.ln_f.bias', { dtype: 'I32', shape: [8], data: new Int32Array(8) })),
+        TOY,
+      ),
+    ).toThrow("tensor 'transformer.ln_f.bias' has dtype I32, expected F32");
     const nan = Float32Array.from(values.get('transformer.h.1.attn.c_proj.bias')!);
     nan[3] = NaN;
-    expect(() => decodeModel(variant((m) => m.set('transformer.h.1.attn.c_proj.bias', { dtype: 'F32', shape: [8], data: nan })), TOY)).toThrow(
-      "tensor 'transformer.h.1.attn.c_proj.bias' holds NaN at index 3",
-    );
-    expect(() => decodeModel(variant(() => {}), TOY)).not.toThrow();
+    expect(() =>
+      decodeModel(
+        variant((m) => m.set('transformer.h.1.attn.c_proj.bias', { dtype: 'F32', shape: [8], data: nan })),
+        TOY,
+      ),
+    ).toThrow("tensor 'transformer.h.1.attn.c_proj.bias' holds NaN at index 3");
+    expect(() =>
+      decodeModel(
+        variant(() => {}),
+        TOY,
+      ),
+    ).not.toThrow();
   });
 
   test('error: a config.json for something else is refused with the field', () => {

@@ -15,7 +15,7 @@ export function perturbedValues(c: GptConfig, seed: number): ParameterValues {
   for (const v of values.values()) {
     for (let i = 0; i < v.length; i++) {
       s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-      v[i] += ((s / 2 ** 32) - 0.5) * 0.2;
+      v[i] += (s / 2 ** 32 - 0.5) * 0.2;
     }
   }
   return values;
@@ -27,7 +27,10 @@ export function shardsFrom(be: Backend, c: GptConfig, S: number, values: Paramet
 
 export function batchOf(c: GptConfig, B: number, T: number, seed: number) {
   let s = seed;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % c.vocabSize);
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % c.vocabSize;
+  };
   const inputs = Int32Array.from({ length: B * T }, next);
   const targets = Int32Array.from({ length: B * T }, next);
   return { B, T, inputs, targets };

@@ -25,7 +25,11 @@ describe('partition', () => {
       expect(shards[S - 1].endLayer).toBe(TOY.layers);
       for (let i = 1; i < S; i++) expect(shards[i].firstLayer).toBe(shards[i - 1].endLayer);
       const names = shards.flatMap((s) => shardParameterSpecs(TOY, s).map((p) => p.name));
-      expect(names.sort()).toEqual(parameterSpecs(TOY).map((p) => p.name).sort());
+      expect(names.sort()).toEqual(
+        parameterSpecs(TOY)
+          .map((p) => p.name)
+          .sort(),
+      );
       expect(shardParameterSpecs(TOY, shards[0]).some((p) => p.name === 'transformer.wte.weight')).toBe(true);
       expect(shardParameterSpecs(TOY, shards[S - 1]).some((p) => p.name === 'lm_head.weight')).toBe(true);
     }
@@ -40,11 +44,16 @@ describe('partition', () => {
       };
       let best = Infinity;
       const search = (cuts: number[], from: number) => {
-        if (cuts.length === S - 1) return void (best = Math.min(best, maxOf(cuts)));
+        if (cuts.length === S - 1) {
+          best = Math.min(best, maxOf(cuts));
+          return;
+        }
         for (let e = from; e < c.layers; e++) search([...cuts, e], e + 1);
       };
       search([], 1);
-      const chosen = partition(c, S).slice(1).map((s) => s.firstLayer);
+      const chosen = partition(c, S)
+        .slice(1)
+        .map((s) => s.firstLayer);
       expect(maxOf(chosen)).toBe(best);
     }
   });

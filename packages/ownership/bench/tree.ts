@@ -34,8 +34,7 @@ function makeHolders(n: number): Entitlement[] {
   }));
 }
 
-const leafHashes = (holders: Entitlement[]): Hex[] =>
-  holders.map((h) => keccak256(keccak256(encodeAbiParameters(LEAF_TYPES, [CHAIN_ID, DISTRIBUTOR, h.address, h.shares, h.cumulative]))));
+const leafHashes = (holders: Entitlement[]): Hex[] => holders.map((h) => keccak256(keccak256(encodeAbiParameters(LEAF_TYPES, [CHAIN_ID, DISTRIBUTOR, h.address, h.shares, h.cumulative]))));
 
 /** OpenZeppelin's layout: leaves sorted, stored at the end of a heap-ordered array, parents hash sorted pairs. */
 function viemRoot(leaves: Hex[]): Hex {
@@ -113,9 +112,18 @@ for (const r of rows) {
 }
 
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({
-  date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-  chainId: CHAIN_ID.toString(), repsBelow: { holders: REPEAT_BELOW, reps: REPS, statistic: 'median' }, rows,
-}, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      chainId: CHAIN_ID.toString(),
+      repsBelow: { holders: REPEAT_BELOW, reps: REPS, statistic: 'median' },
+      rows,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`\nwrote ${out}`);

@@ -52,13 +52,15 @@ export function buildEpochTree({ chainId, distributor, holders }: BuildEpochTree
   const chain = checkChainId(chainId);
   const contract = checkAddress(distributor, 'distributor');
   if (holders.length === 0) throw new EpochTreeError('an epoch tree needs at least one holder; publish no root until someone holds shares');
-  const values = holders.map((h, i): EpochLeaf => [
-    chain.toString(),
-    contract,
-    checkAddress(h.address, `holders[${i}].address`),
-    checkUint(h.shares, `holders[${i}].shares`).toString(),
-    checkUint(h.cumulative, `holders[${i}].cumulative`).toString(),
-  ]);
+  const values = holders.map(
+    (h, i): EpochLeaf => [
+      chain.toString(),
+      contract,
+      checkAddress(h.address, `holders[${i}].address`),
+      checkUint(h.shares, `holders[${i}].shares`).toString(),
+      checkUint(h.cumulative, `holders[${i}].cumulative`).toString(),
+    ],
+  );
   return wrap(StandardMerkleTree.of<EpochLeaf>(values, EPOCH_LEAF_ENCODING), chain, contract);
 }
 

@@ -87,18 +87,7 @@ export class MemoryNonceStore implements SiweNonceStore {
   }
 }
 
-export type SiweErrorCode =
-  | 'format'
-  | 'domain'
-  | 'uri'
-  | 'chain'
-  | 'statement'
-  | 'nonce'
-  | 'issued-at'
-  | 'expired'
-  | 'not-before'
-  | 'signature'
-  | 'session';
+export type SiweErrorCode = 'format' | 'domain' | 'uri' | 'chain' | 'statement' | 'nonce' | 'issued-at' | 'expired' | 'not-before' | 'signature' | 'session';
 
 /** A refused sign-in or session token; `code` says which check refused it. */
 export class SiweError extends Error {

@@ -26,7 +26,13 @@ function prng(seed: number) {
   const chance = (p: number) => Number(next() >> 11n) / 2 ** 53 < p;
   /** 0..max, log-uniform in magnitude so tiny amounts (where rounding bites) are as common as large ones. */
   const amount = (maxDigits: number) => below(10n ** BigInt(int(0, maxDigits)) + 1n);
-  const address = () => getAddress(`0x${[next(), next(), next()].map((w) => w.toString(16).padStart(16, '0')).join('').slice(0, 40)}`);
+  const address = () =>
+    getAddress(
+      `0x${[next(), next(), next()]
+        .map((w) => w.toString(16).padStart(16, '0'))
+        .join('')
+        .slice(0, 40)}`,
+    );
   return { int, chance, amount, address };
 }
 
@@ -104,7 +110,12 @@ describe('entitlements', () => {
       s = close(s, 1n); // 1/4 and 3/4 wei per epoch
       seen.push([entitlementOf(s, A), entitlementOf(s, B)]);
     }
-    expect(seen).toEqual([[0n, 0n], [0n, 1n], [0n, 2n], [1n, 3n]]);
+    expect(seen).toEqual([
+      [0n, 0n],
+      [0n, 1n],
+      [0n, 2n],
+      [1n, 3n],
+    ]);
     expect(undistributed(s)).toBe(0n);
   });
 
@@ -150,7 +161,7 @@ describe('entitlements', () => {
       const r = prng(seed);
       const holders = Array.from({ length: r.int(1, 50) }, () => r.address());
       const idle = new Set(holders.filter(() => r.chance(0.1))); // never given shares
-      const accrueChance = 0.1 + 0.8 * Number(r.int(0, 100)) / 100;
+      const accrueChance = 0.1 + (0.8 * Number(r.int(0, 100))) / 100;
       const epochs = r.int(1, 30);
       const ref = new ExactReference();
       let state = createEpochState();
@@ -196,7 +207,10 @@ describe('entitlements', () => {
         expect(scaled, where).toBe(deposited * ACC_PRECISION);
         expect(state.remainder >= 0n && state.remainder < ref.totalsSeen + 1n, `${where}: remainder ${state.remainder}`).toBe(true);
         // the reference itself: exact shares plus carried revenue add up to the deposits
-        expect([...ref.numerator.values()].reduce((x, y) => x + y, 0n), where).toBe((deposited - ref.carried) * ref.L);
+        expect(
+          [...ref.numerator.values()].reduce((x, y) => x + y, 0n),
+          where,
+        ).toBe((deposited - ref.carried) * ref.L);
       }
     }
     expect(checks).toBeGreaterThan(50_000);

@@ -48,7 +48,11 @@ describe('epoch tree', () => {
   test('behavior: a changed value no longer verifies', () => {
     const h = holders[5];
     const { proof } = tree.claim(h.address)!;
-    for (const changed of [{ ...h, cumulative: h.cumulative + 1n }, { ...h, shares: h.shares - 1n }, { ...h, address: holders[6].address }]) {
+    for (const changed of [
+      { ...h, cumulative: h.cumulative + 1n },
+      { ...h, shares: h.shares - 1n },
+      { ...h, address: holders[6].address },
+    ]) {
       expect(StandardMerkleTree.verify(tree.root, EPOCH_LEAF_ENCODING, leafOf(changed), proof)).toBe(false);
       expect(processProof(leafHash(CHAIN, DISTRIBUTOR, changed), proof)).not.toBe(tree.root);
     }
@@ -103,7 +107,9 @@ describe('epoch tree', () => {
     expect(() => buildEpochTree({ chainId: CHAIN, distributor: DISTRIBUTOR, holders: [] })).toThrow(/at least one holder/);
     expect(() => buildEpochTree({ chainId: 0, distributor: DISTRIBUTOR, holders })).toThrow('chainId 0 must be positive');
     expect(() => buildEpochTree({ chainId: CHAIN, distributor: '0xabc', holders })).toThrow("distributor '0xabc' is not an address");
-    expect(() => buildEpochTree({ chainId: CHAIN, distributor: DISTRIBUTOR, holders: [{ ...holders[0], cumulative: -1n }] })).toThrow('holders[0].cumulative is bigint -1; expected a bigint in [0, 2^256)');
+    expect(() => buildEpochTree({ chainId: CHAIN, distributor: DISTRIBUTOR, holders: [{ ...holders[0], cumulative: -1n }] })).toThrow(
+      'holders[0].cumulative is bigint -1; expected a bigint in [0, 2^256)',
+    );
     expect(() => buildEpochTree({ chainId: CHAIN, distributor: DISTRIBUTOR, holders: [holders[0], { ...holders[0], cumulative: 1n }] })).toThrow(`epoch tree lists ${holders[0].address} twice`);
     expect(() => buildEpochTree({ chainId: CHAIN, distributor: DISTRIBUTOR, holders: [] })).toThrow(EpochTreeError);
   });

@@ -113,8 +113,17 @@ describe('SIWE', () => {
 
   test('behavior: beyond maxOutstandingNonces the oldest nonces are forgotten', async () => {
     verifier = new SiweVerifier({
-      domain: 'openshard.example', origin: 'https://openshard.example', chainId: 31337, statement: STATEMENT, maxAgeMs: 5 * MINUTE,
-      nonceTtlMs: 10 * MINUTE, sessionTtlMs: 60 * MINUTE, secret: 'x'.repeat(32), now: () => now, nonces: new MemoryNonceStore(), maxOutstandingNonces: 2,
+      domain: 'openshard.example',
+      origin: 'https://openshard.example',
+      chainId: 31337,
+      statement: STATEMENT,
+      maxAgeMs: 5 * MINUTE,
+      nonceTtlMs: 10 * MINUTE,
+      sessionTtlMs: 60 * MINUTE,
+      secret: 'x'.repeat(32),
+      now: () => now,
+      nonces: new MemoryNonceStore(),
+      maxOutstandingNonces: 2,
     });
     const [oldest, middle, newest] = [await message(), await message(), await message()];
     expect((await refused(oldest, alice.signMessage({ message: oldest }), 'nonce')).message).toMatch(/was not issued by this server/);
@@ -169,14 +178,34 @@ describe('SIWE', () => {
     expect401([v, bob.address, expiry, mac].join('.'), /bad signature/);
     expect401([v, address, String(Number(expiry) + 1), mac].join('.'), /bad signature/);
     expect401('not a token', /malformed/);
-    const other = new SiweVerifier({ domain: 'openshard.example', origin: 'https://openshard.example', chainId: 31337, maxAgeMs: 1, nonceTtlMs: 1, sessionTtlMs: 1, secret: 'x'.repeat(32), now: () => now, nonces: new MemoryNonceStore() });
+    const other = new SiweVerifier({
+      domain: 'openshard.example',
+      origin: 'https://openshard.example',
+      chainId: 31337,
+      maxAgeMs: 1,
+      nonceTtlMs: 1,
+      sessionTtlMs: 1,
+      secret: 'x'.repeat(32),
+      now: () => now,
+      nonces: new MemoryNonceStore(),
+    });
     expect(() => other.verifySession(sessionToken)).toThrow(/issued under another secret/);
     now = Number(expiry);
     expect401(sessionToken, /expired at 2025-06-01T13:00:00.000Z/);
   });
 
   test('error: a weak secret or a non-origin is refused at construction', () => {
-    const base = { domain: 'openshard.example', origin: 'https://openshard.example', chainId: 1, maxAgeMs: 1, nonceTtlMs: 1, sessionTtlMs: 1, secret: 'x'.repeat(32), now: () => now, nonces: new MemoryNonceStore() };
+    const base = {
+      domain: 'openshard.example',
+      origin: 'https://openshard.example',
+      chainId: 1,
+      maxAgeMs: 1,
+      nonceTtlMs: 1,
+      sessionTtlMs: 1,
+      secret: 'x'.repeat(32),
+      now: () => now,
+      nonces: new MemoryNonceStore(),
+    };
     expect(() => new SiweVerifier({ ...base, secret: 'short' })).toThrow('SiweVerifier secret has 5 bytes; use at least 32 random bytes');
     expect(() => new SiweVerifier({ ...base, origin: 'https://openshard.example/app' })).toThrow(/is not a bare origin/);
   });

@@ -8,20 +8,36 @@ import { CODEC_NAMES } from './codecs.ts';
  * declared here by header and travel as binary attachments in the same order.
  */
 const id = z.string().min(1).max(128);
-const count = z.number().int().min(0).max(2 ** 31 - 1);
+const count = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
 export const tensorHeader = z.strictObject({
   name: z.string().min(1).max(128),
   dtype: z.enum(DTYPES),
-  shape: z.array(z.number().int().min(1).max(2 ** 31 - 1)).min(1),
+  shape: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 31 - 1),
+    )
+    .min(1),
   codec: z.enum(CODEC_NAMES),
 });
 
 export const taskKind = z.enum(TASK_KINDS);
 
 export const gptConfig = z.strictObject({
-  vocabSize: count, contextLength: count, layers: count, heads: count, width: count,
+  vocabSize: count,
+  contextLength: count,
+  layers: count,
+  heads: count,
+  width: count,
 });
 
 export const shardSpec = z.strictObject({ index: count, count: count, firstLayer: count, endLayer: count });

@@ -1,7 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import {
-  clientMessages, DEFAULT_LIMITS, decodeTensor, encodeTensor, fromHalf, packTensors, parseMessage, ProtocolError, serverMessages, toHalf,
-} from '../src/index.ts';
+import { clientMessages, DEFAULT_LIMITS, decodeTensor, encodeTensor, fromHalf, packTensors, parseMessage, ProtocolError, serverMessages, toHalf } from '../src/index.ts';
 
 const grads = [
   { name: 'dx', dtype: 'f32' as const, shape: [2, 3, 4], data: Float32Array.from({ length: 24 }, (_, i) => i / 7 - 1) },
@@ -54,23 +52,85 @@ describe('parseMessage', () => {
   test('error: each kind of bad input is refused with a code and a message naming the value and the limit', () => {
     const { json, attachments } = result();
     const cases: [string, () => unknown, string, string | RegExp][] = [
-      ['unknown type', () => parseMessage(clientMessages, 'mine-bitcoin' as 'result', json, attachments, { finite: true }), 'unknown-type', 'unknown message type "mine-bitcoin"; expected one of hello, ready, result, giveBack, availability'],
+      [
+        'unknown type',
+        () => parseMessage(clientMessages, 'mine-bitcoin' as 'result', json, attachments, { finite: true }),
+        'unknown-type',
+        'unknown message type "mine-bitcoin"; expected one of hello, ready, result, giveBack, availability',
+      ],
       ['missing field', () => parseMessage(clientMessages, 'result', { ...json, leaseId: undefined }, attachments, { finite: true }), 'bad-message', /^result: leaseId: /],
       ['extra field', () => parseMessage(clientMessages, 'result', { ...json, address: '0xabc' }, attachments, { finite: true }), 'bad-message', /^result: message: Unrecognized key/],
       ['negative time', () => parseMessage(clientMessages, 'result', { ...json, computeMs: -1 }, attachments, { finite: true }), 'bad-message', /^result: computeMs: /],
       ['NaN loss', () => parseMessage(clientMessages, 'result', { ...json, loss: NaN }, attachments, { finite: true }), 'bad-message', /^result: loss: /],
-      ['bad dtype', () => parseMessage(clientMessages, 'result', { ...json, tensors: [{ ...json.tensors[0], dtype: 'f64' }, json.tensors[1]] }, attachments, { finite: true }), 'bad-message', /^result: tensors\.0\.dtype: /],
-      ['zero dim', () => parseMessage(clientMessages, 'result', { ...json, tensors: [{ ...json.tensors[0], shape: [0, 24] }, json.tensors[1]] }, attachments, { finite: true }), 'bad-message', /^result: tensors\.0\.shape\.0: /],
-      ['wrong byte count', () => parseMessage(clientMessages, 'result', { ...json, tensors: [{ ...json.tensors[0], shape: [2, 3, 5] }, json.tensors[1]] }, attachments, { finite: true }), 'bad-tensor', 'result: the attachment has 112 bytes; the tensor headers need 136'],
+      [
+        'bad dtype',
+        () => parseMessage(clientMessages, 'result', { ...json, tensors: [{ ...json.tensors[0], dtype: 'f64' }, json.tensors[1]] }, attachments, { finite: true }),
+        'bad-message',
+        /^result: tensors\.0\.dtype: /,
+      ],
+      [
+        'zero dim',
+        () => parseMessage(clientMessages, 'result', { ...json, tensors: [{ ...json.tensors[0], shape: [0, 24] }, json.tensors[1]] }, attachments, { finite: true }),
+        'bad-message',
+        /^result: tensors\.0\.shape\.0: /,
+      ],
+      [
+        'wrong byte count',
+        () => parseMessage(clientMessages, 'result', { ...json, tensors: [{ ...json.tensors[0], shape: [2, 3, 5] }, json.tensors[1]] }, attachments, { finite: true }),
+        'bad-tensor',
+        'result: the attachment has 112 bytes; the tensor headers need 136',
+      ],
       ['missing attachment', () => parseMessage(clientMessages, 'result', json, [], { finite: true }), 'bad-message', 'result: 0 binary attachments; the tensors travel in exactly one'],
-      ['split attachments', () => parseMessage(clientMessages, 'result', json, [attachments[0].subarray(0, 96), attachments[0].subarray(96)], { finite: true }), 'bad-message', 'result: 2 binary attachments; the tensors travel in exactly one'],
-      ['stray attachment', () => parseMessage(clientMessages, 'giveBack', { leaseId: 'L', reason: 'r' }, attachments, { finite: true }), 'bad-message', 'giveBack: 1 binary attachments but no tensor headers'],
+      [
+        'split attachments',
+        () => parseMessage(clientMessages, 'result', json, [attachments[0].subarray(0, 96), attachments[0].subarray(96)], { finite: true }),
+        'bad-message',
+        'result: 2 binary attachments; the tensors travel in exactly one',
+      ],
+      [
+        'stray attachment',
+        () => parseMessage(clientMessages, 'giveBack', { leaseId: 'L', reason: 'r' }, attachments, { finite: true }),
+        'bad-message',
+        'giveBack: 1 binary attachments but no tensor headers',
+      ],
       ['text attachment', () => parseMessage(clientMessages, 'result', json, ['abc'], { finite: true }), 'bad-tensor', 'result: the attachment is not binary'],
-      ['duplicate name', () => parseMessage(clientMessages, 'result', { ...json, tensors: [json.tensors[1], json.tensors[1]] }, attachments, { finite: true }), 'bad-tensor', "result: tensor 'transformer.h.0.ln_1.bias' appears twice"],
-      ['rank', () => parseMessage(clientMessages, 'result', result([{ name: 'r', dtype: 'f32', shape: [1, 1, 1, 1, 2], data: new Float32Array(2) }]).json, result([{ name: 'r', dtype: 'f32', shape: [1, 1, 1, 1, 2], data: new Float32Array(2) }]).attachments, { finite: true }), 'bad-tensor', "result: tensor 'r' has 5 dimensions, above the limit of 4"],
-      ['too many tensors', () => parseMessage(clientMessages, 'result', json, attachments, { finite: true, limits: { ...DEFAULT_LIMITS, maxTensors: 1 } }), 'too-large', 'result: 2 tensors, above the limit of 1'],
-      ['oversized', () => parseMessage(clientMessages, 'result', json, attachments, { finite: true, limits: { ...DEFAULT_LIMITS, maxMessageBytes: 100 } }), 'too-large', 'result: tensors add up to more than the limit of 100 bytes'],
-      ['huge JSON', () => parseMessage(clientMessages, 'giveBack', { leaseId: 'L', reason: 'x'.repeat(300_000) }, [], { finite: true }), 'too-large', /^giveBack: JSON part is \d+ bytes, above the limit of 262144$/],
+      [
+        'duplicate name',
+        () => parseMessage(clientMessages, 'result', { ...json, tensors: [json.tensors[1], json.tensors[1]] }, attachments, { finite: true }),
+        'bad-tensor',
+        "result: tensor 'transformer.h.0.ln_1.bias' appears twice",
+      ],
+      [
+        'rank',
+        () =>
+          parseMessage(
+            clientMessages,
+            'result',
+            result([{ name: 'r', dtype: 'f32', shape: [1, 1, 1, 1, 2], data: new Float32Array(2) }]).json,
+            result([{ name: 'r', dtype: 'f32', shape: [1, 1, 1, 1, 2], data: new Float32Array(2) }]).attachments,
+            { finite: true },
+          ),
+        'bad-tensor',
+        "result: tensor 'r' has 5 dimensions, above the limit of 4",
+      ],
+      [
+        'too many tensors',
+        () => parseMessage(clientMessages, 'result', json, attachments, { finite: true, limits: { ...DEFAULT_LIMITS, maxTensors: 1 } }),
+        'too-large',
+        'result: 2 tensors, above the limit of 1',
+      ],
+      [
+        'oversized',
+        () => parseMessage(clientMessages, 'result', json, attachments, { finite: true, limits: { ...DEFAULT_LIMITS, maxMessageBytes: 100 } }),
+        'too-large',
+        'result: tensors add up to more than the limit of 100 bytes',
+      ],
+      [
+        'huge JSON',
+        () => parseMessage(clientMessages, 'giveBack', { leaseId: 'L', reason: 'x'.repeat(300_000) }, [], { finite: true }),
+        'too-large',
+        /^giveBack: JSON part is \d+ bytes, above the limit of 262144$/,
+      ],
     ];
     for (const [what, f, code, message] of cases) {
       const e = refusal(f);

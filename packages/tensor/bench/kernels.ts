@@ -43,7 +43,10 @@ const rows = T.B * T.T;
 
 function matmulCase(s: MatmulShape): OpCase {
   return {
-    op: 'matmul', shape: `${s.name} ${s.M}×${s.K}·${s.K}×${s.N}`, work: matmulFlops(s), unit: 'GFLOP/s',
+    op: 'matmul',
+    shape: `${s.name} ${s.M}×${s.K}·${s.K}×${s.N}`,
+    work: matmulFlops(s),
+    unit: 'GFLOP/s',
     setup: (be, rng) => {
       const a = be.upload(rng.normals(s.M * s.K), [s.M, s.K]);
       const b = be.upload(rng.normals(s.K * s.N), [s.K, s.N]);
@@ -55,50 +58,97 @@ function matmulCase(s: MatmulShape): OpCase {
 const opCases: OpCase[] = [
   ...MODEL_MATMULS.map(matmulCase),
   {
-    op: 'layernorm', shape: `${rows}×${T.C}`, work: 2 * rows * T.C * 4, unit: 'GB/s',
+    op: 'layernorm',
+    shape: `${rows}×${T.C}`,
+    work: 2 * rows * T.C * 4,
+    unit: 'GB/s',
     setup: (be, rng) => {
       const x = be.upload(rng.normals(rows * T.C), [rows, T.C]);
       const w = be.upload(rng.normals(T.C), [T.C]);
-      return { run: () => { const r = be.layernorm(x, w, w, 1e-5); r.mean.dispose(); r.rstd.dispose(); return r.out; }, inputs: [x, w] };
+      return {
+        run: () => {
+          const r = be.layernorm(x, w, w, 1e-5);
+          r.mean.dispose();
+          r.rstd.dispose();
+          return r.out;
+        },
+        inputs: [x, w],
+      };
     },
   },
   {
-    op: 'gelu', shape: `${rows}×${4 * T.C}`, work: 2 * rows * 4 * T.C * 4, unit: 'GB/s',
+    op: 'gelu',
+    shape: `${rows}×${4 * T.C}`,
+    work: 2 * rows * 4 * T.C * 4,
+    unit: 'GB/s',
     setup: (be, rng) => {
       const x = be.upload(rng.normals(rows * 4 * T.C), [rows, 4 * T.C]);
       return { run: () => be.gelu(x), inputs: [x] };
     },
   },
   {
-    op: 'attention', shape: `B=${T.B} T=${T.T} C=${T.C} H=${T.H}`,
-    work: 2 * 2 * T.B * T.T * T.T * T.C, unit: 'GFLOP/s',
+    op: 'attention',
+    shape: `B=${T.B} T=${T.T} C=${T.C} H=${T.H}`,
+    work: 2 * 2 * T.B * T.T * T.T * T.C,
+    unit: 'GFLOP/s',
     setup: (be, rng) => {
       const qkv = be.upload(rng.normals(rows * 3 * T.C), [T.B, T.T, 3 * T.C]);
-      return { run: () => { const r = be.attention(qkv, T.H); r.att.dispose(); return r.out; }, inputs: [qkv] };
+      return {
+        run: () => {
+          const r = be.attention(qkv, T.H);
+          r.att.dispose();
+          return r.out;
+        },
+        inputs: [qkv],
+      };
     },
   },
   {
-    op: 'matmulBackward', shape: `attn qkv (tiny) ${rows}×${T.C}·${T.C}×${3 * T.C} +bias`, work: 2 * matmulFlops({ name: '', M: rows, K: T.C, N: 3 * T.C }), unit: 'GFLOP/s',
+    op: 'matmulBackward',
+    shape: `attn qkv (tiny) ${rows}×${T.C}·${T.C}×${3 * T.C} +bias`,
+    work: 2 * matmulFlops({ name: '', M: rows, K: T.C, N: 3 * T.C }),
+    unit: 'GFLOP/s',
     setup: (be, rng) => {
       const a = be.upload(rng.normals(rows * T.C), [rows, T.C]);
       const w = be.upload(rng.normals(T.C * 3 * T.C), [T.C, 3 * T.C]);
       const bias = be.upload(rng.normals(3 * T.C), [3 * T.C]);
       const d = be.upload(rng.normals(rows * 3 * T.C), [rows, 3 * T.C]);
-      return { run: () => { const g = be.matmulBackward(d, a, w, { bias }); g.dB.dispose(); g.dBias!.dispose(); return g.dA; }, inputs: [a, w, bias, d] };
+      return {
+        run: () => {
+          const g = be.matmulBackward(d, a, w, { bias });
+          g.dB.dispose();
+          g.dBias!.dispose();
+          return g.dA;
+        },
+        inputs: [a, w, bias, d],
+      };
     },
   },
   {
-    op: 'layernormBackward', shape: `${rows}×${T.C}`, work: 3 * rows * T.C * 4, unit: 'GB/s',
+    op: 'layernormBackward',
+    shape: `${rows}×${T.C}`,
+    work: 3 * rows * T.C * 4,
+    unit: 'GB/s',
     setup: (be, rng) => {
       const x = be.upload(rng.normals(rows * T.C), [rows, T.C]);
       const w = be.upload(rng.normals(T.C), [T.C]);
       const f = be.layernorm(x, w, w, 1e-5);
-      return { run: () => { const g = be.layernormBackward(x, x, w, f.mean, f.rstd); g.dWeight.dispose(); g.dBias.dispose(); return g.dx; }, inputs: [x, w, f.out, f.mean, f.rstd] };
+      return {
+        run: () => {
+          const g = be.layernormBackward(x, x, w, f.mean, f.rstd);
+          g.dWeight.dispose();
+          g.dBias.dispose();
+          return g.dx;
+        },
+        inputs: [x, w, f.out, f.mean, f.rstd],
+      };
     },
   },
   {
-    op: 'attentionBackward', shape: `B=${T.B} T=${T.T} C=${T.C} H=${T.H}`,
-    work: 4 * 2 * T.B * T.T * T.T * T.C, unit: 'GFLOP/s',
+    op: 'attentionBackward',
+    shape: `B=${T.B} T=${T.T} C=${T.C} H=${T.H}`,
+    work: 4 * 2 * T.B * T.T * T.T * T.C,
+    unit: 'GFLOP/s',
     setup: (be, rng) => {
       const qkv = be.upload(rng.normals(rows * 3 * T.C), [T.B, T.T, 3 * T.C]);
       const d = be.upload(rng.normals(rows * T.C), [T.B, T.T, T.C]);
@@ -107,11 +157,21 @@ const opCases: OpCase[] = [
     },
   },
   {
-    op: 'crossEntropy', shape: `${rows}×${T.V}`, work: 2 * rows * T.V * 4, unit: 'GB/s',
+    op: 'crossEntropy',
+    shape: `${rows}×${T.V}`,
+    work: 2 * rows * T.V * 4,
+    unit: 'GB/s',
     setup: (be, rng) => {
       const logits = be.upload(rng.normals(rows * T.V), [rows, T.V]);
       const targets = be.upload(rng.ints(rows, 0, T.V - 1), [rows]);
-      return { run: () => { const r = be.crossEntropy(logits, targets); r.probs.dispose(); return r.losses; }, inputs: [logits, targets] };
+      return {
+        run: () => {
+          const r = be.crossEntropy(logits, targets);
+          r.probs.dispose();
+          return r.losses;
+        },
+        inputs: [logits, targets],
+      };
     },
   },
 ];
@@ -130,10 +190,14 @@ async function benchNode(be: Backend, label: string): Promise<Row[]> {
   const out: Row[] = [];
   for (const c of opCases) {
     const { run, inputs } = c.setup(be, new Random(1));
-    const t = await timeRepeated(async (reps) => {
-      for (let i = 0; i < reps; i++) run().dispose();
-      await be.sync();
-    }, MIN_MS, 2);
+    const t = await timeRepeated(
+      async (reps) => {
+        for (let i = 0; i < reps; i++) run().dispose();
+        await be.sync();
+      },
+      MIN_MS,
+      2,
+    );
     inputs.forEach((x) => x.dispose());
     out.push({ where: 'node', implementation: label, op: c.op, shape: c.shape, msPerCall: t.msPerRep, rate: c.work / t.msPerRep / 1e6, unit: c.unit });
   }
@@ -148,15 +212,20 @@ async function benchChromium(): Promise<{ adapter: unknown; crossOriginIsolated:
     page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(server.url);
     await page.waitForFunction(() => document.getElementById('log')?.textContent === 'ready');
-    const ortDist = resolve(repoRootPath, 'node_modules/onnxruntime-web/dist') + '/';
+    const ortDist = `${resolve(repoRootPath, 'node_modules/onnxruntime-web/dist')}/`;
     await page.evaluate((d) => Object.assign(window, { ORT_DIST: d }), ortDist);
-    const res = await page.evaluate(
-      ([shapes, minMs]) => (window as unknown as { benchApi: { matmul(s: unknown, m: number): Promise<any> } }).benchApi.matmul(shapes, minMs),
-      [MODEL_MATMULS, MIN_MS] as const,
-    );
+    const res = await page.evaluate(([shapes, minMs]) => (window as unknown as { benchApi: { matmul(s: unknown, m: number): Promise<any> } }).benchApi.matmul(shapes, minMs), [
+      MODEL_MATMULS,
+      MIN_MS,
+    ] as const);
     const rowsOut: Row[] = res.rows.map((r: { shape: MatmulShape; implementation: string; msPerRep: number }) => ({
-      where: 'chromium', implementation: r.implementation, op: 'matmul', shape: `${r.shape.name} ${r.shape.M}×${r.shape.K}·${r.shape.K}×${r.shape.N}`,
-      msPerCall: r.msPerRep, rate: matmulFlops(r.shape) / r.msPerRep / 1e6, unit: 'GFLOP/s',
+      where: 'chromium',
+      implementation: r.implementation,
+      op: 'matmul',
+      shape: `${r.shape.name} ${r.shape.M}×${r.shape.K}·${r.shape.K}×${r.shape.N}`,
+      msPerCall: r.msPerRep,
+      rate: matmulFlops(r.shape) / r.msPerRep / 1e6,
+      unit: 'GFLOP/s',
     }));
     return { adapter: res.adapter, crossOriginIsolated: res.crossOriginIsolated, threads: res.threads, rows: rowsOut };
   } finally {
@@ -206,12 +275,19 @@ function adapterLabel(a: { vendor: string; architecture: string; description: st
 
 const outPath = resolve(repoRootPath, args.out!);
 mkdirSync(dirname(outPath), { recursive: true });
-writeFileSync(outPath, JSON.stringify({
-  date: new Date().toISOString(),
-  machine: { cpu: cpuInfo, node: process.version },
-  node: { adapter: nodeAdapter, rows: nodeRows.filter((r) => r.where === 'node') },
-  chromium: chromiumResult,
-  oursOverOnnxruntimeWebgpu: ratios,
-}, null, 2));
+writeFileSync(
+  outPath,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cpu: cpuInfo, node: process.version },
+      node: { adapter: nodeAdapter, rows: nodeRows.filter((r) => r.where === 'node') },
+      chromium: chromiumResult,
+      oursOverOnnxruntimeWebgpu: ratios,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`\nwrote ${outPath}`);
 process.exit(0);

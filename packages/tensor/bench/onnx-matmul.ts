@@ -30,13 +30,7 @@ function valueInfo(name: string, dims: number[]): number[] {
 
 export function matmulModel(M: number, K: number, N: number): Uint8Array {
   const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'Y'), ...str(3, 'matmul'), ...str(4, 'MatMul')];
-  const graph = [
-    ...bytes(1, node),
-    ...str(2, 'matmul'),
-    ...bytes(11, valueInfo('A', [M, K])),
-    ...bytes(11, valueInfo('B', [K, N])),
-    ...bytes(12, valueInfo('Y', [M, N])),
-  ];
+  const graph = [...bytes(1, node), ...str(2, 'matmul'), ...bytes(11, valueInfo('A', [M, K])), ...bytes(11, valueInfo('B', [K, N])), ...bytes(12, valueInfo('Y', [M, N]))];
   const opset = [...str(1, ''), ...int(2, ONNX_OPSET)];
   return Uint8Array.from([...int(1, ONNX_IR_VERSION), ...bytes(7, graph), ...bytes(8, opset)]);
 }

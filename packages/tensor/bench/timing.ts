@@ -1,9 +1,5 @@
 /** Repeats `run` until at least `minMs` have passed (and at least `minReps` times); mean ms per rep. */
-export async function timeRepeated(
-  run: (reps: number) => Promise<void>,
-  minMs: number,
-  minReps = 3,
-): Promise<{ msPerRep: number; reps: number }> {
+export async function timeRepeated(run: (reps: number) => Promise<void>, minMs: number, minReps = 3): Promise<{ msPerRep: number; reps: number }> {
   await run(1); // warm-up: compile pipelines, allocate pools
   let reps = minReps;
   for (;;) {

@@ -91,11 +91,7 @@ function parent(runs: number): number {
   let failed = 0;
   for (let r = 1; r <= runs; r++) {
     const t0 = performance.now();
-    const res = spawnSync(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', script, '--child', '--seed', String(r), '--dispatches', values.dispatches!],
-      { encoding: 'utf8', timeout: 300_000 },
-    );
+    const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, '--child', '--seed', String(r), '--dispatches', values.dispatches!], { encoding: 'utf8', timeout: 300_000 });
     const ok = res.status === 0 && res.signal === null;
     if (!ok) failed += 1;
     const how = ok ? res.stdout.trim() : `exit ${res.status} signal ${res.signal}: ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ')}`;

@@ -64,11 +64,7 @@ export function matmulDims(a: Tensor, b: Tensor, options: MatmulOptions = {}): M
   const [M, K] = options.transA ? [ac, ar] : [ar, ac];
   const [Kb, N] = options.transB ? [bc, br] : [br, bc];
   if (K !== Kb) {
-    throw new TensorShapeError(
-      op,
-      `inner dims differ: a ${formatShape(a.shape)}${options.transA ? 'ᵀ' : ''} has K=${K}, ` +
-        `b ${formatShape(b.shape)}${options.transB ? 'ᵀ' : ''} has K=${Kb}`,
-    );
+    throw new TensorShapeError(op, `inner dims differ: a ${formatShape(a.shape)}${options.transA ? 'ᵀ' : ''} has K=${K}, ` + `b ${formatShape(b.shape)}${options.transB ? 'ᵀ' : ''} has K=${Kb}`);
   }
   const batchA = a.shape.length === 3 ? a.shape[0] : 1;
   const sharedB = b.shape.length === 2;

@@ -21,10 +21,7 @@ export class BufferLimitError extends Error {
     readonly limit: number,
     limitName: string,
   ) {
-    super(
-      `${op}: tensor ${formatShape(shape)} needs ${bytes} bytes, above this adapter's ` +
-        `${limitName} of ${limit} bytes; use smaller micro-batches or more shards`,
-    );
+    super(`${op}: tensor ${formatShape(shape)} needs ${bytes} bytes, above this adapter's ` + `${limitName} of ${limit} bytes; use smaller micro-batches or more shards`);
   }
 }
 
@@ -36,10 +33,7 @@ export class DeviceLostError extends Error {
     readonly reason: string,
     detail: string,
   ) {
-    super(
-      `${op}: the WebGPU device was lost (${reason}: ${detail}); ` +
-        'create a new backend and re-upload the shard weights',
-    );
+    super(`${op}: the WebGPU device was lost (${reason}: ${detail}); create a new backend and re-upload the shard weights`);
   }
 }
 

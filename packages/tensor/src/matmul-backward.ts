@@ -19,14 +19,10 @@ export function matmulBackward(be: Backend, dOut: Tensor, a: Tensor, b: Tensor, 
   const aFlat = fold ? be.reshape(a, [d.batch * d.M, d.K]) : a;
   const dFlat = fold ? be.reshape(dOut, [d.batch * d.M, d.N]) : dOut;
   try {
-    const dAFlat = transA
-      ? be.matmul(b, dFlat, { transA: transB, transB: true })
-      : be.matmul(dFlat, b, { transB: !transB });
+    const dAFlat = transA ? be.matmul(b, dFlat, { transA: transB, transB: true }) : be.matmul(dFlat, b, { transB: !transB });
     const dA = fold ? be.reshape(dAFlat, a.shape) : dAFlat;
     if (fold) dAFlat.dispose();
-    const dB = transB
-      ? be.matmul(dFlat, aFlat, { transA: true, transB: transA })
-      : be.matmul(aFlat, dFlat, { transA: !transA });
+    const dB = transB ? be.matmul(dFlat, aFlat, { transA: true, transB: transA }) : be.matmul(aFlat, dFlat, { transA: !transA });
     const grads: MatmulGradients = { dA, dB };
     if (options.bias) {
       const rows = be.reshape(dOut, [dOut.size / d.N, d.N]);

@@ -29,7 +29,13 @@ async function readAll(be: Backend, named: Record<string, Tensor>): Promise<Outp
 }
 
 function normal(be: Backend, rng: Random, shape: number[], std = 1): Tensor {
-  return be.upload(rng.normals(shape.reduce((a, b) => a * b, 1), std), shape);
+  return be.upload(
+    rng.normals(
+      shape.reduce((a, b) => a * b, 1),
+      std,
+    ),
+    shape,
+  );
 }
 
 function matmulCase(name: string, aShape: number[], bShape: number[], opts: { transA?: boolean; transB?: boolean; bias?: boolean }): ParityCase {
@@ -89,21 +95,27 @@ export const parityCases: ParityCase[] = [
       return r;
     },
   },
-  ...[[7, 5], [3, 4, 300], [2, 129]].map((shape): ParityCase => ({
-    name: `layernorm ${shape.join('×')}`,
-    async run(be, rng) {
-      const C = shape[shape.length - 1];
-      const x = normal(be, rng, shape, 2);
-      const w = normal(be, rng, [C]);
-      const b = normal(be, rng, [C]);
-      const { out, mean, rstd } = be.layernorm(x, w, b, 1e-5);
-      const dOut = normal(be, rng, shape);
-      const g = be.layernormBackward(dOut, x, w, mean, rstd);
-      const r = await readAll(be, { out, mean, rstd, dx: g.dx, dWeight: g.dWeight, dBias: g.dBias });
-      [x, w, b, dOut].forEach((t) => t.dispose());
-      return r;
-    },
-  })),
+  ...[
+    [7, 5],
+    [3, 4, 300],
+    [2, 129],
+  ].map(
+    (shape): ParityCase => ({
+      name: `layernorm ${shape.join('×')}`,
+      async run(be, rng) {
+        const C = shape[shape.length - 1];
+        const x = normal(be, rng, shape, 2);
+        const w = normal(be, rng, [C]);
+        const b = normal(be, rng, [C]);
+        const { out, mean, rstd } = be.layernorm(x, w, b, 1e-5);
+        const dOut = normal(be, rng, shape);
+        const g = be.layernormBackward(dOut, x, w, mean, rstd);
+        const r = await readAll(be, { out, mean, rstd, dx: g.dx, dWeight: g.dWeight, dBias: g.dBias });
+        [x, w, b, dOut].forEach((t) => t.dispose());
+        return r;
+      },
+    }),
+  ),
   {
     name: 'gelu 1001 (incl. |x| up to 40)',
     async run(be, rng) {
@@ -119,18 +131,25 @@ export const parityCases: ParityCase[] = [
       return r;
     },
   },
-  ...[[1, 1, 4, 1], [2, 5, 12, 3], [1, 37, 16, 2], [2, 300, 8, 2]].map(([B, T, C, H]): ParityCase => ({
-    name: `attention B=${B} T=${T} C=${C} H=${H}`,
-    async run(be, rng) {
-      const qkv = normal(be, rng, [B, T, 3 * C]);
-      const { out, att } = be.attention(qkv, H);
-      const dOut = normal(be, rng, [B, T, C]);
-      const dqkv = be.attentionBackward(dOut, qkv, att, H);
-      const r = await readAll(be, { out, att, dqkv });
-      [qkv, dOut].forEach((t) => t.dispose());
-      return r;
-    },
-  })),
+  ...[
+    [1, 1, 4, 1],
+    [2, 5, 12, 3],
+    [1, 37, 16, 2],
+    [2, 300, 8, 2],
+  ].map(
+    ([B, T, C, H]): ParityCase => ({
+      name: `attention B=${B} T=${T} C=${C} H=${H}`,
+      async run(be, rng) {
+        const qkv = normal(be, rng, [B, T, 3 * C]);
+        const { out, att } = be.attention(qkv, H);
+        const dOut = normal(be, rng, [B, T, C]);
+        const dqkv = be.attentionBackward(dOut, qkv, att, H);
+        const r = await readAll(be, { out, att, dqkv });
+        [qkv, dOut].forEach((t) => t.dispose());
+        return r;
+      },
+    }),
+  ),
   {
     name: 'add + accumulate 3×1001',
     async run(be, rng) {
@@ -145,18 +164,24 @@ export const parityCases: ParityCase[] = [
       return r;
     },
   },
-  ...[[5, 7], [9, 256], [3, 1000]].map(([N, V]): ParityCase => ({
-    name: `crossEntropy N=${N} V=${V}`,
-    async run(be, rng) {
-      const logits = normal(be, rng, [N, V], 3);
-      const targets = be.upload(rng.ints(N, 0, V - 1), [N]);
-      const { losses, probs } = be.crossEntropy(logits, targets);
-      const dLogits = be.crossEntropyBackward(probs, targets, 1 / N);
-      const r = await readAll(be, { losses, probs, dLogits });
-      [logits, targets].forEach((t) => t.dispose());
-      return r;
-    },
-  })),
+  ...[
+    [5, 7],
+    [9, 256],
+    [3, 1000],
+  ].map(
+    ([N, V]): ParityCase => ({
+      name: `crossEntropy N=${N} V=${V}`,
+      async run(be, rng) {
+        const logits = normal(be, rng, [N, V], 3);
+        const targets = be.upload(rng.ints(N, 0, V - 1), [N]);
+        const { losses, probs } = be.crossEntropy(logits, targets);
+        const dLogits = be.crossEntropyBackward(probs, targets, 1 / N);
+        const r = await readAll(be, { losses, probs, dLogits });
+        [logits, targets].forEach((t) => t.dispose());
+        return r;
+      },
+    }),
+  ),
   {
     name: 'adamw 1237 params, 3 steps',
     async run(be, rng) {

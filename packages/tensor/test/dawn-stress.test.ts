@@ -11,7 +11,10 @@ test(`behavior: the Node WebGPU path survives ${RUNS} runs of thousands of mixed
     encoding: 'utf8',
     timeout: 600_000,
   });
-  const summary = res.stdout.trim().split('\n').filter((l) => l.startsWith('run ') || l.includes('runs passed'));
+  const summary = res.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('run ') || l.includes('runs passed'));
   expect(summary.at(-1), res.stdout + res.stderr).toBe(`${RUNS}/${RUNS} runs passed`);
   expect(res.status).toBe(0);
 }, 600_000);

@@ -7,7 +7,10 @@ import { createNodeWebGpuBackend } from '../src/webgpu/node-gpu.ts';
 import { nodeWebGpu } from './webgpu-node.ts';
 
 const gpu = await nodeWebGpu();
-const backends: [string, Backend][] = [['cpu', new CpuBackend()], ['webgpu', gpu]];
+const backends: [string, Backend][] = [
+  ['cpu', new CpuBackend()],
+  ['webgpu', gpu],
+];
 
 describe.each(backends)('%s: bad inputs are refused with the value and the limit', (_name, be) => {
   test('behavior: matmul with mismatched inner dims names both shapes', () => {
@@ -46,16 +49,44 @@ const refusals: [string, (be: Backend) => unknown, string][] = [
   ['columnSum of token ids', (be) => be.columnSum(be.zeros([2, 3], 'i32')), "columnSum: tensor 'x' has dtype i32, expected f32"],
   ['embeddingBackward with a dOut of other rows', (be) => be.embeddingBackward(be.zeros([2], 'i32'), be.zeros([3, 2]), 4), "embeddingBackward: tensor 'dOut' has shape [3,2], expected [2,2]"],
   ['layernorm with a bias that is not [C]', (be) => be.layernorm(be.zeros([2, 4]), be.zeros([4]), be.zeros([3]), 1e-5), "layernorm: tensor 'bias' has shape [3], expected [4]"],
-  ['layernormBackward with a weight that is not [C]', (be) => be.layernormBackward(be.zeros([2, 4]), be.zeros([2, 4]), be.zeros([3]), be.zeros([2]), be.zeros([2])), "layernormBackward: tensor 'weight' has shape [3], expected [4]"],
-  ['layernormBackward with an rstd that is not [N]', (be) => be.layernormBackward(be.zeros([2, 4]), be.zeros([2, 4]), be.zeros([4]), be.zeros([2]), be.zeros([4])), "layernormBackward: tensor 'rstd' has shape [4], expected [2]"],
+  [
+    'layernormBackward with a weight that is not [C]',
+    (be) => be.layernormBackward(be.zeros([2, 4]), be.zeros([2, 4]), be.zeros([3]), be.zeros([2]), be.zeros([2])),
+    "layernormBackward: tensor 'weight' has shape [3], expected [4]",
+  ],
+  [
+    'layernormBackward with an rstd that is not [N]',
+    (be) => be.layernormBackward(be.zeros([2, 4]), be.zeros([2, 4]), be.zeros([4]), be.zeros([2]), be.zeros([4])),
+    "layernormBackward: tensor 'rstd' has shape [4], expected [2]",
+  ],
   ['gelu of token ids', (be) => be.gelu(be.zeros([2], 'i32')), "gelu: tensor 'x' has dtype i32, expected f32"],
   ['geluBackward with a dOut of another shape', (be) => be.geluBackward(be.zeros([2]), be.zeros([3])), "geluBackward: tensor 'dOut' has shape [3], expected [2]"],
-  ['attentionBackward with att of the wrong size', (be) => be.attentionBackward(be.zeros([1, 2, 4]), be.zeros([1, 2, 12]), be.zeros([1, 2, 3, 3]), 2), "attentionBackward: tensor 'att' has shape [1,2,3,3], expected [1,2,2,2]"],
+  [
+    'attentionBackward with att of the wrong size',
+    (be) => be.attentionBackward(be.zeros([1, 2, 4]), be.zeros([1, 2, 12]), be.zeros([1, 2, 3, 3]), 2),
+    "attentionBackward: tensor 'att' has shape [1,2,3,3], expected [1,2,2,2]",
+  ],
   ['add of two shapes', (be) => be.add(be.zeros([2, 3]), be.zeros([3, 2])), "add: tensor 'b' has shape [3,2], expected [2,3]"],
-  ['accumulate of a disposed tensor', (be) => { const src = be.zeros([2]); src.dispose(); return be.accumulate(be.zeros([2]), src); }, "accumulate: tensor 'src' f32[2] was already disposed"],
+  [
+    'accumulate of a disposed tensor',
+    (be) => {
+      const src = be.zeros([2]);
+      src.dispose();
+      return be.accumulate(be.zeros([2]), src);
+    },
+    "accumulate: tensor 'src' f32[2] was already disposed",
+  ],
   ['crossEntropy with float targets', (be) => be.crossEntropy(be.zeros([2, 4]), be.zeros([2])), "crossEntropy: tensor 'targets' has dtype f32, expected i32"],
-  ['crossEntropyBackward with targets of other rows', (be) => be.crossEntropyBackward(be.zeros([2, 4]), be.zeros([3], 'i32'), 0.5), "crossEntropyBackward: tensor 'targets' has shape [3], expected [2]"],
-  ['adamw with a second moment of another shape', (be) => be.adamw(be.zeros([2]), be.zeros([2]), be.zeros([2]), be.zeros([3]), { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, step: 1 }), "adamw: tensor 'v' has shape [3], expected [2]"],
+  [
+    'crossEntropyBackward with targets of other rows',
+    (be) => be.crossEntropyBackward(be.zeros([2, 4]), be.zeros([3], 'i32'), 0.5),
+    "crossEntropyBackward: tensor 'targets' has shape [3], expected [2]",
+  ],
+  [
+    'adamw with a second moment of another shape',
+    (be) => be.adamw(be.zeros([2]), be.zeros([2]), be.zeros([2]), be.zeros([3]), { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, step: 1 }),
+    "adamw: tensor 'v' has shape [3], expected [2]",
+  ],
 ];
 
 describe.each(refusals)('error: %s', (_what, call, message) => {
@@ -74,9 +105,7 @@ describe.each(refusals)('error: %s', (_what, call, message) => {
 describe('out-of-vocabulary ids never become silent garbage', () => {
   test('behavior: the CPU reference throws, naming the id, its position and the vocabulary', () => {
     const be = new CpuBackend();
-    expect(() => be.embedding(be.upload(Int32Array.from([1, 9]), [2]), be.zeros([4, 2]))).toThrow(
-      'id 9 at position 1 is outside the vocabulary [0, 4)',
-    );
+    expect(() => be.embedding(be.upload(Int32Array.from([1, 9]), [2]), be.zeros([4, 2]))).toThrow('id 9 at position 1 is outside the vocabulary [0, 4)');
   });
 
   test('behavior: WebGPU yields NaN rows and NaN losses', async () => {

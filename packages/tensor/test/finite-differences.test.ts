@@ -104,7 +104,7 @@ describe('CPU ops against central finite differences (float64)', () => {
       inputs: { x: normalInput(rng, [4, 3]) },
       forward: (t) => be.columnSum(t.x),
       // ∂/∂x[r,c] of Σ_c R[c]·Σ_r x[r,c] is R[c] for every row: a matmul of ones by R.
-      backward: (t, d) => ({ x: be.matmul(be.upload(new Float64Array(4).fill(1), [4, 1]), be.reshape(d, [1, 3])) }),
+      backward: (_t, d) => ({ x: be.matmul(be.upload(new Float64Array(4).fill(1), [4, 1]), be.reshape(d, [1, 3])) }),
     });
   });
 

@@ -31,13 +31,29 @@ export class GptBlock {
     const rng = new Random(seed);
     const { C } = s;
     const shapes: Record<ParamName, number[]> = {
-      ln1w: [C], ln1b: [C], wqkv: [C, 3 * C], bqkv: [3 * C], wproj: [C, C], bproj: [C],
-      ln2w: [C], ln2b: [C], wfc: [C, 4 * C], bfc: [4 * C], wmlp: [4 * C, C], bmlp: [C],
+      ln1w: [C],
+      ln1b: [C],
+      wqkv: [C, 3 * C],
+      bqkv: [3 * C],
+      wproj: [C, C],
+      bproj: [C],
+      ln2w: [C],
+      ln2b: [C],
+      wfc: [C, 4 * C],
+      bfc: [4 * C],
+      wmlp: [4 * C, C],
+      bmlp: [C],
     };
     const init = (name: ParamName, shape: number[]) =>
       name.startsWith('ln') && name.endsWith('w')
         ? be.upload(new Float32Array(shape[0]).fill(1), shape)
-        : be.upload(rng.normals(shape.reduce((a, b) => a * b, 1), 0.02), shape);
+        : be.upload(
+            rng.normals(
+              shape.reduce((a, b) => a * b, 1),
+              0.02,
+            ),
+            shape,
+          );
     const each = (f: (n: ParamName) => Tensor) => Object.fromEntries(PARAMS.map((n) => [n, f(n)])) as Record<ParamName, Tensor>;
     this.params = each((n) => init(n, shapes[n]));
     this.grads = each((n) => be.zeros(shapes[n]));

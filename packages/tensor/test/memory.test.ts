@@ -26,7 +26,10 @@ async function heapAfterGc(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-describe.each([['cpu', new CpuBackend() as Backend], ['webgpu', gpu as Backend]])('%s: memory stays flat', (name, be) => {
+describe.each([
+  ['cpu', new CpuBackend() as Backend],
+  ['webgpu', gpu as Backend],
+])('%s: memory stays flat', (name, be) => {
   test(`behavior: ${STEPS} steps of a block's forward+backward+AdamW allocate nothing that lives on`, async () => {
     const rng = new Random(3);
     const n = SHAPE.B * SHAPE.T * SHAPE.C;

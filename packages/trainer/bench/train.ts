@@ -16,10 +16,18 @@ import { createBackend } from '../src/backend.ts';
 import { Trainer } from '../src/trainer.ts';
 import { numberFlag, parseFlags } from '../src/cli/options.ts';
 
-const f = parseFlags(process.argv.slice(2), {
-  batch: { type: 'string' }, 'cpu-steps': { type: 'string' }, 'webgpu-steps': { type: 'string' },
-  'no-webgpu': { type: 'boolean' }, run: { type: 'string' }, out: { type: 'string' },
-}, 'see the comment at the top of packages/trainer/bench/train.ts');
+const f = parseFlags(
+  process.argv.slice(2),
+  {
+    batch: { type: 'string' },
+    'cpu-steps': { type: 'string' },
+    'webgpu-steps': { type: 'string' },
+    'no-webgpu': { type: 'boolean' },
+    run: { type: 'string' },
+    out: { type: 'string' },
+  },
+  'see the comment at the top of packages/trainer/bench/train.ts',
+);
 const batch = numberFlag('batch', f.batch, 8, 1);
 const runDir = f.run ?? 'data/runs/tiny';
 const out = f.out ?? 'bench-results/train.json';
@@ -58,13 +66,19 @@ const cpuWhole = rows[0].tokensPerSecond;
 console.log(`\ntiny preset (${config.layers} layers, width ${config.width}), ${batch} × ${config.contextLength} tokens per step; ${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'})`);
 console.log('backend  shards  ms/step   tokens/s  GFLOP/s  vs cpu S=1');
 for (const r of rows) {
-  console.log(`${r.backend.padEnd(8)} ${String(r.shards).padStart(6)} ${r.msPerStep.toFixed(0).padStart(8)} ${r.tokensPerSecond.toFixed(0).padStart(10)} ${r.gflopPerSecond.toFixed(2).padStart(8)} ${(r.tokensPerSecond / cpuWhole).toFixed(2).padStart(10)}×`);
+  console.log(
+    `${r.backend.padEnd(8)} ${String(r.shards).padStart(6)} ${r.msPerStep.toFixed(0).padStart(8)} ${r.tokensPerSecond.toFixed(0).padStart(10)} ${r.gflopPerSecond.toFixed(2).padStart(8)} ${(r.tokensPerSecond / cpuWhole).toFixed(2).padStart(10)}×`,
+  );
 }
 
 let curve: { step: number; validationLoss: number }[] = [];
 let run: Record<string, unknown> | null = null;
 if (existsSync(join(runDir, 'metrics.jsonl'))) {
-  curve = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => 'validationLoss' in e);
+  curve = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => 'validationLoss' in e);
   run = existsSync(join(runDir, 'run.json')) ? JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) : null;
   console.log(`\nvalidation loss of ${runDir} (nats/byte; unigram entropy ${(run?.unigramEntropy as number | undefined)?.toFixed(4) ?? '?'}):`);
   for (const p of curve) console.log(`  step ${String(p.step).padStart(5)}  ${p.validationLoss.toFixed(4)}`);
@@ -73,10 +87,21 @@ if (existsSync(join(runDir, 'metrics.jsonl'))) {
 }
 
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({
-  date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-  preset: 'tiny', config, batch, tokensPerStep: batch * config.contextLength, rows,
-  validationCurve: { run: runDir, unigramEntropy: run?.unigramEntropy ?? null, points: curve },
-}, null, 2) + '\n');
+writeFileSync(
+  out,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      preset: 'tiny',
+      config,
+      batch,
+      tokensPerStep: batch * config.contextLength,
+      rows,
+      validationCurve: { run: runDir, unigramEntropy: run?.unigramEntropy ?? null, points: curve },
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log(`\nwrote ${out}`);

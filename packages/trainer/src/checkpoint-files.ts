@@ -1,8 +1,19 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CheckpointError, CONFIG_FILE, decodeConfig, decodeModel, decodeOptimizer, encodeConfig, encodeModel, encodeOptimizer,
-  MODEL_FILE, OPTIMIZER_FILE, type GptConfig, type OptimizerState, type ParameterValues,
+  CheckpointError,
+  CONFIG_FILE,
+  decodeConfig,
+  decodeModel,
+  decodeOptimizer,
+  encodeConfig,
+  encodeModel,
+  encodeOptimizer,
+  MODEL_FILE,
+  OPTIMIZER_FILE,
+  type GptConfig,
+  type OptimizerState,
+  type ParameterValues,
 } from '@openshard/model';
 import type { TrainerState, TrainingOptions } from './trainer.ts';
 
@@ -60,10 +71,12 @@ export function saveCheckpoint(runDir: string, c: Checkpoint): string {
   writeFileSync(join(temp, CONFIG_FILE), encodeConfig(c.config));
   writeFileSync(join(temp, MODEL_FILE), encodeModel(c.config, c.values));
   writeFileSync(join(temp, OPTIMIZER_FILE), encodeOptimizer(c.config, c.optimizer));
-  writeFileSync(join(temp, TRAINER_FILE), JSON.stringify(c.trainer, null, 2) + '\n');
+  writeFileSync(join(temp, TRAINER_FILE), `${JSON.stringify(c.trainer, null, 2)}\n`);
   renameSync(temp, final);
   pointLatest(runDir, name);
-  const byStep = readdirSync(root).filter((n) => /^step-\d+$/.test(n)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  const byStep = readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
   for (const n of byStep.slice(0, -CHECKPOINTS_KEPT)) if (n !== name) rmSync(join(root, n), { recursive: true, force: true });
   return final;
 }
@@ -126,8 +139,7 @@ export function parseTrainerFile(json: unknown, path: string): TrainerFile {
   };
   const at = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[key] : undefined);
   const int = (field: string, v: unknown, min = 0) => (Number.isInteger(v) && (v as number) >= min ? (v as number) : fail(field, v, `an integer ≥ ${min}`));
-  const num = (field: string, v: unknown, min: number, max: number) =>
-    typeof v === 'number' && v >= min && v <= max ? v : fail(field, v, `a number in [${min}, ${max}]`);
+  const num = (field: string, v: unknown, min: number, max: number) => (typeof v === 'number' && v >= min && v <= max ? v : fail(field, v, `a number in [${min}, ${max}]`));
   const str = (field: string, v: unknown) => (typeof v === 'string' ? v : fail(field, v, 'a string'));
   if (typeof json !== 'object' || json === null) fail('(file)', json, 'a JSON object');
   if (at(json, 'format') !== TRAINER_FORMAT) fail('format', at(json, 'format'), `${TRAINER_FORMAT}`);

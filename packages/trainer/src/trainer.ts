@@ -1,7 +1,17 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
 import {
-  evaluateMicroBatch, partition, readOptimizerState, readParameters, runMicroBatch, Shard, ShardOptimizer, learningRate,
-  type GptConfig, type OptimizerConfig, type OptimizerState, type ParameterValues,
+  evaluateMicroBatch,
+  partition,
+  readOptimizerState,
+  readParameters,
+  runMicroBatch,
+  Shard,
+  ShardOptimizer,
+  learningRate,
+  type GptConfig,
+  type OptimizerConfig,
+  type OptimizerState,
+  type ParameterValues,
 } from '@openshard/model';
 import type { Backend, Tensor } from '@openshard/tensor';
 
@@ -63,9 +73,7 @@ export class Trainer {
     }
     // the sampler first: a text too short for it fails before anything is uploaded
     this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.state.sampler);
-    this.shards = partition(config, options.shards).map((spec) =>
-      resume ? Shard.fromValues(backend, config, spec, (p) => resume.values.get(p.name)!) : Shard.init(backend, config, spec, seed),
-    );
+    this.shards = partition(config, options.shards).map((spec) => (resume ? Shard.fromValues(backend, config, spec, (p) => resume.values.get(p.name)!) : Shard.init(backend, config, spec, seed)));
     this.optimizers = this.shards.map((s) => new ShardOptimizer(backend, s.parameters, options.optimizer, resume && ((name) => resume.optimizer.moments.get(name)!)));
     this.completed = resume?.state.step ?? 0;
     if (resume && resume.optimizer.step !== resume.state.step) {

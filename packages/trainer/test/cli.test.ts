@@ -21,7 +21,12 @@ function cli(script: 'train' | 'generate', args: string[]) {
 }
 
 function trainLosses(dir: string): number[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => 'loss' in e).map((e) => e.loss);
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => 'loss' in e)
+    .map((e) => e.loss);
 }
 
 describe('npm run train / generate', () => {
@@ -68,7 +73,7 @@ describe('npm run train / generate', () => {
     expect(cli('train', [...FAST, '--out', join(root, 'straight'), '--resume', '--stop-after', '3']).err).toContain('--stop-after 3 is not after step 4');
   });
 
-  test('behavior: a folder that is not a run is never emptied; --overwrite removes only the run\'s own files', () => {
+  test("behavior: a folder that is not a run is never emptied; --overwrite removes only the run's own files", () => {
     const mine = join(root, 'mine');
     mkdirSync(mine);
     writeFileSync(join(mine, 'thesis.tex'), 'years of work');

@@ -14,7 +14,11 @@ describe('learning the Brown corpus', () => {
     const corpus = loadBrownCorpus();
     const entropy = unigramEntropy(corpus.train);
     const trainer = new Trainer(new CpuBackend(), corpus.train, {
-      config: CONFIG, shards: 2, batch: 8, microBatches: 1, seed: 1,
+      config: CONFIG,
+      shards: 2,
+      batch: 8,
+      microBatches: 1,
+      seed: 1,
       optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 3e-3, warmupSteps: 20, decaySteps: STEPS },
     });
     const validation = validationBatches(corpus.validation, 8, CONFIG.contextLength, 8);

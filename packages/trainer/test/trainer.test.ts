@@ -10,7 +10,11 @@ import { generate, loadCheckpoint, saveCheckpoint, Trainer, type TrainingOptions
 const SMALL: GptConfig = { vocabSize: 256, contextLength: 16, layers: 2, heads: 2, width: 32 };
 const TEXT = encode('It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(6));
 const options = (o: Partial<TrainingOptions> = {}): TrainingOptions => ({
-  config: SMALL, shards: 1, batch: 3, microBatches: 2, seed: 5,
+  config: SMALL,
+  shards: 1,
+  batch: 3,
+  microBatches: 2,
+  seed: 5,
   optimizer: { ...DEFAULT_OPTIMIZER, warmupSteps: 2, decaySteps: 10 },
   ...o,
 });
@@ -28,7 +32,11 @@ describe('single-process trainer', () => {
     const B = 4;
     const T = SMALL.contextLength;
     const batch = TEXT.slice(0, B * T + 1);
-    const t = new Trainer(new CpuBackend(), batch, options({ batch: B, microBatches: 1, optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 3e-3, warmupSteps: 10, decaySteps: 10_000, weightDecay: 0 } }));
+    const t = new Trainer(
+      new CpuBackend(),
+      batch,
+      options({ batch: B, microBatches: 1, optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 3e-3, warmupSteps: 10, decaySteps: 10_000, weightDecay: 0 } }),
+    );
     let loss = Infinity;
     while (loss >= 0.05 && t.step < 600) loss = (await t.trainStep()).loss;
     expect(loss).toBeLessThan(0.05);
@@ -53,7 +61,9 @@ describe('single-process trainer', () => {
     dirs.push(dir);
     const { config: _, ...saved } = first.options;
     const path = saveCheckpoint(dir, {
-      config: SMALL, values: await first.parameterValues(), optimizer: await first.optimizerState(),
+      config: SMALL,
+      values: await first.parameterValues(),
+      optimizer: await first.optimizerState(),
       trainer: { format: 1, backend: 'cpu', state: first.state, options: saved, corpus: { source: 'test', trainBytes: TEXT.length, trainCrc32: '0' } },
     });
     const trainerJson = join(path, 'trainer.json');

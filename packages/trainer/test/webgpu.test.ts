@@ -15,7 +15,11 @@ const WEBGPU_WEIGHT_ATOL = 1e-4;
 const CONFIG: GptConfig = { vocabSize: 256, contextLength: 16, layers: 2, heads: 2, width: 32 };
 const TEXT = encode('Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse. '.repeat(4));
 const OPTIONS: TrainingOptions = {
-  config: CONFIG, shards: 2, batch: 2, microBatches: 2, seed: 9,
+  config: CONFIG,
+  shards: 2,
+  batch: 2,
+  microBatches: 2,
+  seed: 9,
   optimizer: { ...DEFAULT_OPTIMIZER, warmupSteps: 1, decaySteps: 10 },
 };
 

@@ -12,7 +12,7 @@ const USAGE = `usage: openshard-volunteer --url http://127.0.0.1:8600 [--backend
                  without a key the volunteer contributes but accrues nothing`;
 
 async function main(): Promise<void> {
-  let f;
+  let f: { url?: string; backend?: string; name?: string; slowdown?: string; key?: string; help?: boolean };
   try {
     f = parseArgs({
       options: { url: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, slowdown: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean' } },

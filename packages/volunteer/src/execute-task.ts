@@ -36,9 +36,7 @@ export async function executeTask(shard: Shard, kind: TaskKind, inputs: readonly
   try {
     const xs = shard.isFirst ? ids(x, 'x') : floats(x);
     if (kind === 'forward') return { tensors: [await read('y', hold(shard.forward(xs)))] };
-    const r = kind === 'backward'
-      ? shard.backward(xs, floats(input('dy')))
-      : await shard.lossAndBackward(xs, ids(input('targets'), 'targets'), { lossScale });
+    const r = kind === 'backward' ? shard.backward(xs, floats(input('dy'))) : await shard.lossAndBackward(xs, ids(input('targets'), 'targets'), { lossScale });
     if (r.dx) hold(r.dx);
     for (const g of r.grads.values()) hold(g);
     const tensors: WireTensor[] = r.dx ? [await read('dx', r.dx)] : [];

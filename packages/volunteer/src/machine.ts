@@ -47,8 +47,18 @@ export class VolunteerMachine {
   constructor(private readonly o: MachineOptions) {
     this.backend = o.backend;
     this.s = {
-      connection: 'connecting', shard: null, layers: null, parameters: 0, version: -1, tasksDone: 0, tasksAccepted: 0, flopsAccepted: 0, busyMs: 0,
-      paused: false, dutyCycle: checkDutyCycle(o.dutyCycle ?? 1), task: null,
+      connection: 'connecting',
+      shard: null,
+      layers: null,
+      parameters: 0,
+      version: -1,
+      tasksDone: 0,
+      tasksAccepted: 0,
+      flopsAccepted: 0,
+      busyMs: 0,
+      paused: false,
+      dutyCycle: checkDutyCycle(o.dutyCycle ?? 1),
+      task: null,
     };
   }
 
@@ -68,35 +78,62 @@ export class VolunteerMachine {
 
   private apply(input: VolunteerInput): void {
     switch (input.type) {
-      case 'welcome': case 'weights': case 'task': case 'accepted': case 'refused':
+      case 'welcome':
+      case 'weights':
+      case 'task':
+      case 'accepted':
+      case 'refused':
         return void this.inbox.push(input);
-      case 'connected': return this.connected();
-      case 'disconnected': return this.disconnected(input.reason);
-      case 'cancel': return this.cancel(input.message);
-      case 'malformed': return this.report({ type: 'error', message: `${input.wire}: ${input.error}` });
-      case 'loaded': return this.loaded();
-      case 'load-failed': return this.loadFailed(input.error, input.deviceLost);
-      case 'computed': return this.computed(input.leaseId, input.computeMs, input.output);
-      case 'task-failed': return this.taskFailed(input.leaseId, input.error, input.deviceLost);
-      case 'stretch-ended': return this.stretchEnded(input.leaseId);
-      case 'rest-ended': return this.restEnded();
-      case 'backend-recreated': return this.backendRecreated(input.backend);
-      case 'backend-failed': return this.backendFailed(input.error);
-      case 'pause': return this.pause(input.reason);
-      case 'resume': return this.resume(input.reason);
-      case 'set-duty-cycle': return void (this.s.dutyCycle = checkDutyCycle(input.dutyCycle));
-      case 'stop': return this.stop();
+      case 'connected':
+        return this.connected();
+      case 'disconnected':
+        return this.disconnected(input.reason);
+      case 'cancel':
+        return this.cancel(input.message);
+      case 'malformed':
+        return this.report({ type: 'error', message: `${input.wire}: ${input.error}` });
+      case 'loaded':
+        return this.loaded();
+      case 'load-failed':
+        return this.loadFailed(input.error, input.deviceLost);
+      case 'computed':
+        return this.computed(input.leaseId, input.computeMs, input.output);
+      case 'task-failed':
+        return this.taskFailed(input.leaseId, input.error, input.deviceLost);
+      case 'stretch-ended':
+        return this.stretchEnded(input.leaseId);
+      case 'rest-ended':
+        return this.restEnded();
+      case 'backend-recreated':
+        return this.backendRecreated(input.backend);
+      case 'backend-failed':
+        return this.backendFailed(input.error);
+      case 'pause':
+        return this.pause(input.reason);
+      case 'resume':
+        return this.resume(input.reason);
+      case 'set-duty-cycle':
+        this.s.dutyCycle = checkDutyCycle(input.dutyCycle);
+        return;
+      case 'stop':
+        return this.stop();
     }
   }
 
   /** A server message, taken from the inbox once no executor call is in flight. */
   private receive(input: ServerInput, now: number): void {
     switch (input.type) {
-      case 'welcome': return void (this.config = input.message.run.config);
-      case 'weights': return this.weights(input.message, input.tensors);
-      case 'task': return this.task(input.message, input.tensors, now);
-      case 'accepted': return this.accepted(input.message);
-      case 'refused': return this.report({ type: 'refused', code: input.message.code, message: input.message.message });
+      case 'welcome':
+        this.config = input.message.run.config;
+        return;
+      case 'weights':
+        return this.weights(input.message, input.tensors);
+      case 'task':
+        return this.task(input.message, input.tensors, now);
+      case 'accepted':
+        return this.accepted(input.message);
+      case 'refused':
+        return this.report({ type: 'refused', code: input.message.code, message: input.message.message });
     }
   }
 

@@ -53,7 +53,12 @@ export class VolunteerClient {
     this.backend = o.backend;
     this.executor = new KernelExecutor(o.backend);
     this.machine = new VolunteerMachine({
-      url: o.url, name: o.name, backend: o.backend.name, slowdown: o.slowdown, dutyCycle: o.dutyCycle, canRecreateBackend: o.recreateBackend !== undefined,
+      url: o.url,
+      name: o.name,
+      backend: o.backend.name,
+      slowdown: o.slowdown,
+      dutyCycle: o.dutyCycle,
+      canRecreateBackend: o.recreateBackend !== undefined,
       ...(o.session ? { session: o.session } : {}),
     });
   }
@@ -112,28 +117,43 @@ export class VolunteerClient {
 
   private perform(a: VolunteerAction): void {
     switch (a.type) {
-      case 'send': return this.send(a);
-      case 'report': return this.o.onEvent?.(a.event);
-      case 'load': return this.run(async () => {
-        await this.executor.load(a.config, a.spec, a.weights);
-        return { type: 'loaded' };
-      }, (error, deviceLost) => ({ type: 'load-failed', error, deviceLost }));
-      case 'execute': return this.run(async () => {
-        const started = performance.now();
-        const output = await this.executor.execute(a.task, a.inputs);
-        return { type: 'computed', leaseId: a.leaseId, computeMs: performance.now() - started, output };
-      }, (error, deviceLost) => ({ type: 'task-failed', leaseId: a.leaseId, error, deviceLost }));
+      case 'send':
+        return this.send(a);
+      case 'report':
+        return this.o.onEvent?.(a.event);
+      case 'load':
+        return this.run(
+          async () => {
+            await this.executor.load(a.config, a.spec, a.weights);
+            return { type: 'loaded' };
+          },
+          (error, deviceLost) => ({ type: 'load-failed', error, deviceLost }),
+        );
+      case 'execute':
+        return this.run(
+          async () => {
+            const started = performance.now();
+            const output = await this.executor.execute(a.task, a.inputs);
+            return { type: 'computed', leaseId: a.leaseId, computeMs: performance.now() - started, output };
+          },
+          (error, deviceLost) => ({ type: 'task-failed', leaseId: a.leaseId, error, deviceLost }),
+        );
       case 'start-stretch':
         this.stretchTimer = setTimeout(() => this.step({ type: 'stretch-ended', leaseId: a.leaseId }), a.ms);
         return;
-      case 'cut-stretch': return clearTimer(this.stretchTimer);
+      case 'cut-stretch':
+        return clearTimer(this.stretchTimer);
       case 'start-rest':
         this.restTimer = setTimeout(() => this.step({ type: 'rest-ended' }), a.ms);
         return;
-      case 'cancel-rest': return clearTimer(this.restTimer);
-      case 'disconnect': return void this.socket?.disconnect();
-      case 'connect': return void this.socket?.connect();
-      case 'recreate-backend': return this.recreateBackend();
+      case 'cancel-rest':
+        return clearTimer(this.restTimer);
+      case 'disconnect':
+        return void this.socket?.disconnect();
+      case 'connect':
+        return void this.socket?.connect();
+      case 'recreate-backend':
+        return this.recreateBackend();
     }
   }
 

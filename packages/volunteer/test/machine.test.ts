@@ -17,7 +17,9 @@ const welcome: VolunteerInput = { type: 'welcome', message: { protocol: PROTOCOL
 const weights = (version: number): VolunteerInput => ({ type: 'weights', message: { shard: SPEC, version, tensors: [] }, tensors: [TENSOR, TENSOR] });
 const loaded: VolunteerInput = { type: 'loaded' };
 const task = (leaseId: string, o: { shard?: number; version?: number } = {}): VolunteerInput => ({
-  type: 'task', message: { leaseId, kind: 'forward', shard: o.shard ?? 1, round: 3, microBatch: 0, version: o.version ?? 0, deadlineMs: 10_000, tensors: [] }, tensors: [],
+  type: 'task',
+  message: { leaseId, kind: 'forward', shard: o.shard ?? 1, round: 3, microBatch: 0, version: o.version ?? 0, deadlineMs: 10_000, tensors: [] },
+  tensors: [],
 });
 const computed = (leaseId: string, computeMs: number): VolunteerInput => ({ type: 'computed', leaseId, computeMs, output: { tensors: [TENSOR] } });
 const failed = (leaseId: string, deviceLost: boolean): VolunteerInput => ({ type: 'task-failed', leaseId, error: 'boom', deviceLost });
@@ -42,19 +44,30 @@ function say(a: VolunteerAction): string {
   switch (a.type) {
     case 'send':
       switch (a.wire) {
-        case 'hello': return `send hello ${a.message.backend}`;
-        case 'ready': return `send ready shard ${a.message.shard} version ${a.message.version}`;
-        case 'result': return `send result ${a.message.leaseId}`;
-        case 'giveBack': return `send giveBack ${a.message.leaseId} (${a.message.reason})`;
-        case 'availability': return `send availability ${a.message.accepting} (${a.message.reason})`;
+        case 'hello':
+          return `send hello ${a.message.backend}`;
+        case 'ready':
+          return `send ready shard ${a.message.shard} version ${a.message.version}`;
+        case 'result':
+          return `send result ${a.message.leaseId}`;
+        case 'giveBack':
+          return `send giveBack ${a.message.leaseId} (${a.message.reason})`;
+        case 'availability':
+          return `send availability ${a.message.accepting} (${a.message.reason})`;
       }
       break;
-    case 'report': return `report ${sayEvent(a.event)}`;
-    case 'load': return `load shard ${a.spec.index}`;
-    case 'execute': return `execute ${a.leaseId}`;
-    case 'start-stretch': return `stretch ${a.leaseId} ${a.ms} ms`;
-    case 'cut-stretch': return `cut stretch ${a.leaseId}`;
-    case 'start-rest': return `rest ${a.ms} ms`;
+    case 'report':
+      return `report ${sayEvent(a.event)}`;
+    case 'load':
+      return `load shard ${a.spec.index}`;
+    case 'execute':
+      return `execute ${a.leaseId}`;
+    case 'start-stretch':
+      return `stretch ${a.leaseId} ${a.ms} ms`;
+    case 'cut-stretch':
+      return `cut stretch ${a.leaseId}`;
+    case 'start-rest':
+      return `rest ${a.ms} ms`;
   }
   return a.type;
 }
@@ -85,7 +98,7 @@ const scenarios: Scenario[] = [
     stats: { connection: 'connected', shard: 1, layers: [1, 2], parameters: 4, version: 0, tasksDone: 1, busyMs: 40, task: null },
   },
   {
-    name: 'behavior: a pause mid-task gives the task back at once with the pause\'s reason; its late result is never sent',
+    name: "behavior: a pause mid-task gives the task back at once with the pause's reason; its late result is never sent",
     steps: [
       ...HOLDING,
       [task('L1'), ['execute L1']],
@@ -107,7 +120,7 @@ const scenarios: Scenario[] = [
     stats: { tasksDone: 0, task: null },
   },
   {
-    name: 'behavior: a task arriving while paused is given back at once with the pause\'s own reason',
+    name: "behavior: a task arriving while paused is given back at once with the pause's own reason",
     steps: [
       ...HOLDING,
       [pause('tab hidden'), ['send availability false (tab hidden)', 'report paused (tab hidden)']],
@@ -115,7 +128,7 @@ const scenarios: Scenario[] = [
     ],
   },
   {
-    name: 'behavior: a task queued behind a running one when a pause comes is given back with the pause\'s reason once the executor is free',
+    name: "behavior: a task queued behind a running one when a pause comes is given back with the pause's reason once the executor is free",
     steps: [
       ...HOLDING,
       [task('L1'), ['execute L1']],
@@ -175,25 +188,12 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'behavior: a cancel reaches the running task at once; its result is not sent, and the executor is free only when its compute ends',
-    steps: [
-      ...HOLDING,
-      [task('L1'), ['execute L1']],
-      [cancel('L1'), ['report cancelled L1 (another copy won)']],
-      [task('L2'), []],
-      [computed('L1', 40), ['execute L2']],
-    ],
+    steps: [...HOLDING, [task('L1'), ['execute L1']], [cancel('L1'), ['report cancelled L1 (another copy won)']], [task('L2'), []], [computed('L1', 40), ['execute L2']]],
     stats: { tasksDone: 0 },
   },
   {
     name: 'behavior: a cancel of a task not yet started overtakes it: it is never executed',
-    steps: [
-      ...HOLDING,
-      [task('L1'), ['execute L1']],
-      [task('L2'), []],
-      [cancel('L2'), ['report cancelled L2 (another copy won)']],
-      [computed('L1', 40), RESULT_L1],
-      [task('L3'), ['execute L3']],
-    ],
+    steps: [...HOLDING, [task('L1'), ['execute L1']], [task('L2'), []], [cancel('L2'), ['report cancelled L2 (another copy won)']], [computed('L1', 40), RESULT_L1], [task('L3'), ['execute L3']]],
   },
   {
     name: 'behavior: a task for another shard or version, or before any weights, is given back saying what it holds',
@@ -243,12 +243,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'error: a task that fails without device loss is reported, and the next task runs',
-    steps: [
-      ...HOLDING,
-      [task('L1'), ['execute L1']],
-      [failed('L1', false), ['report error (task: boom)']],
-      [task('L2'), ['execute L2']],
-    ],
+    steps: [...HOLDING, [task('L1'), ['execute L1']], [failed('L1', false), ['report error (task: boom)']], [task('L2'), ['execute L2']]],
     stats: { connection: 'connected', tasksDone: 0 },
   },
   {
@@ -262,7 +257,7 @@ const scenarios: Scenario[] = [
     stats: { connection: 'connected', paused: true },
   },
   {
-    name: 'behavior: a dropped connection takes its leases along: the running task\'s result is not sent, nothing is sent until it reconnects',
+    name: "behavior: a dropped connection takes its leases along: the running task's result is not sent, nothing is sent until it reconnects",
     steps: [
       ...HOLDING,
       [task('L1'), ['execute L1']],
@@ -276,11 +271,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'behavior: accepted results are counted with their work units',
-    steps: [
-      ...HOLDING,
-      [accepted('L1', 1000), ['report accepted L1']],
-      [accepted('L2', 500), ['report accepted L2']],
-    ],
+    steps: [...HOLDING, [accepted('L1', 1000), ['report accepted L1']], [accepted('L2', 500), ['report accepted L2']]],
     stats: { tasksAccepted: 2, flopsAccepted: 1500 },
   },
   {
@@ -299,7 +290,10 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'error: weights before welcome are reported and not loaded',
-    steps: [[connected, ['report connected (http://coordinator)', 'send hello webgpu']], [weights(0), ['report error (weights: weights before welcome)']]],
+    steps: [
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu']],
+      [weights(0), ['report error (weights: weights before welcome)']],
+    ],
     stats: { shard: null },
   },
   {
@@ -313,7 +307,8 @@ describe('VolunteerMachine (no sockets, no timers, no backend)', () => {
     const m = new VolunteerMachine({ ...OPTIONS, ...options });
     let now = 1_000;
     for (const [i, [input, expected]] of steps.entries()) {
-      expect(m.handle(input, (now += 10)).map(say), `step ${i}: ${input.type}`).toEqual(expected);
+      now += 10;
+      expect(m.handle(input, now).map(say), `step ${i}: ${input.type}`).toEqual(expected);
     }
     if (stats) expect(m.stats).toMatchObject(stats);
   });

@@ -18,9 +18,16 @@ export function runInfo(opened: OpenedRun, trainBytes: Uint8Array): RunInfo {
   const { options } = opened.run;
   const { config } = options;
   return {
-    id: opened.id, preset: opened.spec.preset, config, shards: options.shards, batch: options.batch, microBatches: options.microBatches,
-    rounds: opened.spec.rounds, tokensPerRound: options.batch * options.microBatches * config.contextLength,
-    parameters: parameterCount(parameterSpecs(config)), unigramEntropy: unigramEntropy(trainBytes),
+    id: opened.id,
+    preset: opened.spec.preset,
+    config,
+    shards: options.shards,
+    batch: options.batch,
+    microBatches: options.microBatches,
+    rounds: opened.spec.rounds,
+    tokensPerRound: options.batch * options.microBatches * config.contextLength,
+    parameters: parameterCount(parameterSpecs(config)),
+    unigramEntropy: unigramEntropy(trainBytes),
   };
 }
 

@@ -57,8 +57,14 @@ export class Telemetry {
       const holders = volunteers.filter((v) => v.shard === i).length;
       const busyMs = this.accepted.reduce((a, s) => a + (s.shard === i ? s.computeMs : 0), 0);
       return {
-        index: i, firstLayer: spec.firstLayer, endLayer: spec.endLayer, parameters: parameterCount(shardParameterSpecs(config, spec)),
-        volunteers: holders, utilisation: holders ? Math.min(1, busyMs / (window * holders)) : 0, queued: load.queued[i], leased: load.leased[i],
+        index: i,
+        firstLayer: spec.firstLayer,
+        endLayer: spec.endLayer,
+        parameters: parameterCount(shardParameterSpecs(config, spec)),
+        volunteers: holders,
+        utilisation: holders ? Math.min(1, busyMs / (window * holders)) : 0,
+        queued: load.queued[i],
+        leased: load.leased[i],
       };
     });
     const stats: LiveStats = {
@@ -66,8 +72,13 @@ export class Telemetry {
       round: c.run.round,
       finished: c.finished,
       volunteers: volunteers.map((v) => ({
-        name: v.name, backend: v.backend, shard: v.shard, tasksAccepted: v.tasksAccepted, flopsAccepted: v.flopsAccepted,
-        busy: c.scheduler.busy(v.id), accepting: v.accepting,
+        name: v.name,
+        backend: v.backend,
+        shard: v.shard,
+        tasksAccepted: v.tasksAccepted,
+        flopsAccepted: v.flopsAccepted,
+        busy: c.scheduler.busy(v.id),
+        accepting: v.accepting,
       })),
       shards,
       latency: this.latency(),

@@ -52,8 +52,12 @@ export function ownershipRoutes(o: OwnershipRoutesOptions) {
       const total = [...shares.values()].reduce((a, b) => a + b, 0n);
       const mine = shares.get(address) ?? 0n;
       const view: OwnershipView = {
-        address, runId: o.runId, shares: mine.toString(), totalShares: total.toString(),
-        shareOfTotal: total === 0n ? 0 : Number((mine * 1_000_000n) / total) / 1_000_000, epoch: await epochView(address),
+        address,
+        runId: o.runId,
+        shares: mine.toString(),
+        totalShares: total.toString(),
+        shareOfTotal: total === 0n ? 0 : Number((mine * 1_000_000n) / total) / 1_000_000,
+        epoch: await epochView(address),
       };
       return c.json(view);
     })
@@ -86,8 +90,13 @@ function epochViews(o: OwnershipRoutesOptions): (address: Hex) => Promise<EpochV
     if (!claim) return null;
     const claimed = await o.chain.distributor.claimed(address);
     return {
-      epoch: latest.epoch, root: latest.root, shares: claim.shares.toString(), entitlement: claim.cumulative.toString(), proof: claim.proof,
-      claimed: claimed.toString(), claimable: (claim.cumulative > claimed ? claim.cumulative - claimed : 0n).toString(),
+      epoch: latest.epoch,
+      root: latest.root,
+      shares: claim.shares.toString(),
+      entitlement: claim.cumulative.toString(),
+      proof: claim.proof,
+      claimed: claimed.toString(),
+      claimable: (claim.cumulative > claimed ? claim.cumulative - claimed : 0n).toString(),
     };
   };
 }

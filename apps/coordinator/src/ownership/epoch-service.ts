@@ -60,8 +60,16 @@ export class EpochService {
     if (holders.length === 0) return null;
     const tree = buildEpochTree({ chainId: this.chain.chainId, distributor: this.chain.distributor, holders });
     const record: EpochRecord = {
-      epoch: state.epoch, throughRound: finalRound, revenue, totalDeposited, root: tree.root, totalCumulative: tree.total,
-      state, tree: tree.dump(), createdAt: now, publishedTx: null,
+      epoch: state.epoch,
+      throughRound: finalRound,
+      revenue,
+      totalDeposited,
+      root: tree.root,
+      totalCumulative: tree.total,
+      state,
+      tree: tree.dump(),
+      createdAt: now,
+      publishedTx: null,
     };
     await this.epochs.add(this.runId, record);
     return record;

@@ -43,7 +43,7 @@ export async function startLocalChain(dataDir: string, port = LOCAL_CHAIN_PORT):
   if (!config || !deployed || config.rpcUrl !== anvil.rpcUrl) {
     const distributor = await deployRevenueDistributor(clients, { admin: admin.address, publisher: publisher.address });
     config = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, distributor, publisherKey: toHex(publisher.getHdKey().privateKey!) };
-    writeFileSync(path, JSON.stringify(config, null, 2) + '\n');
+    writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
   }
   return { config, devKeys: anvil.accounts.map((a) => toHex(a.getHdKey().privateKey!)), stop: () => anvil.stop() };
 }

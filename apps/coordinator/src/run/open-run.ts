@@ -60,8 +60,10 @@ async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<A
     // refuses a checkpoint of any other model, naming both
     const ckpt = loadCheckpoint(latest.checkpoint, config);
     run = new TrainingRun(be, corpus.train, options, {
-      round: ckpt.trainer.state.step, sampler: ckpt.trainer.state.sampler,
-      values: (name) => ckpt.values.get(name)!, moments: (name) => ckpt.optimizer.moments.get(name)!,
+      round: ckpt.trainer.state.step,
+      sampler: ckpt.trainer.state.sampler,
+      values: (name) => ckpt.values.get(name)!,
+      moments: (name) => ckpt.optimizer.moments.get(name)!,
     });
   } else {
     run = new TrainingRun(be, corpus.train, options);
@@ -73,7 +75,12 @@ async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<A
 async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRunOptions): Promise<Opened> {
   const id = randomUUID();
   const options: RunOptions = {
-    config: preset(o.preset), shards: o.shards, batch: o.batch, microBatches: o.microBatches, seed: o.seed, optimizer: runOptimizer(o.rounds),
+    config: preset(o.preset),
+    shards: o.shards,
+    batch: o.batch,
+    microBatches: o.microBatches,
+    seed: o.seed,
+    optimizer: runOptimizer(o.rounds),
   };
   const { config: _, ...saved } = options;
   const spec: RunSpec = { preset: o.preset, rounds: o.rounds, options: saved, corpus: corpusFingerprint(corpus) };

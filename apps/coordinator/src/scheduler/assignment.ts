@@ -10,7 +10,10 @@ export interface ServingVolunteer {
 }
 
 export function chooseShard(shardWork: readonly number[], serving: readonly ServingVolunteer[]): number {
-  const measured = serving.map((v) => v.throughput).filter((t): t is number => t !== null).sort((a, b) => a - b);
+  const measured = serving
+    .map((v) => v.throughput)
+    .filter((t): t is number => t !== null)
+    .sort((a, b) => a - b);
   const typical = measured.length ? measured[Math.floor(measured.length / 2)] : 1;
   const capacity = shardWork.map(() => 0);
   for (const v of serving) capacity[v.shard] += v.throughput ?? typical;

@@ -200,8 +200,15 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
   private issue(graph: TaskGraph<T>, task: T, volunteerId: string, now: number, backup: boolean): TaskLease<T> {
     const duration = Math.max(this.policy.minDeadlineMs, Math.ceil(this.policy.deadlineFactor * this.expectedMs(task)));
     const lease: TaskLease<T> = {
-      id: `L${this.counter++}`, taskId: graph.id(task), task, round: graph.round, volunteerId,
-      issuedAt: now, deadline: now + duration, backup, state: 'active',
+      id: `L${this.counter++}`,
+      taskId: graph.id(task),
+      task,
+      round: graph.round,
+      volunteerId,
+      issuedAt: now,
+      deadline: now + duration,
+      backup,
+      state: 'active',
     };
     this.leases.set(lease.id, lease);
     const add = <K>(m: Map<K, Set<TaskLease<T>>>, k: K) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(lease);

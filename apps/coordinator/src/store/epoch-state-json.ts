@@ -14,8 +14,12 @@ interface EpochStateJson {
 
 export function encodeEpochState(s: EpochState): string {
   const json: EpochStateJson = {
-    epoch: s.epoch, totalShares: String(s.totalShares), accPerShare: String(s.accPerShare), carried: String(s.carried),
-    remainder: String(s.remainder), totalRevenue: String(s.totalRevenue),
+    epoch: s.epoch,
+    totalShares: String(s.totalShares),
+    accPerShare: String(s.accPerShare),
+    carried: String(s.carried),
+    remainder: String(s.remainder),
+    totalRevenue: String(s.totalRevenue),
     holders: [...s.holders].map(([a, h]) => [a, { shares: String(h.shares), accrued: String(h.accrued), checkpoint: String(h.checkpoint) }]),
   };
   return JSON.stringify(json);
@@ -24,8 +28,12 @@ export function encodeEpochState(s: EpochState): string {
 export function decodeEpochState(text: string): EpochState {
   const s = JSON.parse(text) as EpochStateJson;
   return {
-    epoch: s.epoch, totalShares: BigInt(s.totalShares), accPerShare: BigInt(s.accPerShare), carried: BigInt(s.carried),
-    remainder: BigInt(s.remainder), totalRevenue: BigInt(s.totalRevenue),
+    epoch: s.epoch,
+    totalShares: BigInt(s.totalShares),
+    accPerShare: BigInt(s.accPerShare),
+    carried: BigInt(s.carried),
+    remainder: BigInt(s.remainder),
+    totalRevenue: BigInt(s.totalRevenue),
     holders: new Map<Address, HolderAccount>(s.holders.map(([a, h]) => [a, { shares: BigInt(h.shares), accrued: BigInt(h.accrued), checkpoint: BigInt(h.checkpoint) }])),
   };
 }

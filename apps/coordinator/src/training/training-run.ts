@@ -1,5 +1,16 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
-import { evaluateMicroBatch, initParameter, parameterSpecs, partition, readOptimizerState, readParameters, ShardInputError, type OptimizerState, type ParameterValues, type ShardSpec } from '@openshard/model';
+import {
+  evaluateMicroBatch,
+  initParameter,
+  parameterSpecs,
+  partition,
+  readOptimizerState,
+  readParameters,
+  ShardInputError,
+  type OptimizerState,
+  type ParameterValues,
+  type ShardSpec,
+} from '@openshard/model';
 import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
 import type { TrainingOptions } from '@openshard/trainer';
@@ -69,9 +80,7 @@ export class TrainingRun {
     const byName = new Map(parameterSpecs(config).map((p) => [p.name, p]));
     // GPT-2 initialisation, seeded per parameter as in the single-process trainer
     const init = (name: string) => initParameter(config, byName.get(name)!, seed);
-    this.shards = this.specs.map((spec) => new ShardState(
-      be, config, spec, resume ? resume.values : init, options.optimizer, options.microBatches, round, resume?.moments,
-    ));
+    this.shards = this.specs.map((spec) => new ShardState(be, config, spec, resume ? resume.values : init, options.optimizer, options.microBatches, round, resume?.moments));
     this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.sampler);
     this.current = this.startRound(round);
   }
@@ -98,9 +107,10 @@ export class TrainingRun {
   inputs(t: TaskKey): TaskInputs {
     const { B, T } = this.batches[t.microBatch];
     const C = this.options.config.width;
-    const x: WireTensor = t.shard === 0
-      ? { name: 'x', dtype: 'i32', shape: [B, T], data: this.batches[t.microBatch].inputs }
-      : { name: 'x', dtype: 'f32', shape: [B, T, C], data: this.need(this.activations, t.shard, t.microBatch, 'activation') };
+    const x: WireTensor =
+      t.shard === 0
+        ? { name: 'x', dtype: 'i32', shape: [B, T], data: this.batches[t.microBatch].inputs }
+        : { name: 'x', dtype: 'f32', shape: [B, T, C], data: this.need(this.activations, t.shard, t.microBatch, 'activation') };
     if (t.kind === 'forward') return { tensors: [x] };
     if (t.kind === 'backward') {
       return { tensors: [x, { name: 'dy', dtype: 'f32', shape: [B, T, C], data: this.need(this.outputGradients, t.shard, t.microBatch, 'output gradient') }] };
@@ -173,7 +183,10 @@ export class TrainingRun {
   }
 
   async optimizerState(): Promise<OptimizerState> {
-    return readOptimizerState(this.shards.map((s) => s.optimizer), this.round);
+    return readOptimizerState(
+      this.shards.map((s) => s.optimizer),
+      this.round,
+    );
   }
 
   private need(store: Map<string, Float32Array>, shard: number, m: number, what: string): Float32Array {

@@ -1,13 +1,9 @@
 import { adapterName, summarizeAdapter, type AdapterSummary } from '@openshard/tensor';
 
-export type Capability =
-  | { kind: 'checking' }
-  | { kind: 'webgpu'; name: string; summary: AdapterSummary }
-  | { kind: 'none'; reason: string };
+export type Capability = { kind: 'checking' } | { kind: 'webgpu'; name: string; summary: AdapterSummary } | { kind: 'none'; reason: string };
 
 export const ENABLE_WEBGPU_HELP =
-  'Chrome and Edge 113+ have it on by default (check chrome://gpu); on Linux start Chromium with --enable-unsafe-webgpu; ' +
-  'Firefox 141+ and Safari 26+ have it on some systems.';
+  'Chrome and Edge 113+ have it on by default (check chrome://gpu); on Linux start Chromium with --enable-unsafe-webgpu; ' + 'Firefox 141+ and Safari 26+ have it on some systems.';
 
 /** Whether this browser offers a WebGPU adapter, and which. Asks for no device. */
 export async function detectWebGpu(): Promise<Capability> {

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { describeLayers } from '@openshard/model/shard-spec';
 import { coordinatorUrl } from '../shell/coordinator-url.ts';
 import { currentSession } from '../shell/session.ts';
 import { detectWebGpu, ENABLE_WEBGPU_HELP, type Capability } from './capability.ts';
@@ -35,6 +36,7 @@ export function ContributePage() {
     if (before && reasons.size === 0) send({ type: 'resume', reason: `no longer ${reason}` });
   };
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: setPauseReason is re-created each render; the listeners need only the current pauseWhenHidden
   useEffect(() => {
     // a frozen tab runs nothing: give the task back before the browser freezes it
     const onFreeze = () => setPauseReason('tab frozen by the browser', true);
@@ -70,26 +72,32 @@ export function ContributePage() {
     <section>
       <h1>Contribute</h1>
       <p>
-        This tab trains one shard of the model: a few layers, never the whole of it. Its work is credited to your
-        volunteer name. Closing the tab stops it; the network hands its task to someone else.
+        This tab trains one shard of the model: a few layers, never the whole of it. Its work is credited to your volunteer name. Closing the tab stops it; the network hands its task to someone else.
       </p>
       <Capabilities capability={capability} />
       {!started && (
         <div className="panel">
           <label>
-            Volunteer name{' '}
-            <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} aria-label="Volunteer name" />
+            Volunteer name <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} aria-label="Volunteer name" />
           </label>
           {nameProblem && <span className="bad"> {nameProblem}</span>}
           <WalletNote />
-          {startProblem && <p className="bad" role="alert">{startProblem}</p>}
+          {startProblem && (
+            <p className="bad" role="alert">
+              {startProblem}
+            </p>
+          )}
           <p>
             {capability.kind === 'webgpu' && (
-              <button className="primary" onClick={() => begin('webgpu')} disabled={!!nameProblem}>Contribute this GPU</button>
+              <button type="button" className="primary" onClick={() => begin('webgpu')} disabled={!!nameProblem}>
+                Contribute this GPU
+              </button>
             )}
             {capability.kind === 'none' && (
               <>
-                <button className="primary" onClick={() => begin('cpu')} disabled={!!nameProblem}>Contribute with the CPU instead</button>
+                <button type="button" className="primary" onClick={() => begin('cpu')} disabled={!!nameProblem}>
+                  Contribute with the CPU instead
+                </button>
                 <span className="muted"> The CPU backend works everywhere but is several times slower than a GPU.</span>
               </>
             )}
@@ -123,9 +131,10 @@ export function ContributePage() {
         <details>
           <summary>Diagnostics</summary>
           <p>
-            A driver reset or a long sleep can take the GPU away. The volunteer then starts a new device, fetches its shard
-            again and carries on; its task goes to someone else meanwhile.{' '}
-            <button onClick={() => send({ type: 'lose-device' })}>Simulate a GPU device loss</button>
+            A driver reset or a long sleep can take the GPU away. The volunteer then starts a new device, fetches its shard again and carries on; its task goes to someone else meanwhile.{' '}
+            <button type="button" onClick={() => send({ type: 'lose-device' })}>
+              Simulate a GPU device loss
+            </button>
           </p>
         </details>
       )}
@@ -135,19 +144,29 @@ export function ContributePage() {
 
 function WalletNote() {
   const session = currentSession();
-  return session
-    ? <p data-testid="contribute-wallet">Signed in as {session.address}: accepted work accrues ownership shares to this wallet.</p>
-    : <p data-testid="contribute-wallet" className="muted">No wallet signed in: this tab contributes but accrues nothing. <a href="#/earnings">Sign in on Earnings</a> first to own a share of the model.</p>;
+  return session ? (
+    <p data-testid="contribute-wallet">Signed in as {session.address}: accepted work accrues ownership shares to this wallet.</p>
+  ) : (
+    <p data-testid="contribute-wallet" className="muted">
+      No wallet signed in: this tab contributes but accrues nothing. <a href="#/earnings">Sign in on Earnings</a> first to own a share of the model.
+    </p>
+  );
 }
 
 function Capabilities({ capability }: { capability: Capability }) {
   if (capability.kind === 'checking') return <p id="capability">Looking for WebGPU…</p>;
-  if (capability.kind === 'none') return <p id="capability">No WebGPU here: {capability.reason}. {ENABLE_WEBGPU_HELP}</p>;
+  if (capability.kind === 'none')
+    return (
+      <p id="capability">
+        No WebGPU here: {capability.reason}. {ENABLE_WEBGPU_HELP}
+      </p>
+    );
   const { summary } = capability;
   return (
     <p id="capability">
-      WebGPU adapter: {capability.name}{summary.isFallbackAdapter ? ' (software fallback: slow)' : ''}; largest buffer{' '}
-      {Math.round(summary.limits.maxStorageBufferBindingSize / 2 ** 20)} MiB, {summary.limits.maxComputeInvocationsPerWorkgroup} threads per workgroup.
+      WebGPU adapter: {capability.name}
+      {summary.isFallbackAdapter ? ' (software fallback: slow)' : ''}; largest buffer {Math.round(summary.limits.maxStorageBufferBindingSize / 2 ** 20)} MiB,{' '}
+      {summary.limits.maxComputeInvocationsPerWorkgroup} threads per workgroup.
     </p>
   );
 }
@@ -164,13 +183,11 @@ interface ControlsProps {
 function Controls(p: ControlsProps) {
   return (
     <div className="panel">
-      <button onClick={() => p.onPause(!p.paused)}>{p.paused ? 'Resume' : 'Pause'}</button>{' '}
+      <button type="button" onClick={() => p.onPause(!p.paused)}>
+        {p.paused ? 'Resume' : 'Pause'}
+      </button>{' '}
       <label>
-        GPU use {p.duty}%{' '}
-        <input
-          type="range" min={MIN_DUTY_PERCENT} max={100} step={5} value={p.duty} aria-label="GPU use"
-          onChange={(e) => p.onDuty(Number(e.target.value))}
-        />
+        GPU use {p.duty}% <input type="range" min={MIN_DUTY_PERCENT} max={100} step={5} value={p.duty} aria-label="GPU use" onChange={(e) => p.onDuty(Number(e.target.value))} />
       </label>{' '}
       <label>
         <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause while this tab is hidden
@@ -186,32 +203,41 @@ function Controls(p: ControlsProps) {
 function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state'] }) {
   const s = state.stats;
   const rates = recentRates(state.samples);
-  const connection = state.phase === 'failed' ? 'failed' : s?.connection ?? 'starting';
+  const connection = state.phase === 'failed' ? 'failed' : (s?.connection ?? 'starting');
   const stat = (label: string, value: string, testid: string, extra: Record<string, string> = {}) => (
     <div className="stat">
       <span className="label">{label}</span>
-      <span className="value" data-testid={testid} {...extra}>{value}</span>
+      <span className="value" data-testid={testid} {...extra}>
+        {value}
+      </span>
     </div>
   );
   return (
     <>
-      <div className="panel grid" aria-label="Volunteer status">
+      <section className="panel grid" aria-label="Volunteer status">
         {stat('Volunteer', state.name ?? '—', 'status-name')}
         {stat('Connection', s?.paused ? `${connection}, paused` : connection, 'status-connection')}
         {stat('Backend', state.adapter ? `${state.backend} · ${state.adapter}` : '—', 'status-backend')}
-        {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (${describeLayers(s.layers!)})`, 'status-shard')}
-        {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${(s.parameters * 4 / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
-        {stat('Working on', s?.task ? `${s.task.kind}, round ${s.task.round}, micro-batch ${s.task.microBatch}` : 'nothing', 'status-task', { 'data-task': s?.task ? JSON.stringify({ ...s.task, shard: s.shard }) : '' })}
+        {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (${describeLayers(...s.layers!)})`, 'status-shard')}
+        {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${((s.parameters * 4) / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
+        {stat('Working on', s?.task ? `${s.task.kind}, round ${s.task.round}, micro-batch ${s.task.microBatch}` : 'nothing', 'status-task', {
+          'data-task': s?.task ? JSON.stringify({ ...s.task, shard: s.shard }) : '',
+        })}
         {stat('Tasks done', String(s?.tasksDone ?? 0), 'status-tasks-done')}
         {stat('Tasks accepted', String(s?.tasksAccepted ?? 0), 'status-tasks-accepted')}
         {stat('Work accepted', `${si(s?.flopsAccepted ?? 0)}FLOP`, 'status-work-accepted', { 'data-flops': String(s?.flopsAccepted ?? 0) })}
         {stat('GPU busy', s ? `${(s.busyMs / 1000).toFixed(1)} s${rates ? ` (${Math.round(rates.busyFraction * 100)}% lately)` : ''}` : '—', 'status-busy')}
         {stat('Throughput', rates ? `${si(rates.flopsPerSecond)}FLOP/s · ${rates.tasksPerMinute.toFixed(1)} tasks/min` : '—', 'status-throughput')}
-      </div>
-      {state.failure && <p className="bad" role="alert">{state.failure}</p>}
+      </section>
+      {state.failure && (
+        <p className="bad" role="alert">
+          {state.failure}
+        </p>
+      )}
       <h2>Recent events</h2>
       <ol className="log" aria-label="Volunteer events">
         {state.log.map((e, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the log only grows at one end, so an entry keeps its index; two entries may share a millisecond
           <li key={`${e.at}-${i}`} data-kind={e.kind}>
             <span className="muted">{new Date(e.at).toLocaleTimeString('en-GB')}</span> {e.text}
           </li>
@@ -231,8 +257,4 @@ function slowdownFromAddress(): number {
   const f = Number(raw);
   if (!(f >= 1 && f <= MAX_SLOWDOWN)) throw new Error(`slowdown is '${raw}'; it must be a number from 1 to ${MAX_SLOWDOWN}`);
   return f;
-}
-
-function describeLayers([first, end]: [number, number]): string {
-  return end - first === 1 ? `layer ${first}` : `layers ${first}–${end - 1}`;
 }

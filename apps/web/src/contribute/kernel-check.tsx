@@ -22,9 +22,10 @@ export function KernelCheck() {
       const failed = rows.filter((r) => !r.ok);
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       setVerdict({
-        text: failed.length === 0
-          ? `Passed: ${rows.length} outputs of every op, forward and backward, match the CPU reference (${seconds} s).`
-          : `Failed: ${failed.length} of ${rows.length} outputs differ from the CPU reference. This GPU should not contribute.`,
+        text:
+          failed.length === 0
+            ? `Passed: ${rows.length} outputs of every op, forward and backward, match the CPU reference (${seconds} s).`
+            : `Failed: ${failed.length} of ${rows.length} outputs differ from the CPU reference. This GPU should not contribute.`,
         details: rows.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.case} · ${r.output}: max |Δ| ${r.maxAbsError.toExponential(1)}`).join('\n'),
       });
     } catch (e) {
@@ -37,8 +38,12 @@ export function KernelCheck() {
   return (
     <div>
       <p>Every op runs on WebGPU and on the CPU reference, forward and backward, and the results are compared.</p>
-      <button id="check" onClick={run} disabled={running}>Run the kernel check</button>
-      <p id="verdict" role="status">{verdict?.text}</p>
+      <button type="button" id="check" onClick={run} disabled={running}>
+        Run the kernel check
+      </button>
+      <p id="verdict" role="status">
+        {verdict?.text}
+      </p>
       {verdict?.details ? <pre id="details">{verdict.details}</pre> : null}
     </div>
   );

@@ -25,7 +25,12 @@ export function recentRates(samples: readonly { at: number; stats: VolunteerStat
   };
 }
 
-const UNITS = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as const;
+const UNITS = [
+  [1e12, 'T'],
+  [1e9, 'G'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+] as const;
 
 /** 1234567 → "1.23 M" (for FLOP and FLOP/s). */
 export function si(n: number, digits = 2): string {

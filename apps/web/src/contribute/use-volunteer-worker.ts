@@ -29,11 +29,21 @@ type Action = FromWorker | { type: 'starting'; name: string };
 
 function reduce(s: WorkerState, a: Action): WorkerState {
   switch (a.type) {
-    case 'starting': return { ...INITIAL, phase: 'starting', name: a.name };
-    case 'started': return { ...s, phase: 'running', backend: a.backend, adapter: a.adapter };
-    case 'failed': return { ...s, phase: s.phase === 'starting' ? 'failed' : s.phase, failure: a.message, log: [{ at: Date.now(), kind: 'error' as const, text: `error: ${a.message}` }, ...s.log].slice(0, MAX_LOG) };
-    case 'event': return { ...s, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
-    case 'stats': return { ...s, stats: a.stats, samples: [...s.samples, { at: a.at, stats: a.stats }].slice(-MAX_SAMPLES) };
+    case 'starting':
+      return { ...INITIAL, phase: 'starting', name: a.name };
+    case 'started':
+      return { ...s, phase: 'running', backend: a.backend, adapter: a.adapter };
+    case 'failed':
+      return {
+        ...s,
+        phase: s.phase === 'starting' ? 'failed' : s.phase,
+        failure: a.message,
+        log: [{ at: Date.now(), kind: 'error' as const, text: `error: ${a.message}` }, ...s.log].slice(0, MAX_LOG),
+      };
+    case 'event':
+      return { ...s, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
+    case 'stats':
+      return { ...s, stats: a.stats, samples: [...s.samples, { at: a.at, stats: a.stats }].slice(-MAX_SAMPLES) };
   }
 }
 

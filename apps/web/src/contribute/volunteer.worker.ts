@@ -38,11 +38,16 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   try {
     switch (m.type) {
-      case 'start': return await start(m);
-      case 'pause': return client?.pause(m.reason);
-      case 'resume': return client?.resume(m.reason);
-      case 'duty-cycle': return client?.setDutyCycle(m.value);
-      case 'lose-device': return client?.loseDevice();
+      case 'start':
+        return await start(m);
+      case 'pause':
+        return client?.pause(m.reason);
+      case 'resume':
+        return client?.resume(m.reason);
+      case 'duty-cycle':
+        return client?.setDutyCycle(m.value);
+      case 'lose-device':
+        return client?.loseDevice();
       case 'stop':
         if (statsTimer) clearInterval(statsTimer);
         await client?.stop();

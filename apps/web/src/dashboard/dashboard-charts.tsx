@@ -29,9 +29,7 @@ export function LossChart({ rounds, validation, reference, unigramEntropy }: Los
     const c = lossCurves(rounds, validation, reference);
     // a flat line: what a model that ignores context would reach
     const entropy = c.rounds.map(() => unigramEntropy);
-    return reference
-      ? ([c.rounds, c.training, c.validation, c.referenceLoss, c.referenceValidation, entropy] as const)
-      : ([c.rounds, c.training, c.validation, entropy] as const);
+    return reference ? ([c.rounds, c.training, c.validation, c.referenceLoss, c.referenceValidation, entropy] as const) : ([c.rounds, c.training, c.validation, entropy] as const);
   }, [rounds, validation, reference, unigramEntropy]);
   return (
     <figure className="panel chart-panel">
@@ -60,8 +58,13 @@ export function ThroughputChart({ rounds }: { rounds: RoundPoint[] }) {
     <figure className="panel chart-panel">
       <figcaption>Throughput</figcaption>
       <TimeSeriesChart
-        label="Throughput by round" x="round" series={THROUGHPUT_SERIES} data={data}
-        left={{ label: 'tokens/s', format: formatRate }} right={{ label: 'rounds/min', format: (v) => v.toFixed(1) }} emptyText="No round has closed yet."
+        label="Throughput by round"
+        x="round"
+        series={THROUGHPUT_SERIES}
+        data={data}
+        left={{ label: 'tokens/s', format: formatRate }}
+        right={{ label: 'rounds/min', format: (v) => v.toFixed(1) }}
+        emptyText="No round has closed yet."
       />
     </figure>
   );

@@ -25,9 +25,15 @@ export function DashboardPage() {
       <h1>Dashboard</h1>
       <p>
         Coordinator:{' '}
-        <span data-testid="dashboard-connection" className={d.connection === 'connected' ? 'ok' : 'bad'}>{CONNECTION_TEXT[d.connection]}</span>
+        <span data-testid="dashboard-connection" className={d.connection === 'connected' ? 'ok' : 'bad'}>
+          {CONNECTION_TEXT[d.connection]}
+        </span>
       </p>
-      {d.problem && <p className="bad" role="alert">{d.problem}</p>}
+      {d.problem && (
+        <p className="bad" role="alert">
+          {d.problem}
+        </p>
+      )}
       {!d.run ? (
         <p className="muted">Waiting for the run's history from the coordinator…</p>
       ) : (
@@ -71,7 +77,7 @@ function RunSummary({ run, rounds, validation, latest }: RunSummaryProps) {
   );
   return (
     <>
-      <div className="panel grid" aria-label="Run">
+      <section className="panel grid" aria-label="Run">
         {stat('Run', shortRunId(run.id), run.id)}
         {stat('Preset', `${run.preset} · ${formatCount(run.parameters)} parameters`)}
         {stat('Shards', String(run.shards))}
@@ -79,10 +85,15 @@ function RunSummary({ run, rounds, validation, latest }: RunSummaryProps) {
         {stat('Round', `${roundsCompleted(rounds, latest)} / ${run.rounds}${latest?.finished ? ' (finished)' : ''}`)}
         {stat('Tokens trained', formatCount(tokensTrained(rounds)))}
         {stat('Largest share of the model any volunteer has seen', latest ? formatPercent(latest.maxExposure) : '—')}
-      </div>
+      </section>
       <p className="loss-summary">
         {loss ? <span data-testid="loss-summary">{loss}</span> : <span className="muted">No round has closed yet.</span>}
-        {validated && <> · <span data-testid="validation-summary">{validated}</span></>}
+        {validated && (
+          <>
+            {' '}
+            · <span data-testid="validation-summary">{validated}</span>
+          </>
+        )}
       </p>
     </>
   );

@@ -9,8 +9,13 @@ export function ShardsTable({ shards }: { shards: ShardLive[] }) {
       <table aria-label="Shards">
         <thead>
           <tr>
-            <th>Shard</th><th>Layers</th><th className="num">Parameters</th><th className="num">Volunteers</th>
-            <th className="num">Utilisation</th><th className="num">Queued</th><th className="num">Leased</th>
+            <th>Shard</th>
+            <th>Layers</th>
+            <th className="num">Parameters</th>
+            <th className="num">Volunteers</th>
+            <th className="num">Utilisation</th>
+            <th className="num">Queued</th>
+            <th className="num">Leased</th>
           </tr>
         </thead>
         <tbody>
@@ -38,8 +43,12 @@ export function VolunteersTable({ volunteers }: { volunteers: VolunteerLive[] })
       <table aria-label="Volunteers">
         <thead>
           <tr>
-            <th>Name</th><th>Backend</th><th className="num">Shard</th><th className="num">Tasks accepted</th>
-            <th className="num">Work accepted</th><th>Now</th>
+            <th>Name</th>
+            <th>Backend</th>
+            <th className="num">Shard</th>
+            <th className="num">Tasks accepted</th>
+            <th className="num">Work accepted</th>
+            <th>Now</th>
           </tr>
         </thead>
         <tbody>
@@ -51,7 +60,9 @@ export function VolunteersTable({ volunteers }: { volunteers: VolunteerLive[] })
                 <td>{v.backend}</td>
                 <td className="num">{v.shard}</td>
                 <td className="num">{formatCount(v.tasksAccepted)}</td>
-                <td className="num" data-flops={v.flopsAccepted}>{formatFlops(v.flopsAccepted)}</td>
+                <td className="num" data-flops={v.flopsAccepted}>
+                  {formatFlops(v.flopsAccepted)}
+                </td>
                 <td className={activity === 'busy' ? 'ok' : activity === 'paused' ? 'muted' : undefined}>{activity}</td>
               </tr>
             );
@@ -69,9 +80,9 @@ export function EventFeed({ events }: { events: DashboardEvent[] }) {
       {events.length === 0 && <p className="muted">Nothing has happened yet.</p>}
       <ol className="log" aria-label="Events">
         {events.map((e, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: events have no id and two may share a millisecond; the feed is replaced, not reordered
           <li key={`${e.at}-${i}`}>
-            <time dateTime={new Date(e.at).toISOString()}>{formatClock(e.at)}</time>{' '}
-            <span className={`event-kind event-${e.kind}`}>{e.kind}</span> {e.text}
+            <time dateTime={new Date(e.at).toISOString()}>{formatClock(e.at)}</time> <span className={`event-kind event-${e.kind}`}>{e.kind}</span> {e.text}
           </li>
         ))}
       </ol>

@@ -37,11 +37,7 @@ export function formatClock(at: number): string {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-/** A shard's layers [first, end) as people count them: "0–3", or "4" for one layer. */
-export function formatLayers(firstLayer: number, endLayer: number): string {
-  const last = endLayer - 1;
-  return last === firstLayer ? String(firstLayer) : `${firstLayer}–${last}`;
-}
+export { formatLayers } from '@openshard/model/shard-spec';
 
 /** Run ids are long; the first few characters tell runs apart on screen. */
 export function shortRunId(id: string): string {

@@ -61,6 +61,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
     latest.current = props;
   });
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the plot is rebuilt only when the series' shape changes; new data goes through setData below
   useEffect(() => {
     const el = container.current!;
     const u = new uPlot(chartOptions(latest.current, el.clientWidth), plotData(latest.current), el);
@@ -80,6 +81,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
     };
   }, [shape]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only new data needs a redraw; the other props are read when the plot is built
   useEffect(() => {
     plot.current?.setData(plotData(props));
   }, [props.data]);
@@ -102,14 +104,15 @@ function chartOptions(p: TimeSeriesChartProps, width: number): uPlot.Options {
   const muted = cssColor('--muted', '#888');
   const grid = { stroke: cssColor('--chart-grid', 'rgba(128,128,128,0.25)'), width: 1 };
   const y = ({ label, format }: ChartAxis): uPlot.Axis => ({
-    stroke: muted, grid, ticks: grid, label, labelSize: AXIS_LABEL_PX,
+    stroke: muted,
+    grid,
+    ticks: grid,
+    label,
+    labelSize: AXIS_LABEL_PX,
     size: (_u, values) => AXIS_TICK_PX + AXIS_CHAR_PX * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
     ...(format ? { values: (_u: uPlot, splits: number[]) => splits.map(format) } : {}),
   });
-  const axes: uPlot.Axis[] = [
-    { stroke: muted, grid, ticks: grid, ...(p.x === 'round' ? { label: 'round', labelSize: AXIS_LABEL_PX, incrs: ROUND_TICK_STEPS } : {}) },
-    y(p.left),
-  ];
+  const axes: uPlot.Axis[] = [{ stroke: muted, grid, ticks: grid, ...(p.x === 'round' ? { label: 'round', labelSize: AXIS_LABEL_PX, incrs: ROUND_TICK_STEPS } : {}) }, y(p.left)];
   if (p.right) axes.push({ ...y(p.right), side: 1, scale: 'right', grid: { show: false } });
   return {
     width,

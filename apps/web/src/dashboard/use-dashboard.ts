@@ -36,7 +36,14 @@ export type DashboardAction =
   | { type: 'stats'; stats: LiveStats };
 
 export const INITIAL_DASHBOARD: DashboardState = {
-  connection: 'connecting', problem: null, run: null, rounds: [], validation: [], reference: null, events: [], stats: [],
+  connection: 'connecting',
+  problem: null,
+  run: null,
+  rounds: [],
+  validation: [],
+  reference: null,
+  events: [],
+  stats: [],
 };
 
 /** Pure: a snapshot replaces everything it covers (it is re-sent after each reconnect); live updates append. */

@@ -23,7 +23,7 @@ export async function fetchChainInfo(coordinatorUrl: string, fetchImpl: typeof f
   } catch (e) {
     return { kind: 'failed', message: `could not reach ${url}: ${(e as Error).message}` };
   }
-  const body = (await response.json().catch(() => null)) as Partial<ChainInfo> & { error?: string; message?: string } | null;
+  const body = (await response.json().catch(() => null)) as (Partial<ChainInfo> & { error?: string; message?: string }) | null;
   if (response.status === 404 && body?.error === 'no-chain') return { kind: 'no-chain', message: body.message ?? 'the coordinator has no chain' };
   if (!body) return { kind: 'failed', message: `${url} answered ${response.status} without JSON: is /chain proxied to the coordinator?` };
   if (!response.ok) return { kind: 'failed', message: `${url} answered ${response.status}${body.message ? `: ${body.message}` : ''}` };

@@ -33,13 +33,12 @@ export function EarningsPage() {
   return (
     <section>
       <h1>Earnings</h1>
-      <p>
-        Accepted work accrues ownership shares to the wallet you sign in with. Revenue deposited to the RevenueDistributor contract is
-        split pro rata to shares each epoch; claim yours here.
-      </p>
+      <p>Accepted work accrues ownership shares to the wallet you sign in with. Revenue deposited to the RevenueDistributor contract is split pro rata to shares each epoch; claim yours here.</p>
       {lookup.kind === 'loading' && <p className="muted">Asking the coordinator which chain it pays out on…</p>}
       {lookup.kind === 'no-chain' && (
-        <p className="bad" data-testid="no-chain">This coordinator has no chain, so there is no revenue to claim: {lookup.message}</p>
+        <p className="bad" data-testid="no-chain">
+          This coordinator has no chain, so there is no revenue to claim: {lookup.message}
+        </p>
       )}
       {lookup.kind === 'failed' && <p className="bad">Could not learn the coordinator's chain: {lookup.message}</p>}
       {lookup.kind === 'ready' && config && (

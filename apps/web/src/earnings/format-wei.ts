@@ -23,4 +23,3 @@ export function formatEth(wei: string | bigint, decimals = ETH_DISPLAY_DECIMALS)
   const fraction = ((abs % WEI_PER_ETHER) / 10n ** BigInt(18 - decimals)).toString().padStart(decimals, '0');
   return decimals === 0 ? `${sign}${whole}` : `${sign}${whole}.${fraction}`;
 }
-

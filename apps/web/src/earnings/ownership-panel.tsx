@@ -3,7 +3,7 @@ import type { Address } from 'viem';
 import { useConfig, useWriteContract } from 'wagmi';
 import { formatFlops, formatPercent } from '../dashboard/format.ts';
 import type { ChainInfo } from './chain-info.ts';
-import { claimEntitlement, describeClaim } from './claim.ts';
+import { type ClaimResult, claimEntitlement, describeClaim } from './claim.ts';
 import { formatEth, parseWei } from './format-wei.ts';
 import { plainError } from './plain-error.ts';
 import type { EpochView, OwnershipView } from '@openshard/protocol';
@@ -19,7 +19,9 @@ function Wei({ testId, label, wei }: { testId: string; label: string; wei: strin
   return (
     <div className="stat">
       <span className="label">{label}</span>
-      <span className="value" data-testid={testId} data-wei={wei}>{formatEth(wei)} ETH</span>
+      <span className="value" data-testid={testId} data-wei={wei}>
+        {formatEth(wei)} ETH
+      </span>
     </div>
   );
 }
@@ -41,7 +43,7 @@ export function OwnershipPanel(p: { chain: ChainInfo; account: Address; ownershi
       const send = (e: EpochView) => claimEntitlement(config, (v) => write.mutateAsync(v), { distributor: p.chain.distributor, chainId: p.chain.chainId, account: p.account, epoch: e });
       const newest = async () => (await fetchOwnership(coordinatorUrl(), p.account)).epoch ?? epoch;
       const first = await newest();
-      let result;
+      let result: ClaimResult;
       try {
         result = await send(first);
       } catch (e) {
@@ -74,7 +76,9 @@ export function OwnershipPanel(p: { chain: ChainInfo; account: Address; ownershi
           <>
             <div className="stat">
               <span className="label">Latest epoch</span>
-              <span className="value" data-testid="earnings-epoch">{epoch.epoch}</span>
+              <span className="value" data-testid="earnings-epoch">
+                {epoch.epoch}
+              </span>
             </div>
             <Wei testId="earnings-entitlement" label="Entitlement (cumulative)" wei={epoch.entitlement} />
             <Wei testId="earnings-claimed" label="Claimed" wei={epoch.claimed} />
@@ -82,15 +86,21 @@ export function OwnershipPanel(p: { chain: ChainInfo; account: Address; ownershi
           </>
         )}
       </div>
-      {!epoch && <p className="muted" data-testid="earnings-no-epoch">Nothing to claim: no epoch published yet that includes this address.</p>}
+      {!epoch && (
+        <p className="muted" data-testid="earnings-no-epoch">
+          Nothing to claim: no epoch published yet that includes this address.
+        </p>
+      )}
       {p.problem && <p className="bad">{p.problem}</p>}
       <p>
-        <button className="primary" disabled={claimable <= 0n || claim.kind === 'pending'} onClick={() => void claimNow()}>
+        <button type="button" className="primary" disabled={claimable <= 0n || claim.kind === 'pending'} onClick={() => void claimNow()}>
           {claim.kind === 'pending' ? 'Claiming…' : 'Claim'}
         </button>
       </p>
       {(claim.kind === 'done' || claim.kind === 'failed') && (
-        <p className={claim.kind === 'done' ? 'ok' : 'bad'} data-testid="claim-result">{claim.text}</p>
+        <p className={claim.kind === 'done' ? 'ok' : 'bad'} data-testid="claim-result">
+          {claim.text}
+        </p>
       )}
     </div>
   );

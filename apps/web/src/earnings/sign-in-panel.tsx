@@ -39,35 +39,31 @@ export function SignInPanel({ coordinatorUrl, address }: { coordinatorUrl: strin
 
   const state = sessionState(session, address, Date.now());
   const signInButton = (
-    <button className="primary" onClick={() => void signInNow()} disabled={pending}>{pending ? 'Check your wallet…' : 'Sign in with Ethereum'}</button>
+    <button type="button" className="primary" onClick={() => void signInNow()} disabled={pending}>
+      {pending ? 'Check your wallet…' : 'Sign in with Ethereum'}
+    </button>
   );
 
   return (
     <div className="panel">
       {state.kind === 'signed-in' && (
         <p className="ok">
-          Signed in as <span data-testid="signed-in-as">{state.session.address}</span> until {new Date(state.session.expiresAt).toLocaleString()}.
-          Volunteers you start on the Contribute page from now on accrue shares to this address; restart one that started before you signed in.
+          Signed in as <span data-testid="signed-in-as">{state.session.address}</span> until {new Date(state.session.expiresAt).toLocaleString()}. Volunteers you start on the Contribute page from now
+          on accrue shares to this address; restart one that started before you signed in.
         </p>
       )}
       {state.kind === 'other-address' && (
         <p className="bad">
-          Signed in as <span data-testid="signed-in-as">{state.session.address}</span>, not the connected wallet {address}: new work accrues to{' '}
-          {state.session.address}. Sign in again to accrue to {address}. {signInButton}
+          Signed in as <span data-testid="signed-in-as">{state.session.address}</span>, not the connected wallet {address}: new work accrues to {state.session.address}. Sign in again to accrue to{' '}
+          {address}. {signInButton}
         </p>
       )}
       {state.kind === 'expired' && (
         <p className="bad">
-          Your sign-in as {state.session.address} expired at {new Date(state.session.expiresAt).toLocaleString()}: work contributed now accrues
-          nothing. {signInButton}
+          Your sign-in as {state.session.address} expired at {new Date(state.session.expiresAt).toLocaleString()}: work contributed now accrues nothing. {signInButton}
         </p>
       )}
-      {state.kind === 'none' && (
-        <p>
-          Not signed in. Work contributed without signing in accrues nothing to any wallet: sign in, then start contributing.{' '}
-          {signInButton}
-        </p>
-      )}
+      {state.kind === 'none' && <p>Not signed in. Work contributed without signing in accrues nothing to any wallet: sign in, then start contributing. {signInButton}</p>}
       {problem && <p className="bad">{problem}</p>}
     </div>
   );

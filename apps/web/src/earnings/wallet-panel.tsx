@@ -16,7 +16,7 @@ export function WalletPanel({ chain, balance }: { chain: ChainInfo; balance: big
       <div className="panel">
         <p>Connect the wallet your share of the model's revenue should go to.</p>
         {connectors.map((c) => (
-          <button key={c.uid} className="primary" disabled={connect.isPending} onClick={() => connect.mutate({ connector: c, chainId: chain.chainId })}>
+          <button type="button" key={c.uid} className="primary" disabled={connect.isPending} onClick={() => connect.mutate({ connector: c, chainId: chain.chainId })}>
             Connect {c.name}
           </button>
         ))}{' '}
@@ -32,7 +32,9 @@ export function WalletPanel({ chain, balance }: { chain: ChainInfo; balance: big
         {/* an address is 42 characters: wider than one grid column */}
         <div className="stat" style={{ gridColumn: 'span 2' }}>
           <span className="label">Wallet ({connection.connector.name})</span>
-          <span className="value" data-testid="wallet-address" style={{ overflowWrap: 'anywhere' }}>{connection.address}</span>
+          <span className="value" data-testid="wallet-address" style={{ overflowWrap: 'anywhere' }}>
+            {connection.address}
+          </span>
         </div>
         <div className="stat">
           <span className="label">Balance</span>
@@ -44,11 +46,15 @@ export function WalletPanel({ chain, balance }: { chain: ChainInfo; balance: big
       {connection.chainId !== chain.chainId && (
         <p className="bad">
           Your wallet is on chain {connection.chainId}; revenue is claimed on chain {chain.chainId}.{' '}
-          <button onClick={() => switchChain.mutate({ chainId: chain.chainId })} disabled={switchChain.isPending}>Switch to chain {chain.chainId}</button>
+          <button type="button" onClick={() => switchChain.mutate({ chainId: chain.chainId })} disabled={switchChain.isPending}>
+            Switch to chain {chain.chainId}
+          </button>
           {switchChain.error && <> {plainError(switchChain.error)}</>}
         </p>
       )}
-      <button onClick={() => disconnect.mutate()}>Disconnect</button>
+      <button type="button" onClick={() => disconnect.mutate()}>
+        Disconnect
+      </button>
     </div>
   );
 }

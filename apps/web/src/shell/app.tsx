@@ -14,19 +14,35 @@ export function App() {
   return (
     <>
       <header className="top">
-        <a className="brand" href="#/contribute">OpenShard</a>
+        <a className="brand" href="#/contribute">
+          OpenShard
+        </a>
         <nav>
           {ROUTES.map((r) => (
-            <a key={r.path} href={`#/${r.path}`} aria-current={route === r.path ? 'page' : undefined}>{r.title}</a>
+            <a key={r.path} href={`#/${r.path}`} aria-current={route === r.path ? 'page' : undefined}>
+              {r.title}
+            </a>
           ))}
         </nav>
       </header>
       <main>
         {/* the volunteer keeps running while its owner looks at other pages */}
-        <div hidden={route !== 'contribute'}><ContributePage /></div>
-        {route === 'dashboard' && <Suspense fallback={<p>Loading the dashboard…</p>}><DashboardPage /></Suspense>}
+        <div hidden={route !== 'contribute'}>
+          <ContributePage />
+        </div>
+        {route === 'dashboard' && (
+          <Suspense fallback={<p>Loading the dashboard…</p>}>
+            <DashboardPage />
+          </Suspense>
+        )}
         {/* once opened, the wallet stays mounted (and connected) while its owner looks at other pages */}
-        {earningsOpened.current && <div hidden={route !== 'earnings'}><Suspense fallback={<p>Loading the wallet…</p>}><EarningsPage /></Suspense></div>}
+        {earningsOpened.current && (
+          <div hidden={route !== 'earnings'}>
+            <Suspense fallback={<p>Loading the wallet…</p>}>
+              <EarningsPage />
+            </Suspense>
+          </div>
+        )}
         {route === 'playground' && <NotYet title="Playground" what="Trying the model you help train" />}
       </main>
     </>

@@ -58,7 +58,7 @@ async function onnx(provider: 'webgpu' | 'wasm', s: MatmulShape, minMs: number):
 
 const api = {
   async matmul(shapes: MatmulShape[], minMs: number) {
-    ort.env.wasm.wasmPaths = '/@fs' + (window as unknown as { ORT_DIST: string }).ORT_DIST;
+    ort.env.wasm.wasmPaths = `/@fs${(window as unknown as { ORT_DIST: string }).ORT_DIST}`;
     ort.env.wasm.numThreads = navigator.hardwareConcurrency;
     const gpu = await WebGpuBackend.create();
     const rows: BrowserMatmulRow[] = [];

@@ -1,11 +1,25 @@
-import type {
-  AdamWParameters, AttentionResult, Backend, CrossEntropyResult, LayernormGradients, LayernormResult,
-  MatmulGradients, MatmulOptions,
-} from '../backend.ts';
+import type { AdamWParameters, AttentionResult, Backend, CrossEntropyResult, LayernormGradients, LayernormResult, MatmulGradients, MatmulOptions } from '../backend.ts';
 import {
-  checkAccumulate, checkAdamw, checkAdd, checkAttention, checkAttentionBackward, checkColumnSum, checkCrossEntropy,
-  checkCrossEntropyBackward, checkEmbedding, checkEmbeddingBackward, checkGelu, checkGeluBackward, checkLayernorm,
-  checkLayernormBackward, checkMatmul, checkRead, checkReshape, checkUpload, checkZeros, expectTensor,
+  checkAccumulate,
+  checkAdamw,
+  checkAdd,
+  checkAttention,
+  checkAttentionBackward,
+  checkColumnSum,
+  checkCrossEntropy,
+  checkCrossEntropyBackward,
+  checkEmbedding,
+  checkEmbeddingBackward,
+  checkGelu,
+  checkGeluBackward,
+  checkLayernorm,
+  checkLayernormBackward,
+  checkMatmul,
+  checkRead,
+  checkReshape,
+  checkUpload,
+  checkZeros,
+  expectTensor,
 } from '../check.ts';
 import { matmulBackward } from '../matmul-backward.ts';
 import { adamwStep } from '../ops/adamw.cpu.ts';
@@ -98,7 +112,9 @@ export class CpuBackend implements Backend {
     const d = checkMatmul(this.name, a, b, options);
     const y = this.make(d.outShape);
     matmulForward(floats(y), floats(a), floats(b), options.bias ? floats(options.bias) : null, {
-      ...d, transA: !!options.transA, transB: !!options.transB,
+      ...d,
+      transA: !!options.transA,
+      transB: !!options.transB,
     });
     return y;
   }
@@ -142,9 +158,7 @@ export class CpuBackend implements Backend {
     const dx = this.make(x.shape);
     const dWeight = this.make([cols]);
     const dBias = this.make([cols]);
-    layernorm.layernormBackward(
-      floats(dx), floats(dWeight), floats(dBias), floats(dOut), floats(x), floats(weight), floats(mean), floats(rstd), rows, cols,
-    );
+    layernorm.layernormBackward(floats(dx), floats(dWeight), floats(dBias), floats(dOut), floats(x), floats(weight), floats(mean), floats(rstd), rows, cols);
     return { dx, dWeight, dBias };
   }
 

@@ -23,6 +23,6 @@ export function adamwStep(param: FloatArray, grad: FloatArray, m: FloatArray, v:
     v[i] = s.beta2 * v[i] + (1 - s.beta2) * g * g;
     const mHat = m[i] / s.correction1;
     const vHat = v[i] / s.correction2;
-    param[i] = param[i] * s.decay - s.lr * mHat / (Math.sqrt(vHat) + s.eps);
+    param[i] = param[i] * s.decay - (s.lr * mHat) / (Math.sqrt(vHat) + s.eps);
   }
 }

@@ -3,8 +3,16 @@ import { ELEMENTWISE_MAIN, defineKernel, ro, rw } from '../webgpu/kernel.ts';
 // param, m, v are updated in place; the bias corrections come precomputed in float64.
 export const adamwKernel = defineKernel(
   'adamw',
-  [['n', 'u32'], ['lr', 'f32'], ['beta1', 'f32'], ['beta2', 'f32'], ['eps', 'f32'], ['decay', 'f32'],
-    ['correction1', 'f32'], ['correction2', 'f32']],
+  [
+    ['n', 'u32'],
+    ['lr', 'f32'],
+    ['beta1', 'f32'],
+    ['beta2', 'f32'],
+    ['eps', 'f32'],
+    ['decay', 'f32'],
+    ['correction1', 'f32'],
+    ['correction2', 'f32'],
+  ],
   [rw('param'), ro('grad'), rw('m'), rw('v')],
   `${ELEMENTWISE_MAIN}
   let g = grad[i];

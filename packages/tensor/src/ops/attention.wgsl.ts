@@ -2,7 +2,14 @@ import { ELEMENTWISE_MAIN, WORKGROUP_REDUCE, defineKernel, ro, rw } from '../web
 
 // Shapes: qkv (B, T, 3C) with q, k, v side by side; att and dPre (B, H, T, T); out, dOut (B, T, C).
 // A row r = (b·H + h)·T + t of att is one query position of one head.
-const attentionParams = [['rows', 'u32'], ['T', 'u32'], ['C', 'u32'], ['H', 'u32'], ['hs', 'u32'], ['scale', 'f32']] as const;
+const attentionParams = [
+  ['rows', 'u32'],
+  ['T', 'u32'],
+  ['C', 'u32'],
+  ['H', 'u32'],
+  ['hs', 'u32'],
+  ['scale', 'f32'],
+] as const;
 
 const rowMain = /* wgsl */ `
 @compute @workgroup_size(ROW_THREADS)
@@ -17,7 +24,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let row = r * p.T;`;
 
 // att[row, t2] = softmax over t2 ≤ t of (q_t · k_t2)·scale; zero above the diagonal.
-export const attentionScoresKernel = defineKernel('attention', attentionParams, [rw('att'), ro('qkv')], `${WORKGROUP_REDUCE}
+export const attentionScoresKernel = defineKernel(
+  'attention',
+  attentionParams,
+  [rw('att'), ro('qkv')],
+  `${WORKGROUP_REDUCE}
 ${rowMain}
   let q = base + t * C3;
   var localMax = -3.4e38;
@@ -40,12 +51,19 @@ ${rowMain}
   for (var t2 = li; t2 < p.T; t2 += ROW_THREADS) {
     att[row + t2] = select(0.0, att[row + t2] * inv, t2 <= t);
   }
-}`);
+}`,
+);
 
 // out[b, t, h·hs + d] = Σ_{t2 ≤ t} att[b, h, t, t2] · v[b, t2, h, d]; one thread per output.
 export const attentionValuesKernel = defineKernel(
   'attention',
-  [['n', 'u32'], ['T', 'u32'], ['C', 'u32'], ['H', 'u32'], ['hs', 'u32']],
+  [
+    ['n', 'u32'],
+    ['T', 'u32'],
+    ['C', 'u32'],
+    ['H', 'u32'],
+    ['hs', 'u32'],
+  ],
   [rw('out'), ro('qkv'), ro('att')],
   `${ELEMENTWISE_MAIN}
   let c = i % p.C;
@@ -88,7 +106,13 @@ ${rowMain}
 //   dq_t = Σ_{t2 ≤ t} dPre[t, t2]·k_t2,  dk_t = Σ_{t1 ≥ t} dPre[t1, t]·q_t1,  dv_t = Σ_{t1 ≥ t} att[t1, t]·dOut_t1.
 export const attentionQkvBackwardKernel = defineKernel(
   'attentionBackward',
-  [['n', 'u32'], ['T', 'u32'], ['C', 'u32'], ['H', 'u32'], ['hs', 'u32']],
+  [
+    ['n', 'u32'],
+    ['T', 'u32'],
+    ['C', 'u32'],
+    ['H', 'u32'],
+    ['hs', 'u32'],
+  ],
   [rw('dqkv'), ro('dOut'), ro('qkv'), ro('att'), ro('dPre')],
   `${ELEMENTWISE_MAIN}
   let C3 = 3u * p.C;

@@ -8,9 +8,7 @@ function checkTarget(op: string, target: number, n: number, V: number): void {
 }
 
 // logits and probs are (N, V), targets and losses are (N). loss = logsumexp(logits) − logits[target].
-export function crossEntropyForward(
-  losses: FloatArray, probs: FloatArray, logits: FloatArray, targets: Int32Array, N: number, V: number,
-): void {
+export function crossEntropyForward(losses: FloatArray, probs: FloatArray, logits: FloatArray, targets: Int32Array, N: number, V: number): void {
   for (let n = 0; n < N; n++) {
     const row = n * V;
     checkTarget('crossEntropy', targets[n], n, V);
@@ -24,9 +22,7 @@ export function crossEntropyForward(
 }
 
 // dLogits is (N, V): (probs − onehot(target)) · dLoss.
-export function crossEntropyBackward(
-  dLogits: FloatArray, probs: FloatArray, targets: Int32Array, dLoss: number, N: number, V: number,
-): void {
+export function crossEntropyBackward(dLogits: FloatArray, probs: FloatArray, targets: Int32Array, dLoss: number, N: number, V: number): void {
   for (let n = 0; n < N; n++) {
     checkTarget('crossEntropyBackward', targets[n], n, V);
     for (let v = 0; v < V; v++) {

@@ -4,7 +4,10 @@ import { ELEMENTWISE_MAIN, WORKGROUP_REDUCE, defineKernel, ro, rw } from '../web
 // gives a NaN loss, so a bad batch can never look like a good one.
 export const crossEntropyKernel = defineKernel(
   'crossEntropy',
-  [['N', 'u32'], ['V', 'u32']],
+  [
+    ['N', 'u32'],
+    ['V', 'u32'],
+  ],
   [rw('losses'), rw('probs'), ro('logits'), ro('targets', 'i32')],
   `${WORKGROUP_REDUCE}
 @compute @workgroup_size(ROW_THREADS)
@@ -32,7 +35,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 
 export const crossEntropyBackwardKernel = defineKernel(
   'crossEntropyBackward',
-  [['n', 'u32'], ['V', 'u32'], ['dLoss', 'f32']],
+  [
+    ['n', 'u32'],
+    ['V', 'u32'],
+    ['dLoss', 'f32'],
+  ],
   [rw('dLogits'), ro('probs'), ro('targets', 'i32')],
   `${ELEMENTWISE_MAIN}
   let label = targets[i / p.V];

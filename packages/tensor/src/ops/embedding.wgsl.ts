@@ -3,7 +3,11 @@ import { ELEMENTWISE_MAIN, defineKernel, ro, rw } from '../webgpu/kernel.ts';
 // ids is (N), table is (V, C), out is (N, C); p.n = N·C. An id outside [0, V) yields a NaN row.
 export const embeddingKernel = defineKernel(
   'embedding',
-  [['n', 'u32'], ['C', 'u32'], ['V', 'u32']],
+  [
+    ['n', 'u32'],
+    ['C', 'u32'],
+    ['V', 'u32'],
+  ],
   [rw('out'), ro('ids', 'i32'), ro('table')],
   `${ELEMENTWISE_MAIN}
   let row = i / p.C;
@@ -18,7 +22,11 @@ export const embeddingKernel = defineKernel(
 // dTable (V, C) must be zeroed beforehand; rows of ids that never occur stay zero.
 export const embeddingBackwardKernel = defineKernel(
   'embeddingBackward',
-  [['N', 'u32'], ['C', 'u32'], ['V', 'u32']],
+  [
+    ['N', 'u32'],
+    ['C', 'u32'],
+    ['V', 'u32'],
+  ],
   [rw('dTable'), ro('ids', 'i32'), ro('dOut')],
   /* wgsl */ `
 var<workgroup> seen: atomic<u32>;

@@ -1,10 +1,7 @@
 import type { FloatArray } from '../tensor.ts';
 
 // x is (N, C), weight and bias are (C); out is (N, C), mean and rstd are (N).
-export function layernormForward(
-  out: FloatArray, mean: FloatArray, rstd: FloatArray,
-  x: FloatArray, weight: FloatArray, bias: FloatArray, N: number, C: number, eps: number,
-): void {
+export function layernormForward(out: FloatArray, mean: FloatArray, rstd: FloatArray, x: FloatArray, weight: FloatArray, bias: FloatArray, N: number, C: number, eps: number): void {
   for (let n = 0; n < N; n++) {
     const row = n * C;
     let m = 0;
@@ -22,8 +19,16 @@ export function layernormForward(
 
 // dOut and x are (N, C); dx is (N, C), dWeight and dBias are (C); all outputs are overwritten.
 export function layernormBackward(
-  dx: FloatArray, dWeight: FloatArray, dBias: FloatArray,
-  dOut: FloatArray, x: FloatArray, weight: FloatArray, mean: FloatArray, rstd: FloatArray, N: number, C: number,
+  dx: FloatArray,
+  dWeight: FloatArray,
+  dBias: FloatArray,
+  dOut: FloatArray,
+  x: FloatArray,
+  weight: FloatArray,
+  mean: FloatArray,
+  rstd: FloatArray,
+  N: number,
+  C: number,
 ): void {
   dWeight.fill(0);
   dBias.fill(0);

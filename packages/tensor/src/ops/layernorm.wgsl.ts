@@ -10,7 +10,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 // x is (N, C): one workgroup per row; two-pass mean and variance as in the CPU reference.
 export const layernormKernel = defineKernel(
   'layernorm',
-  [['N', 'u32'], ['C', 'u32'], ['eps', 'f32']],
+  [
+    ['N', 'u32'],
+    ['C', 'u32'],
+    ['eps', 'f32'],
+  ],
   [rw('out'), rw('mean'), rw('rstd'), ro('x'), ro('weight'), ro('bias')],
   `${WORKGROUP_REDUCE}
 ${rowMain}
@@ -28,7 +32,10 @@ ${rowMain}
 // dx for one row per workgroup: (dnorm − mean(dnorm) − norm·mean(dnorm·norm))·rstd.
 export const layernormBackwardKernel = defineKernel(
   'layernormBackward',
-  [['N', 'u32'], ['C', 'u32']],
+  [
+    ['N', 'u32'],
+    ['C', 'u32'],
+  ],
   [rw('dx'), ro('dOut'), ro('x'), ro('weight'), ro('mean'), ro('rstd')],
   `${WORKGROUP_REDUCE}
 ${rowMain}
@@ -53,7 +60,10 @@ ${rowMain}
 // dWeight and dBias: one thread per column, rows in ascending order.
 export const layernormParamsBackwardKernel = defineKernel(
   'layernormBackward',
-  [['n', 'u32'], ['N', 'u32']],
+  [
+    ['n', 'u32'],
+    ['N', 'u32'],
+  ],
   [rw('dWeight'), rw('dBias'), ro('dOut'), ro('x'), ro('mean'), ro('rstd')],
   `${ELEMENTWISE_MAIN}
   var dw = 0.0;

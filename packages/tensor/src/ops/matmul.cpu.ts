@@ -41,7 +41,10 @@ export function matmulForward(out: FloatArray, a: FloatArray, b: FloatArray, bia
         const ak = transA ? aOff + k * M + m0 : aOff + m0 * K + k;
         const aStride = transA ? 1 : K;
         if (rows === ROW_BLOCK) {
-          const a0 = a[ak], a1 = a[ak + aStride], a2 = a[ak + 2 * aStride], a3 = a[ak + 3 * aStride];
+          const a0 = a[ak],
+            a1 = a[ak + aStride],
+            a2 = a[ak + 2 * aStride],
+            a3 = a[ak + 3 * aStride];
           for (let n = 0; n < N; n++) {
             const bv = bRows[bRow + n];
             acc[n] += a0 * bv;

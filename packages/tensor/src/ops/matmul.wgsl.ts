@@ -81,7 +81,13 @@ export function matmulKernel(v: MatmulVariant): Kernel {
   let k = cache.get(key);
   if (!k) {
     const bindings = [rw('out'), ro('a'), ro('b'), ...(v.bias ? [ro('bias')] : [])];
-    const params = [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['strideA', 'u32'], ['strideB', 'u32']] as const;
+    const params = [
+      ['M', 'u32'],
+      ['N', 'u32'],
+      ['K', 'u32'],
+      ['strideA', 'u32'],
+      ['strideB', 'u32'],
+    ] as const;
     k = defineKernel(`matmul${v.transA ? 'ᵀ' : ''}${v.transB ? '·ᵀ' : ''}`, params, bindings, matmulSource(v));
     cache.set(key, k);
   }

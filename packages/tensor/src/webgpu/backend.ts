@@ -1,11 +1,25 @@
-import type {
-  AdamWParameters, AttentionResult, Backend, CrossEntropyResult, LayernormGradients, LayernormResult,
-  MatmulGradients, MatmulOptions,
-} from '../backend.ts';
+import type { AdamWParameters, AttentionResult, Backend, CrossEntropyResult, LayernormGradients, LayernormResult, MatmulGradients, MatmulOptions } from '../backend.ts';
 import {
-  checkAccumulate, checkAdamw, checkAdd, checkAttention, checkAttentionBackward, checkColumnSum, checkCrossEntropy,
-  checkCrossEntropyBackward, checkEmbedding, checkEmbeddingBackward, checkGelu, checkGeluBackward, checkLayernorm,
-  checkLayernormBackward, checkMatmul, checkRead, checkReshape, checkUpload, checkZeros, expectTensor,
+  checkAccumulate,
+  checkAdamw,
+  checkAdd,
+  checkAttention,
+  checkAttentionBackward,
+  checkColumnSum,
+  checkCrossEntropy,
+  checkCrossEntropyBackward,
+  checkEmbedding,
+  checkEmbeddingBackward,
+  checkGelu,
+  checkGeluBackward,
+  checkLayernorm,
+  checkLayernormBackward,
+  checkMatmul,
+  checkRead,
+  checkReshape,
+  checkUpload,
+  checkZeros,
+  expectTensor,
 } from '../check.ts';
 import { BufferLimitError, TensorShapeError } from '../errors.ts';
 import { matmulBackward } from '../matmul-backward.ts';
@@ -227,8 +241,7 @@ export class WebGpuBackend implements Backend {
     const rows = d.B * heads * d.T;
     const att = this.alloc(op, [d.B, heads, d.T, d.T]);
     const out = this.alloc(op, [d.B, d.T, d.C]);
-    this.run(attention.attentionScoresKernel, [qkv], [att.storage, buf(qkv)],
-      [rows, d.T, d.C, heads, d.headSize, 1 / Math.sqrt(d.headSize)], foldWorkgroups(rows));
+    this.run(attention.attentionScoresKernel, [qkv], [att.storage, buf(qkv)], [rows, d.T, d.C, heads, d.headSize, 1 / Math.sqrt(d.headSize)], foldWorkgroups(rows));
     this.elementwise(attention.attentionValuesKernel, [qkv], [out.storage, buf(qkv), att.storage], [out.size, d.T, d.C, heads, d.headSize]);
     return { out, att };
   }
@@ -240,10 +253,8 @@ export class WebGpuBackend implements Backend {
     const rows = d.B * heads * d.T;
     const dPre = this.alloc(op, att.shape);
     const dqkv = this.alloc(op, qkv.shape);
-    this.run(attention.attentionSoftmaxBackwardKernel, [dOut, qkv], [dPre.storage, db, qb, ab],
-      [rows, d.T, d.C, heads, d.headSize, 1 / Math.sqrt(d.headSize)], foldWorkgroups(rows));
-    this.elementwise(attention.attentionQkvBackwardKernel, [dOut, qkv], [dqkv.storage, db, qb, ab, dPre.storage],
-      [dqkv.size, d.T, d.C, heads, d.headSize]);
+    this.run(attention.attentionSoftmaxBackwardKernel, [dOut, qkv], [dPre.storage, db, qb, ab], [rows, d.T, d.C, heads, d.headSize, 1 / Math.sqrt(d.headSize)], foldWorkgroups(rows));
+    this.elementwise(attention.attentionQkvBackwardKernel, [dOut, qkv], [dqkv.storage, db, qb, ab, dPre.storage], [dqkv.size, d.T, d.C, heads, d.headSize]);
     dPre.dispose();
     return dqkv;
   }
@@ -279,7 +290,6 @@ export class WebGpuBackend implements Backend {
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hp: AdamWParameters): void {
     checkAdamw(this.name, param, grad, m, v);
     const s = adamwScalars(hp);
-    this.elementwise(adamwKernel, [param], [buf(param), buf(grad), buf(m), buf(v)],
-      [param.size, s.lr, s.beta1, s.beta2, s.eps, s.decay, s.correction1, s.correction2]);
+    this.elementwise(adamwKernel, [param], [buf(param), buf(grad), buf(m), buf(v)], [param.size, s.lr, s.beta1, s.beta2, s.eps, s.decay, s.correction1, s.correction2]);
   }
 }

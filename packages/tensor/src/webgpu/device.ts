@@ -18,13 +18,7 @@ export interface AdapterSummary {
 }
 
 /** Limits we raise to what the adapter offers instead of WebGPU's conservative defaults. */
-const RAISED_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxStorageBuffersPerShaderStage',
-] as const;
+const RAISED_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage'] as const;
 
 export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
   const info = adapter.info;
@@ -54,10 +48,7 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ adapter: GP
   if (!gpu) throw new WebGpuUnavailableError('WebGPU is not available here (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    throw new WebGpuUnavailableError(
-      'WebGPU is present but no adapter was found; in Chromium enable it with --enable-unsafe-webgpu, ' +
-        'in Node point VK_ICD_FILENAMES at a Vulkan driver',
-    );
+    throw new WebGpuUnavailableError('WebGPU is present but no adapter was found; in Chromium enable it with --enable-unsafe-webgpu, ' + 'in Node point VK_ICD_FILENAMES at a Vulkan driver');
   }
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];

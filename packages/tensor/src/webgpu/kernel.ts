@@ -62,20 +62,13 @@ fn workgroup_max(li: u32, v: f32) -> f32 {
 }
 `;
 
-export function defineKernel(
-  name: string,
-  params: Kernel['params'],
-  bindings: readonly BindingSpec[],
-  body: string,
-): Kernel {
+export function defineKernel(name: string, params: Kernel['params'], bindings: readonly BindingSpec[], body: string): Kernel {
   const fields = params.length > 0 ? params.map(([n, t]) => `  ${n}: ${t},`).join('\n') : '  unused: u32,';
   const header = [
     `// kernel: ${name}`,
     `struct Params {\n${fields}\n}`,
     '@group(0) @binding(0) var<uniform> p: Params;',
-    ...bindings.map(
-      (b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`,
-    ),
+    ...bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`),
   ].join('\n');
   return { name, params, bindings, source: `${header}\n${PRELUDE}\n${body}` };
 }

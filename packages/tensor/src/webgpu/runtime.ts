@@ -67,13 +67,7 @@ export class GpuRuntime {
     if (this.lostInfo) throw new DeviceLostError(op, this.lostInfo.reason, this.lostInfo.message);
   }
 
-  dispatch(
-    kernel: Kernel,
-    label: string,
-    bindings: readonly Binding[],
-    params: readonly number[],
-    workgroups: readonly [number, number, number],
-  ): void {
+  dispatch(kernel: Kernel, label: string, bindings: readonly Binding[], params: readonly number[], workgroups: readonly [number, number, number]): void {
     this.ensureAlive(kernel.name);
     if (params.length !== kernel.params.length || bindings.length !== kernel.bindings.length) {
       throw new Error(`${label}: kernel '${kernel.name}' takes ${kernel.params.length} params and ${kernel.bindings.length} buffers`);

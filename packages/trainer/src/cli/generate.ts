@@ -10,8 +10,14 @@ const USAGE = `usage: npm run generate -- --checkpoint RUN_OR_CHECKPOINT_DIR [--
   --temperature 0 is greedy (deterministic).`;
 
 const FLAGS = {
-  checkpoint: { type: 'string' }, prompt: { type: 'string' }, tokens: { type: 'string' }, temperature: { type: 'string' },
-  'top-k': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean' },
+  checkpoint: { type: 'string' },
+  prompt: { type: 'string' },
+  tokens: { type: 'string' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean' },
 } as const;
 
 async function main(): Promise<void> {
@@ -30,7 +36,7 @@ async function main(): Promise<void> {
     seed: numberFlag('seed', f.seed, 1, 0, 2 ** 32 - 1),
   });
   console.error(`# ${dir}`);
-  process.stdout.write(prompt + decode(out) + '\n');
+  process.stdout.write(`${prompt + decode(out)}\n`);
   for (const s of shards) s.dispose();
   backend.destroy();
 }

@@ -22,11 +22,27 @@ const SAMPLE_PROMPT = 'The ';
 const RUN_FILES = [CHECKPOINTS_DIR, LATEST_FILE, METRICS_FILE, 'run.json', SAMPLES_FILE];
 
 const FLAGS = {
-  preset: { type: 'string' }, config: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' }, shards: { type: 'string' },
-  batch: { type: 'string' }, 'micro-batches': { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
-  'min-lr': { type: 'string' }, warmup: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' },
-  'checkpoint-every': { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-  overwrite: { type: 'boolean' }, 'stop-after': { type: 'string' }, 'sample-bytes': { type: 'string' }, help: { type: 'boolean' },
+  preset: { type: 'string' },
+  config: { type: 'string' },
+  steps: { type: 'string' },
+  backend: { type: 'string' },
+  shards: { type: 'string' },
+  batch: { type: 'string' },
+  'micro-batches': { type: 'string' },
+  seed: { type: 'string' },
+  lr: { type: 'string' },
+  'min-lr': { type: 'string' },
+  warmup: { type: 'string' },
+  'eval-every': { type: 'string' },
+  'eval-batches': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+  'stop-after': { type: 'string' },
+  'sample-bytes': { type: 'string' },
+  help: { type: 'boolean' },
 } as const;
 
 async function main(): Promise<void> {
@@ -99,14 +115,18 @@ async function main(): Promise<void> {
   const validation = validationBatches(corpus.validation, options.batch, config.contextLength, evalBatches);
   console.log(`model: ${presetName} (${describeConfig(config)}), ${parameterCount(parameterSpecs(config)).toLocaleString('en-US')} parameters`);
   for (const s of partition(config, options.shards)) console.log(`  ${describeShard(s)}`);
-  console.log(`data: ${corpus.source}, ${corpus.train.length.toLocaleString('en-US')} training bytes (${corpus.trainDocuments} documents), ` +
-    `${corpus.validation.length.toLocaleString('en-US')} validation bytes (${corpus.validationDocuments} documents)`);
+  console.log(
+    `data: ${corpus.source}, ${corpus.train.length.toLocaleString('en-US')} training bytes (${corpus.trainDocuments} documents), ` +
+      `${corpus.validation.length.toLocaleString('en-US')} validation bytes (${corpus.validationDocuments} documents)`,
+  );
   console.log(`unigram byte entropy of the training text: ${entropy.toFixed(4)} nats (${(entropy / Math.LN2).toFixed(3)} bits)`);
-  console.log(`backend: ${backend.name}; ${options.batch} × ${config.contextLength} tokens × ${options.microBatches} micro-batches = ${trainer.tokensPerStep} tokens per step; validation ${validation.length} micro-batches`);
+  console.log(
+    `backend: ${backend.name}; ${options.batch} × ${config.contextLength} tokens × ${options.microBatches} micro-batches = ${trainer.tokensPerStep} tokens per step; validation ${validation.length} micro-batches`,
+  );
   const { config: _, ...savedOptions } = options;
-  writeFileSync(join(out, 'run.json'), JSON.stringify({ preset: presetName, config, options: savedOptions, corpus: fingerprint, unigramEntropy: entropy, backend: backend.name }, null, 2) + '\n');
+  writeFileSync(join(out, 'run.json'), `${JSON.stringify({ preset: presetName, config, options: savedOptions, corpus: fingerprint, unigramEntropy: entropy, backend: backend.name }, null, 2)}\n`);
 
-  const log = (entry: object) => appendFileSync(join(out, METRICS_FILE), JSON.stringify(entry) + '\n');
+  const log = (entry: object) => appendFileSync(join(out, METRICS_FILE), `${JSON.stringify(entry)}\n`);
   let savedStep = trainer.step;
   const checkpoint = async () => {
     if (savedStep === trainer.step) return;
@@ -145,9 +165,11 @@ async function main(): Promise<void> {
   } else if (trainer.step === steps) {
     if (Number.isNaN(validationLoss)) validationLoss = await evaluate();
     const sample = decode(await generate(trainer.shards, encode(SAMPLE_PROMPT), { maxTokens: sampleBytes, temperature: 0.8, topK: 40, seed: 1 }));
-    writeFileSync(join(out, SAMPLES_FILE), SAMPLE_PROMPT + sample + '\n');
-    console.log(`\nfinal validation loss ${validationLoss.toFixed(4)} nats/byte vs unigram entropy ${entropy.toFixed(4)}: ` +
-      `${(validationLoss / Math.LN2).toFixed(3)} vs ${(entropy / Math.LN2).toFixed(3)} bits per byte`);
+    writeFileSync(join(out, SAMPLES_FILE), `${SAMPLE_PROMPT + sample}\n`);
+    console.log(
+      `\nfinal validation loss ${validationLoss.toFixed(4)} nats/byte vs unigram entropy ${entropy.toFixed(4)}: ` +
+        `${(validationLoss / Math.LN2).toFixed(3)} vs ${(entropy / Math.LN2).toFixed(3)} bits per byte`,
+    );
     console.log(`sample (temperature 0.8, top-k 40):\n${SAMPLE_PROMPT}${sample}`);
   }
   trainer.dispose();
@@ -158,9 +180,13 @@ async function main(): Promise<void> {
 function refuseChangedOptions(f: Record<string, unknown>, saved: TrainerFile, corpus: CorpusFingerprint): void {
   const o = saved.options;
   const checks: [string, unknown, unknown][] = [
-    ['batch', f.batch, o.batch], ['micro-batches', f['micro-batches'], o.microBatches], ['seed', f.seed, o.seed],
-    ['lr', f.lr, o.optimizer.learningRate], ['min-lr', f['min-lr'], o.optimizer.minLearningRate],
-    ['warmup', f.warmup, o.optimizer.warmupSteps], ['steps', f.steps, o.optimizer.decaySteps],
+    ['batch', f.batch, o.batch],
+    ['micro-batches', f['micro-batches'], o.microBatches],
+    ['seed', f.seed, o.seed],
+    ['lr', f.lr, o.optimizer.learningRate],
+    ['min-lr', f['min-lr'], o.optimizer.minLearningRate],
+    ['warmup', f.warmup, o.optimizer.warmupSteps],
+    ['steps', f.steps, o.optimizer.decaySteps],
   ];
   for (const [flag, given, was] of checks) {
     if (given !== undefined && Number(given) !== was) throw new UsageError(`--${flag} ${given} differs from the run being resumed (${was}); a resume continues the same run`);
@@ -181,8 +207,10 @@ function keepMetricsUpTo(out: string, step: number): void {
       return Infinity; // a line cut short by the crash
     }
   };
-  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l && stepOf(l) <= step);
-  writeFileSync(path, kept.map((l) => l + '\n').join(''));
+  const kept = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l && stepOf(l) <= step);
+  writeFileSync(path, kept.map((l) => `${l}\n`).join(''));
 }
 
 runMain(main);

@@ -20,9 +20,9 @@ export class SqliteEpochStore implements EpochStore {
   }
 
   async add(runId: string, e: EpochRecord): Promise<void> {
-    this.db.prepare(
-      'INSERT INTO epochs (run_id, epoch, through_round, revenue, total_deposited, root, total_cumulative, state, tree, created_at, published_tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(runId, e.epoch, e.throughRound, String(e.revenue), String(e.totalDeposited), e.root, String(e.totalCumulative), encodeEpochState(e.state), e.tree, e.createdAt, e.publishedTx);
+    this.db
+      .prepare('INSERT INTO epochs (run_id, epoch, through_round, revenue, total_deposited, root, total_cumulative, state, tree, created_at, published_tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(runId, e.epoch, e.throughRound, String(e.revenue), String(e.totalDeposited), e.root, String(e.totalCumulative), encodeEpochState(e.state), e.tree, e.createdAt, e.publishedTx);
   }
 
   async markPublished(runId: string, epoch: number, tx: EpochPublication): Promise<void> {
@@ -46,8 +46,15 @@ export class SqliteEpochStore implements EpochStore {
 
 function fromRow(r: Row): EpochRecord {
   return {
-    epoch: r.epoch as number, throughRound: r.through_round as number, revenue: BigInt(r.revenue as string), totalDeposited: BigInt(r.total_deposited as string),
-    root: r.root as Hex, totalCumulative: BigInt(r.total_cumulative as string), state: decodeEpochState(r.state as string), tree: r.tree as string,
-    createdAt: r.created_at as number, publishedTx: (r.published_tx as EpochPublication | null) ?? null,
+    epoch: r.epoch as number,
+    throughRound: r.through_round as number,
+    revenue: BigInt(r.revenue as string),
+    totalDeposited: BigInt(r.total_deposited as string),
+    root: r.root as Hex,
+    totalCumulative: BigInt(r.total_cumulative as string),
+    state: decodeEpochState(r.state as string),
+    tree: r.tree as string,
+    createdAt: r.created_at as number,
+    publishedTx: (r.published_tx as EpochPublication | null) ?? null,
   };
 }

@@ -46,9 +46,7 @@ export class SqliteRunStore implements RunStore {
 
   async closeRound(runId: string, r: RoundRecord, tasks: readonly TaskRecord[]): Promise<void> {
     const insertRound = this.db.prepare('INSERT INTO rounds (run_id, round, loss, tokens, closed_at) VALUES (?, ?, ?, ?, ?)');
-    const insertTask = this.db.prepare(
-      'INSERT INTO tasks (run_id, round, task_id, lease_id, volunteer, kind, shard, micro_batch, flops, compute_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    const insertTask = this.db.prepare('INSERT INTO tasks (run_id, round, task_id, lease_id, volunteer, kind, shard, micro_batch, flops, compute_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const insertReceipt = this.db.prepare('INSERT INTO receipts (run_id, round, task_id, address, shard, micro_batch, flops) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       insertRound.run(runId, r.round, r.loss, r.tokens, r.closedAt);
@@ -70,30 +68,51 @@ export class SqliteRunStore implements RunStore {
   }
 
   async rounds(runId: string): Promise<RoundRecord[]> {
-    const rows = this.db.prepare('SELECT round, loss, tokens, closed_at FROM rounds WHERE run_id = ? ORDER BY round').all(runId) as { round: number; loss: number; tokens: number; closed_at: number }[];
+    const rows = this.db.prepare('SELECT round, loss, tokens, closed_at FROM rounds WHERE run_id = ? ORDER BY round').all(runId) as {
+      round: number;
+      loss: number;
+      tokens: number;
+      closed_at: number;
+    }[];
     return rows.map((r) => ({ round: r.round, loss: r.loss, tokens: r.tokens, closedAt: r.closed_at }));
   }
 
   async tasks(runId: string): Promise<TaskRecord[]> {
-    const rows = this.db.prepare(
-      'SELECT t.*, r.address FROM tasks t LEFT JOIN receipts r ON r.run_id = t.run_id AND r.task_id = t.task_id WHERE t.run_id = ? ORDER BY t.round, t.task_id',
-    ).all(runId) as Row[];
+    const rows = this.db
+      .prepare('SELECT t.*, r.address FROM tasks t LEFT JOIN receipts r ON r.run_id = t.run_id AND r.task_id = t.task_id WHERE t.run_id = ? ORDER BY t.round, t.task_id')
+      .all(runId) as Row[];
     return rows.map((t) => ({
-      round: t.round as number, taskId: t.task_id as string, leaseId: t.lease_id as string, volunteer: t.volunteer as string,
-      kind: t.kind as string, shard: t.shard as number, microBatch: t.micro_batch as number, flops: t.flops as number, computeMs: t.compute_ms as number,
+      round: t.round as number,
+      taskId: t.task_id as string,
+      leaseId: t.lease_id as string,
+      volunteer: t.volunteer as string,
+      kind: t.kind as string,
+      shard: t.shard as number,
+      microBatch: t.micro_batch as number,
+      flops: t.flops as number,
+      computeMs: t.compute_ms as number,
       address: t.address as string | null,
     }));
   }
 
   async receipts(runId: string): Promise<WorkReceipt[]> {
     const rows = this.db.prepare('SELECT round, task_id, address, shard, micro_batch, flops FROM receipts WHERE run_id = ? ORDER BY round, task_id').all(runId) as Row[];
-    return rows.map((r) => ({ round: r.round as number, taskId: r.task_id as string, address: r.address as string, shard: r.shard as number, microBatch: r.micro_batch as number, flops: r.flops as number }));
+    return rows.map((r) => ({
+      round: r.round as number,
+      taskId: r.task_id as string,
+      address: r.address as string,
+      shard: r.shard as number,
+      microBatch: r.micro_batch as number,
+      flops: r.flops as number,
+    }));
   }
 
   async shares(runId: string, beforeRound = Number.MAX_SAFE_INTEGER, fromRound = 0): Promise<Map<string, bigint>> {
     // summed as 64-bit integers and read as BigInt: totals beyond 2^53 stay exact
-    const rows = this.db.prepare('SELECT address, SUM(flops) AS flops FROM receipts WHERE run_id = ? AND round >= ? AND round < ? GROUP BY address ORDER BY address')
-      .safeIntegers(true).all(runId, fromRound, beforeRound) as { address: string; flops: bigint }[];
+    const rows = this.db
+      .prepare('SELECT address, SUM(flops) AS flops FROM receipts WHERE run_id = ? AND round >= ? AND round < ? GROUP BY address ORDER BY address')
+      .safeIntegers(true)
+      .all(runId, fromRound, beforeRound) as { address: string; flops: bigint }[];
     return new Map(rows.map((r) => [r.address, r.flops]));
   }
 
