@@ -237,7 +237,7 @@ function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state
       <h2>Recent events</h2>
       <ol className="log" aria-label="Volunteer events">
         {state.log.map((e, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: the log only grows at one end, so an entry keeps its index; two entries may share a millisecond
+          // biome-ignore lint/suspicious/noArrayIndexKey: entries have no id and two may share a millisecond; an item holds no state, so an index that shifts as entries are prepended only costs a re-render
           <li key={`${e.at}-${i}`} data-kind={e.kind}>
             <span className="muted">{new Date(e.at).toLocaleTimeString('en-GB')}</span> {e.text}
           </li>

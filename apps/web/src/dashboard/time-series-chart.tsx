@@ -61,7 +61,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
     latest.current = props;
   });
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the plot is rebuilt only when the series' shape changes; new data goes through setData below
+  // biome-ignore lint/correctness/useExhaustiveDependencies: shape is not read inside; it is listed only so the plot is rebuilt when the series change; new data goes through setData below
   useEffect(() => {
     const el = container.current!;
     const u = new uPlot(chartOptions(latest.current, el.clientWidth), plotData(latest.current), el);
