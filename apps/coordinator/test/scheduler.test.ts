@@ -61,7 +61,7 @@ describe('LeaseScheduler', () => {
   }
 
   test('behavior: volunteers of a shard get distinct ready tasks with a deadline from the expected time', () => {
-    const { s, request } = started();
+    const { request } = started();
     const a = request('a', 0, 0)!;
     const b = request('b', 0, 0)!;
     expect([a.taskId, b.taskId]).toEqual(['r0/forward/s0/m0', 'r0/forward/s0/m1']);
@@ -71,7 +71,7 @@ describe('LeaseScheduler', () => {
   });
 
   test('behavior: a straggler gets a backup copy; the first result wins and the other is a duplicate', () => {
-    const { s, request, submit } = started(2, 1);
+    const { request, submit } = started(2, 1);
     const slow = request('slow', 0, 0)!;
     expect(request('fast', 0, 1999)).toBeNull();
     const backup = request('fast', 0, 2001)!;
@@ -101,7 +101,7 @@ describe('LeaseScheduler', () => {
   });
 
   test('behavior: a task given back is re-issued at once', () => {
-    const { s, request, submit } = started(2, 1);
+    const { s, request } = started(2, 1);
     const l = request('a', 0, 0)!;
     expect(s.giveBack(l.id, 'b')).toBeNull();
     expect(s.giveBack(l.id, 'a')?.state).toBe('given-back');
@@ -109,7 +109,7 @@ describe('LeaseScheduler', () => {
   });
 
   test('error: results for leases never given to the sender, or from an earlier round, are told apart', () => {
-    const { s, request, submit } = started(2, 1);
+    const { s, request } = started(2, 1);
     const l = request('a', 0, 0)!;
     expect(s.standing(l.id, 'mallory').kind).toBe('not-leased');
     expect(s.standing('L999', 'a').kind).toBe('not-leased');
