@@ -135,6 +135,9 @@ async function main(): Promise<void> {
   const dataDir = f['data-dir'] ?? DEFAULT_COORDINATOR.dataDir;
   if (f.chain && f['local-chain']) throw new Error('give --chain FILE or --local-chain, not both');
   let localChain: LocalChain | null = null;
+  // declared before start-up: a run that completes during it may call stop() at once
+  let web: { close(): Promise<void> } | null = null;
+  let children: ChildProcess[] = [];
   if (f['local-chain'] || (f.web && !f.chain)) {
     mkdirSync(dataDir, { recursive: true });
     localChain = await startLocalChain(dataDir, int('chain-port', f['chain-port'], LOCAL_CHAIN_PORT, 0));
@@ -148,9 +151,9 @@ async function main(): Promise<void> {
       if (f['exit-when-done']) void stop();
     },
   });
-  const web = f.web ? await startWebApp(running.server.url) : null;
+  if (f.web) web = await startWebApp(running.server.url);
   printAddresses(running, o);
-  const children = spawnVolunteers(volunteers, running.server.url, localChain);
+  children = spawnVolunteers(volunteers, running.server.url, localChain);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   async function stop() {

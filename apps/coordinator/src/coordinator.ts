@@ -216,11 +216,11 @@ export class Coordinator {
 
   async disconnect(id: string, now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
-    const returned = this.scheduler.leave(id);
+    const givenBack = this.scheduler.leave(id);
     this.volunteers.delete(id);
     if (v) {
-      const tasks = returned.map((l) => l.taskId).join(', ');
-      this.events.notice?.('leave', `${v.name} left${returned.length ? `; ${tasks} ${returned.length > 1 ? 'are' : 'is'} re-issued` : ''}`);
+      const tasks = givenBack.map((l) => l.taskId).join(', ');
+      this.events.notice?.('leave', `${v.name} left${givenBack.length ? `; ${tasks} ${givenBack.length > 1 ? 'are' : 'is'} re-issued` : ''}`);
     }
     return [...(await this.rebalance()), ...this.pump(now)];
   }

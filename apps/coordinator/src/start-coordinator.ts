@@ -9,7 +9,7 @@ import { broadcastRound, checkpointAndEpoch, finishRun, persistRound, reportRoun
 import { Coordinator, type CoordinatorEvents } from './coordinator.ts';
 import { DashboardFeed } from './dashboard/dashboard-feed.ts';
 import { loadReferenceCurve } from './dashboard/reference-curve.ts';
-import { dashboardSnapshot, runInfo } from './dashboard/snapshot.ts';
+import { runInfo } from './dashboard/snapshot.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { ownershipRoutes } from './http/ownership-routes.ts';
 import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
@@ -111,11 +111,12 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     finishRun(feed, () => o.onFinished?.(coordinator)),
   ];
   const coordinator = wireCoordinator(opened, steps, feed, siwe, o);
+  await feed.load(store, runId);
   await validation.atStart();
   const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
   const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownership] });
   epochs?.publishPending();
-  feed.attach(server.io, () => dashboardSnapshot(store, info, reference, feed.telemetry));
+  feed.attach(server.io, info, reference);
   const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);
   return {
     server,

@@ -73,7 +73,7 @@ describe('Coordinator (no sockets)', () => {
     const result = { leaseId: m.leaseId, computeMs: 5, loss: out.loss, tensors: [] };
     await c.result('a', result, out.tensors, 10);
     expect(c.volunteers.get('a')!.tasksAccepted).toBe(1);
-    expect(c.scheduler.lease(m.leaseId)?.state).toBe('completed');
+    expect(c.scheduler.standing(m.leaseId, 'a').kind).toBe('replay'); // its lease is completed
     expect(c.scheduler.expectedMs({ kind: m.kind, shard: 0 })).toBe(9);
     const replay = await c.result('a', result, out.tensors, 11);
     expect(replay[0]).toMatchObject({ type: 'refused', message: { code: 'duplicate', leaseId: m.leaseId } });

@@ -86,7 +86,7 @@ describe('lease discipline of a volunteer (loopback sockets)', () => {
     v.pause('owner paused');
     await until(() => calls.some((c) => c.startsWith('giveBack')), 'the task to be given back');
     expect(calls.slice(-2)).toEqual([expect.stringMatching(/^availability false owner paused$/), expect.stringMatching(/^giveBack L\d+ owner paused$/)]);
-    await until(() => !coordinator.scheduler.busy(id), 'the lease to be returned');
+    await until(() => !coordinator.scheduler.busy(id), 'the lease to be given back');
     expect(coordinator.volunteers.get(id)!.accepting).toBe(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(coordinator.scheduler.busy(id)).toBe(false);

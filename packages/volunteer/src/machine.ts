@@ -33,7 +33,9 @@ export class VolunteerMachine {
   /** The weights the executor holds; null before the first load, while loading and after device loss. */
   private holding: { shard: number; version: number } | null = null;
   /** The weights being loaded, if any: announced ready once the executor holds them. */
-  private loading: (ServerMessage<'weights'> & { parameters: number }) | null = null;
+  private loading: (ServerMessage<'weights'> & { parameters: number; connection: number }) | null = null;
+  /** Counts dropped connections: weights that finish loading after a drop belong to the old one and are not announced. */
+  private connections = 0;
   private running: RunningTask | null = null;
   /** Why it is paused (null when it is not): the reason every give-back while paused carries. */
   private pauseReason: string | null = null;
@@ -155,6 +157,7 @@ export class VolunteerMachine {
   private disconnected(reason: string): void {
     this.s.connection = this.s.connection === 'stopped' ? 'stopped' : 'reconnecting';
     this.report({ type: 'disconnected', detail: reason });
+    this.connections += 1;
     this.forgetLeases();
   }
 
@@ -167,7 +170,7 @@ export class VolunteerMachine {
   private weights(m: ServerMessage<'weights'>, tensors: WireTensor[]): void {
     if (!this.config) return this.report({ type: 'error', message: 'weights: weights before welcome' });
     this.holding = null;
-    this.loading = { ...m, parameters: tensors.reduce((a, t) => a + t.data.length, 0) };
+    this.loading = { ...m, parameters: tensors.reduce((a, t) => a + t.data.length, 0), connection: this.connections };
     this.out.push({ type: 'load', config: this.config, spec: m.shard, weights: tensors });
   }
 
@@ -175,6 +178,8 @@ export class VolunteerMachine {
     const m = this.loading;
     if (!m) return;
     this.loading = null;
+    // the new connection's coordinator sends this volunteer's weights again; these may be another shard's
+    if (m.connection !== this.connections) return;
     const layers: [number, number] = [m.shard.firstLayer, m.shard.endLayer];
     this.holding = { shard: m.shard.index, version: m.version };
     const changed = this.s.shard !== m.shard.index;

@@ -108,10 +108,20 @@ export class VolunteerClient {
     this.stepping = true;
     try {
       for (let next = this.pending.shift(); next; next = this.pending.shift()) {
-        for (const action of this.machine.handle(next, Date.now())) this.perform(action);
+        for (const action of this.machine.handle(next, Date.now())) this.performSafely(action);
       }
     } finally {
       this.stepping = false;
+    }
+  }
+
+  /** An action that throws (a tensor that cannot be packed, an owner's callback) is reported, never thrown into a socket listener or a promise. */
+  private performSafely(a: VolunteerAction): void {
+    try {
+      this.perform(a);
+    } catch (e) {
+      if (a.type === 'report') return console.error('volunteer: onEvent threw', e);
+      this.o.onEvent?.({ type: 'error', message: `${a.type}: ${(e as Error).message}` });
     }
   }
 
@@ -158,6 +168,8 @@ export class VolunteerClient {
   }
 
   private send(m: WireMessage): void {
+    // socket.io buffers what is emitted while disconnected and sends it ahead of the next hello, where it would be refused
+    if (!this.socket?.connected) return;
     if (m.wire !== 'result') return void this.socket?.emit(m.wire, m.message);
     const { headers, attachments } = packTensors(m.tensors);
     this.socket?.emit('result', { ...m.message, tensors: headers }, ...attachments);

@@ -120,6 +120,21 @@ const scenarios: Scenario[] = [
     stats: { tasksDone: 0, task: null },
   },
   {
+    name: 'behavior: weights that finish loading after the connection dropped are not announced on the new one',
+    steps: [
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu']],
+      [welcome, []],
+      [weights(0), ['load shard 1']],
+      [disconnected('transport close'), ['report disconnected (transport close)']],
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu']],
+      [loaded, []],
+      [task('L1'), ['send giveBack L1 (holding shard none version -1)']],
+      [welcome, []],
+      [weights(1), ['load shard 1']],
+      [loaded, ['report assigned shard 1 version 1', 'send ready shard 1 version 1']],
+    ],
+  },
+  {
     name: "behavior: a task arriving while paused is given back at once with the pause's own reason",
     steps: [
       ...HOLDING,

@@ -1,21 +1,35 @@
-import type { DashboardEventKind, DashboardSnapshot, LiveStats, ValidationPoint } from '@openshard/protocol';
+import type { DashboardEventKind, DashboardSnapshot, LiveStats, ReferencePoint, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
 import type { Server } from 'socket.io';
-import type { RoundRecord } from '../store/stores.ts';
+import type { RoundRecord, RunStore } from '../store/stores.ts';
 import { attachDashboard, type DashboardChannel } from './dashboard-namespace.ts';
 import { roundPoint } from './snapshot.ts';
 import type { Telemetry } from './telemetry.ts';
 
 /**
- * What the dashboards are told, from before the server exists: notices are kept by telemetry
- * (a dashboard connecting later gets the recent ones) and broadcast once the namespace is attached.
+ * What the dashboards are told. The run's curves are read from the store once, at start-up, and
+ * kept here as they grow, so a dashboard's snapshot is taken synchronously at connection: no live
+ * update can fall between the history it is sent and the updates that follow. Notices are kept by
+ * telemetry (a dashboard connecting later gets the recent ones) and broadcast once attached.
  */
 export class DashboardFeed {
   private channel: DashboardChannel | null = null;
+  private readonly rounds: RoundPoint[] = [];
+  private readonly validations: ValidationPoint[] = [];
 
   constructor(readonly telemetry: Telemetry) {}
 
-  attach(io: Server, snapshot: () => Promise<DashboardSnapshot>): void {
-    this.channel = attachDashboard(io, snapshot);
+  /** The run's history as the store has it (after any rollback), before anything is appended. */
+  async load(store: RunStore, runId: string): Promise<void> {
+    this.rounds.push(...(await store.rounds(runId)).map(roundPoint));
+    this.validations.push(...(await store.metrics(runId, 'validationLoss')).map((m) => ({ round: m.round, loss: m.value, at: m.at })));
+  }
+
+  attach(io: Server, info: RunInfo, reference: ReferencePoint[] | null): void {
+    this.channel = attachDashboard(io, () => this.snapshot(info, reference));
+  }
+
+  snapshot(info: RunInfo, reference: ReferencePoint[] | null): DashboardSnapshot {
+    return { run: info, rounds: [...this.rounds], validation: [...this.validations], reference, events: [...this.telemetry.events], stats: [...this.telemetry.samples] };
   }
 
   notice(kind: DashboardEventKind, text: string): void {
@@ -24,10 +38,13 @@ export class DashboardFeed {
   }
 
   round(r: RoundRecord): void {
-    this.channel?.round(roundPoint(r));
+    const p = roundPoint(r);
+    this.rounds.push(p);
+    this.channel?.round(p);
   }
 
   validation(v: ValidationPoint): void {
+    this.validations.push(v);
     this.channel?.validation(v);
   }
 

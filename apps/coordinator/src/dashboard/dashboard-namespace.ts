@@ -9,36 +9,26 @@ export interface DashboardChannel {
   stats(s: LiveStats): void;
 }
 
-/** Dashboards that have their snapshot: only they receive live updates, so none arrives before the history it extends. */
-const LIVE_ROOM = 'live';
-
 /**
  * The researchers' namespace: each dashboard gets the run's history on connection, then live
  * updates. It is read-only: a dashboard that sends anything is told so and disconnected, and
- * nothing it sent is looked at.
+ * nothing it sent is looked at. The snapshot is synchronous, so no update falls between it and
+ * the live ones.
  */
-export function attachDashboard(io: Server, snapshot: () => Promise<DashboardSnapshot>): DashboardChannel {
+export function attachDashboard(io: Server, snapshot: () => DashboardSnapshot): DashboardChannel {
   const ns = io.of(DASHBOARD_NAMESPACE);
   ns.on('connection', (socket) => {
+    socket.emit('snapshot', snapshot());
     socket.onAny((type: unknown) => {
       const name = typeof type === 'string' ? type.slice(0, 64) : typeof type;
       socket.emit('refused', { code: 'read-only', message: `the dashboard namespace accepts no events; received '${name}'` });
       socket.disconnect(true);
     });
-    void snapshot().then(
-      (s) => {
-        if (!socket.connected) return;
-        socket.emit('snapshot', s);
-        socket.join(LIVE_ROOM);
-      },
-      (e: Error) => console.error('dashboard snapshot:', e),
-    );
   });
-  const live = ns.to(LIVE_ROOM);
   return {
-    round: (r) => live.emit('round', r),
-    validation: (v) => live.emit('validation', v),
-    event: (e) => live.emit('event', e),
-    stats: (s) => live.emit('stats', s),
+    round: (r) => ns.emit('round', r),
+    validation: (v) => ns.emit('validation', v),
+    event: (e) => ns.emit('event', e),
+    stats: (s) => ns.emit('stats', s),
   };
 }

@@ -6,7 +6,7 @@ import type { RunOptions } from '../training/training-run.ts';
 
 /**
  * The single-process trainer's curve for the same run (`npm run train` writes run.json and
- * metrics.jsonl into its folder): step s of the trainer is round s of the network, so the
+ * metrics.jsonl into its folder): the trainer after step s has the weights the network has after s rounds completed, so the
  * curves must coincide. A folder whose run differs in anything but the shard count is refused,
  * naming the first difference.
  */

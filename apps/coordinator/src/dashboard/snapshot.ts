@@ -1,9 +1,8 @@
 import { unigramEntropy } from '@openshard/data';
 import { parameterCount, parameterSpecs } from '@openshard/model';
-import type { DashboardSnapshot, ReferencePoint, RoundPoint, RunInfo } from '@openshard/protocol';
-import type { RoundRecord, RunStore } from '../store/stores.ts';
+import type { RoundPoint, RunInfo } from '@openshard/protocol';
+import type { RoundRecord } from '../store/stores.ts';
 import type { OpenedRun } from '../run/open-run.ts';
-import type { Telemetry } from './telemetry.ts';
 
 /**
  * A closed round as the dashboard plots it. The store and the wire between coordinator and
@@ -28,19 +27,5 @@ export function runInfo(opened: OpenedRun, trainBytes: Uint8Array): RunInfo {
     tokensPerRound: options.batch * options.microBatches * config.contextLength,
     parameters: parameterCount(parameterSpecs(config)),
     unigramEntropy: unigramEntropy(trainBytes),
-  };
-}
-
-/** What a dashboard is sent when it connects: the run, its history from the store, and what telemetry keeps in memory. */
-export async function dashboardSnapshot(store: RunStore, info: RunInfo, reference: ReferencePoint[] | null, telemetry: Telemetry): Promise<DashboardSnapshot> {
-  const rounds = await store.rounds(info.id);
-  const validation = await store.metrics(info.id, 'validationLoss');
-  return {
-    run: info,
-    rounds: rounds.map(roundPoint),
-    validation: validation.map((m) => ({ round: m.round, loss: m.value, at: m.at })),
-    reference,
-    events: [...telemetry.events],
-    stats: telemetry.samples,
   };
 }

@@ -135,7 +135,7 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
 
   /**
    * The graph's owner has applied the lease's result (its task is done): the lease is completed,
-   * its time measured, and the other copies of the task still out are superseded and returned,
+   * its time measured, and the other copies of the task still out are superseded and handed back
    * to be cancelled.
    */
   complete(leaseId: string, now: number): TaskLease<T>[] {
@@ -160,9 +160,9 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
 
   /** A volunteer disconnected: its active leases are given back. */
   leave(volunteerId: string): TaskLease<T>[] {
-    const returned = [...(this.activeByVolunteer.get(volunteerId) ?? [])];
-    for (const l of returned) this.settle(l, 'given-back');
-    return returned;
+    const givenBack = [...(this.activeByVolunteer.get(volunteerId) ?? [])];
+    for (const l of givenBack) this.settle(l, 'given-back');
+    return givenBack;
   }
 
   /** Leases past their deadline become expired (their tasks are free to lease again). */
@@ -170,10 +170,6 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     const expired = [...this.activeByTask.values()].flatMap((set) => [...set]).filter((l) => l.deadline <= now);
     for (const l of expired) this.settle(l, 'expired');
     return expired;
-  }
-
-  lease(leaseId: string): TaskLease<T> | undefined {
-    return this.leases.get(leaseId);
   }
 
   private activeLeases(taskId: string): TaskLease<T>[] {

@@ -13,7 +13,7 @@ export function taskId(round: number, t: TaskKey): string {
 }
 
 /**
- * The task graph of one synchronous round (DESIGN.md, "Data flow"): per micro-batch m,
+ * The task graph of one synchronous round (docs/architecture.md, "The life of a training round"): per micro-batch m,
  * F(0,m) → F(1,m) → … → L(m) on the last shard (loss and its backward) → B(S−2,m) → … → B(0,m).
  * A shard's gradients are complete when its M gradient tasks (B, or L on the last shard) are done.
  * Owned by the TrainingRun, the only writer (`complete`); everyone else reads a `RoundView`.

@@ -1,6 +1,6 @@
 import type { LaunchOptions } from '@playwright/test';
 
-/** Debian's chromium with WebGPU on SwiftShader (see shared/PLATFORM-NOTES.md). */
+/** Debian's chromium with WebGPU on SwiftShader (README, "Prerequisites" and "WebGPU in Node"). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export const chromiumLaunchOptions: LaunchOptions = {
