@@ -33,19 +33,10 @@ function until<T>(check: () => T | undefined | null | false, what: string, ms = 
 }
 
 describe('the dashboard namespace (loopback sockets, SQLite)', () => {
-  test('behavior: a dashboard gets the history on connection, then live rounds, validation, events and stats; a late one gets the same history', async () => {
-    const network = await startCoordinator({
-      ...DEFAULT_COORDINATOR,
-      preset: 'micro',
-      shards: 2,
-      batch: 1,
-      microBatches: 2,
-      rounds: 6,
-      port: 0,
-      dataDir: freshDir(),
-      evalEvery: 2,
-      evalBatches: 1,
-    });
+  test('behavior: a dashboard gets the history on connection, then live rounds, validation, events and stats; a late one gets the same history, also after a restart', async () => {
+    const options = { ...DEFAULT_COORDINATOR, preset: 'micro', shards: 2, batch: 1, microBatches: 2, rounds: 6, port: 0, dataDir: freshDir(), evalEvery: 2, evalBatches: 1 };
+    const network = await startCoordinator(options);
+    let measured: ValidationPoint[] = [];
     const volunteers: VolunteerClient[] = [];
     const sockets: Socket[] = [];
     try {
@@ -106,10 +97,22 @@ describe('the dashboard namespace (loopback sockets, SQLite)', () => {
       expect(history.validation.map((v) => v.round)).toEqual([0, 2, 4, 6]);
       expect(history.events.map((e) => e.text)).toEqual(seen.events.map((e) => e.text));
       expect(history.stats.length).toBeGreaterThan(0);
+      measured = history.validation;
     } finally {
       for (const s of sockets) s.disconnect();
       for (const v of volunteers) await v.stop();
       await network.close();
+    }
+    // resumed from the checkpoint after round 6: the history is the same, the checkpoint's validation included
+    const resumed = await startCoordinator(options);
+    const again = io(resumed.server.url + DASHBOARD_NAMESPACE, { transports: ['websocket'] });
+    try {
+      const history = await new Promise<DashboardSnapshot>((resolve) => again.on('snapshot', resolve));
+      expect(history.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(history.validation.map((v) => [v.round, v.loss])).toEqual(measured.map((v) => [v.round, v.loss]));
+    } finally {
+      again.disconnect();
+      await resumed.close();
     }
   }, 180_000);
 

@@ -40,9 +40,13 @@ export class Validation {
     this.feed.validation({ round: this.run.round, loss, at });
   }
 
-  /** Before the first round, unless the store has it already. */
+  /**
+   * Of the weights a run starts or resumes from, unless the store has it: a resume rolls back
+   * every metric at or after the checkpoint's round, the validation of the checkpoint itself too.
+   */
   async atStart(): Promise<void> {
-    if (this.run.round === 0 && (await this.store.metrics(this.runId, 'validationLoss')).length === 0) await this.measure();
+    const points = await this.store.metrics(this.runId, 'validationLoss');
+    if (!points.some((p) => p.round === this.run.round)) await this.measure();
   }
 
   step(every: number): AfterRoundStep {
