@@ -1,5 +1,5 @@
 import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
-import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
+import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type DashboardEventKind, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
 import { chooseShard } from './scheduler/assignment.ts';
 import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskKey } from './training/round-plan.ts';
@@ -49,7 +49,8 @@ export interface CoordinatorEvents {
   notice?(kind: NoticeKind, text: string): void;
 }
 
-export type NoticeKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance';
+/** The dashboard notices the Coordinator itself raises; the rest come from start-up and the after-round steps. */
+export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance'>;
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task

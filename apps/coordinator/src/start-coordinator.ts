@@ -21,7 +21,7 @@ import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { signInVerifier } from './sign-in.ts';
 import type { SiweVerifier } from '@openshard/ownership';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
-import type { RunStore, Stores } from './store/stores.ts';
+import type { Stores } from './store/stores.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import type { RoundSummary } from './training/training-run.ts';
 
@@ -76,8 +76,7 @@ export interface RunningCoordinator {
   runId: string;
   /** Round the run started or resumed at. */
   startRound: number;
-  /** The run's record; `stores` holds it and the others (epochs, sign-in nonces). */
-  store: RunStore;
+  /** The run's record (`stores.runs`), epochs and sign-in nonces. */
   stores: Stores;
   close(): Promise<void>;
 }
@@ -123,7 +122,6 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     coordinator,
     runId,
     startRound: opened.startRound,
-    store,
     stores,
     async close() {
       clearInterval(statsTimer);

@@ -85,7 +85,7 @@ describe('the dashboard namespace (loopback sockets, SQLite)', () => {
       // what each volunteer was told it earned is what the coordinator committed for it
       for (const v of volunteers) {
         const name = v === volunteers[0] ? 'alice' : 'bob';
-        const logged = (await network.store.tasks(network.runId)).filter((t) => t.volunteer === name);
+        const logged = (await network.stores.runs.tasks(network.runId)).filter((t) => t.volunteer === name);
         expect(v.stats.tasksAccepted).toBe(logged.length);
         expect(v.stats.flopsAccepted).toBe(logged.reduce((a, t) => a + t.flops, 0));
       }

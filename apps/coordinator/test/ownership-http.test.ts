@@ -86,7 +86,7 @@ describe('sign-in and the ownership record over HTTP (loopback, SQLite)', () => 
         volunteers.push(v);
       }
       await expect.poll(() => network.coordinator.finished, { timeout: 60_000 }).toBe(true);
-      const committed = await network.store.tasks(network.runId);
+      const committed = await network.stores.runs.tasks(network.runId);
       const aliceFlops = committed.filter((t) => t.volunteer === 'alice').reduce((a, t) => a + t.flops, 0);
       expect(aliceFlops).toBeGreaterThan(0);
       expect(committed.filter((t) => t.volunteer === 'anonymous').every((t) => t.address === null)).toBe(true);

@@ -1,3 +1,5 @@
+import type { DType } from '../dtype.ts';
+
 /** Threads per workgroup of the one-thread-per-element kernels. */
 export const WORKGROUP_THREADS = 256;
 
@@ -7,7 +9,7 @@ export type BindingAccess = 'read' | 'read_write';
 
 export interface BindingSpec {
   name: string;
-  type: 'f32' | 'i32';
+  type: DType;
   access: BindingAccess;
 }
 
@@ -73,8 +75,8 @@ export function defineKernel(name: string, params: Kernel['params'], bindings: r
   return { name, params, bindings, source: `${header}\n${PRELUDE}\n${body}` };
 }
 
-export const rw = (name: string, type: 'f32' | 'i32' = 'f32'): BindingSpec => ({ name, type, access: 'read_write' });
-export const ro = (name: string, type: 'f32' | 'i32' = 'f32'): BindingSpec => ({ name, type, access: 'read' });
+export const rw = (name: string, type: DType = 'f32'): BindingSpec => ({ name, type, access: 'read_write' });
+export const ro = (name: string, type: DType = 'f32'): BindingSpec => ({ name, type, access: 'read' });
 
 /** Workgroup counts for n independent workgroups, folded so no dimension exceeds the limit. */
 export function foldWorkgroups(n: number): [number, number, number] {
