@@ -6,10 +6,12 @@ import type { ChainConfig } from './ownership/distributor-chain.ts';
 import { LOCAL_CHAIN_PORT, readChainConfig, startLocalChain, type LocalChain } from './ownership/local-chain.ts';
 import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './start-coordinator.ts';
 import type { RoundSummary } from './training/training-run.ts';
+import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
   [--data-dir data] [--local-chain | --chain FILE] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
+  [--audit-rate 0.1] [--probation 8] [--holding-rounds 10] [--no-verification]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web implies it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
@@ -17,11 +19,21 @@ instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs clos
 --web-origin is where volunteers sign in from (SIWE domain and URI; default http://127.0.0.1:5173), --chain-id the chain
 their sign-in names (default 31337, the local anvil).
 --reference overlays the curve of \`npm run train\` in RUN_FOLDER (same batch, micro-batches, seed and rounds as steps) on the dashboard.
+--audit-rate is the fraction of a trusted volunteer's results re-executed by another volunteer (every result until it has
+passed --probation audits); work vests after --holding-rounds rounds (docs/trust.md). --no-verification takes every
+well-formed result as it is (for measuring the cost of verification, never for a public network).
 --web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
 The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
 
 /** Dev accounts 0 and 1 administer and publish; local volunteers sign in from account 2 on. */
 const LOCAL_VOLUNTEER_FIRST_ACCOUNT = 2;
+
+function fraction(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!(v >= 0 && v <= 1)) throw new Error(`--${name} is '${raw}'; it must be a number from 0 to 1`);
+  return v;
+}
 
 function int(name: string, raw: string | undefined, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
@@ -54,6 +66,10 @@ const FLAGS = {
   'epoch-rounds': { type: 'string' },
   'epoch-minutes': { type: 'string' },
   'exit-when-done': { type: 'boolean' },
+  'audit-rate': { type: 'string' },
+  probation: { type: 'string' },
+  'holding-rounds': { type: 'string' },
+  'no-verification': { type: 'boolean' },
   web: { type: 'boolean' },
 } as const;
 
@@ -84,6 +100,17 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
       everyRounds: int('epoch-rounds', f['epoch-rounds'], d.epochs.everyRounds, 1),
       everyMs: int('epoch-minutes', f['epoch-minutes'], d.epochs.everyMs / 60_000, 1) * 60_000,
     },
+    trust: f['no-verification'] ? null : trustPolicy(f),
+  };
+}
+
+function trustPolicy(f: Flags): TrustPolicy {
+  const d = DEFAULT_TRUST;
+  return {
+    ...d,
+    auditRate: fraction('audit-rate', f['audit-rate'], d.auditRate),
+    probation: int('probation', f.probation, d.probation, 0),
+    holdingRounds: int('holding-rounds', f['holding-rounds'], d.holdingRounds, 0),
   };
 }
 

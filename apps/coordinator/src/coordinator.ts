@@ -4,7 +4,9 @@ import { chooseShard } from './scheduler/assignment.ts';
 import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import type { TaskRecord } from './store/stores.ts';
-import type { AcceptOutcome, RoundSummary, TrainingRun } from './training/training-run.ts';
+import type { AcceptOutcome, RoundSummary, TaskResult, TrainingRun } from './training/training-run.ts';
+import type { Audit, Author } from './trust/audits.ts';
+import { identityOf, type Verification } from './trust/verification.ts';
 
 /** Refused messages a connection may send before it is disconnected. */
 export const MAX_REFUSALS = 5;
@@ -47,10 +49,14 @@ export interface CoordinatorEvents {
   taskAccepted?(lease: TaskLease<TaskKey>, computeMs: number, now: number): void;
   /** Something a researcher watching the run would want to know, in plain words. */
   notice?(kind: NoticeKind, text: string): void;
+  /** Caught cheating: the place to record the ban and forfeit the identity's unvested work durably. */
+  banned?(who: Author, address: string | null, reason: string): void | Promise<void>;
+  /** The run went back to the start of `round`: rounds from it on are forgotten and trained again. */
+  rewound?(round: number): void | Promise<void>;
 }
 
 /** The dashboard notices the Coordinator itself raises; the rest come from start-up and the after-round steps. */
-export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance'>;
+export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'audit' | 'cheat' | 'rewind'>;
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task
@@ -72,6 +78,8 @@ export class Coordinator {
     readonly lastRound = Infinity,
     /** Without one, no session is accepted and nobody accrues shares. */
     private readonly sessions: SessionVerifier | null = null,
+    /** Audits, trust and bans; without it every well-formed result is taken as it is. */
+    readonly verification: Verification | null = null,
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
@@ -99,6 +107,10 @@ export class Coordinator {
         ];
       }
     }
+    if (address && this.verification?.book.isBanned(address)) {
+      return [this.refusal(id, new ProtocolError('banned', `${address} is banned: work it sent was found false`)), { to: id, type: 'disconnect', reason: 'banned' }];
+    }
+    if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
     const shard = chooseShard(this.shardWork, [...this.volunteers.values()]);
     const v: Volunteer = {
       id,
@@ -139,49 +151,181 @@ export class Coordinator {
   async result(id: string, m: ClientMessage<'result'>, tensors: WireTensor[], now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);
+    const audit = this.verification?.audits.get(m.leaseId);
+    if (audit) return this.auditResult(v, audit, { tensors, loss: m.loss }, now);
     const standing = this.scheduler.standing(m.leaseId, id);
     if (standing.kind === 'stale') return this.refuse(id, new ProtocolError('stale', `lease ${m.leaseId} belongs to an earlier round`), m.leaseId);
     if (standing.kind === 'not-leased') return this.refuse(id, new ProtocolError('not-leased', `lease ${m.leaseId} was never given to you`), m.leaseId);
     if (standing.kind === 'replay') return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already accepted: a replay earns nothing`), m.leaseId);
     if (standing.kind === 'late') return this.pump(now); // it was sent a cancel: dropped, no credit
     const { lease } = standing;
+    const result: TaskResult = { tensors, loss: m.loss };
+    const audited = this.verification?.book.shouldAudit(identityOf(v)) ?? false;
     let outcome: AcceptOutcome;
     try {
-      outcome = this.run.accept(lease.task, { tensors, loss: m.loss });
+      outcome = this.run.accept(lease.task, result, audited);
     } catch (e) {
       // the task goes back to the pool at once rather than waiting out the lease
       this.scheduler.giveBack(m.leaseId, id);
+      this.verification?.book.suspect(identityOf(v));
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
     const effects: Effect[] = this.scheduler.complete(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
-    effects.push(this.credit(v, lease, m.computeMs, now));
+    effects.push(this.credit(v, lease, now));
+    if (this.verification) {
+      this.verification.book.applied(identityOf(v), lease.round);
+      if (audited) this.verification.audits.add(lease.task, lease.taskId, lease.round, this.author(v), result, now);
+    }
     effects.push(...(await this.afterAccept(outcome)));
-    return [...effects, ...this.pump(now)];
+    return [...effects, ...(await this.auditOverdue(now)), ...this.pump(now)];
   }
 
-  /** The volunteer earns the task's work units; its throughput and the round's task log are updated. */
-  private credit(v: Volunteer, lease: TaskLease<TaskKey>, computeMs: number, now: number): Effect {
+  /**
+   * An auditor's re-execution: checked like any result, then compared with the result under
+   * audit. Agreement releases the audited result (its shard may step) and counts for both;
+   * disagreement is decided by the coordinator's own re-execution.
+   */
+  private async auditResult(v: Volunteer, a: Audit, result: TaskResult, now: number): Promise<Effect[]> {
+    const verification = this.verification!;
+    if (a.auditor?.volunteerId !== v.id) return this.refuse(v.id, new ProtocolError('not-leased', `lease ${a.id} was never given to you`), a.id);
+    try {
+      this.run.check(a.task, result);
+    } catch (e) {
+      verification.audits.release(v.id);
+      verification.book.suspect(identityOf(v));
+      return [...this.refuse(v.id, new ProtocolError('bad-tensor', (e as Error).message), a.id), ...this.pump(now)];
+    }
+    const auditor = { ...a.auditor };
+    if (verification.compare(a.result, result).agree) {
+      verification.book.passed(a.origin.identity, a.round);
+      verification.book.passed(auditor.identity, null);
+      const effects = [this.creditAudit(v, a, now - auditor.issuedAt)];
+      return [...effects, ...(await this.settle(a)), ...this.pump(now)];
+    }
+    return [...(await this.decide(a, { author: auditor, result, issuedAt: auditor.issuedAt }, now)), ...this.pump(now)];
+  }
+
+  /**
+   * The coordinator re-executes an audited task itself: whoever disagrees with it is banned (and
+   * what it touched undone); an audited result that agrees is released.
+   */
+  private async decide(a: Audit, other: { author: Author; result: TaskResult; issuedAt: number } | null, now: number): Promise<Effect[]> {
+    const verification = this.verification!;
+    const truth = await verification.reexecute(this.run, a);
+    const origin = verification.compare(a.result, truth);
+    const second = other ? verification.compare(other.result, truth) : null;
+    const effects: Effect[] = [];
+    if (other && second!.agree) {
+      verification.book.passed(other.author.identity, null);
+      const v = this.volunteers.get(other.author.volunteerId);
+      if (v) effects.push(this.creditAudit(v, a, now - other.issuedAt));
+    }
+    if (origin.agree) {
+      verification.book.passed(a.origin.identity, a.round);
+      if (!other) this.events.notice?.('audit', `the coordinator re-executed ${a.taskId} of ${a.origin.name}: it agrees`);
+      effects.push(...(await this.settle(a)));
+    } else {
+      verification.audits.settle(a);
+      effects.push(...(await this.convict(a.origin, `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`)));
+    }
+    if (other && !second!.agree) {
+      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`)));
+    }
+    return effects;
+  }
+
+  /** Audits nobody else can take in time, and those whose auditor missed its deadline: the coordinator decides them itself. */
+  private async auditOverdue(now: number): Promise<Effect[]> {
+    const verification = this.verification;
+    if (!verification) return [];
+    const connected = [...this.volunteers.values()].filter((v) => !verification.book.isBanned(identityOf(v))).map((v) => ({ ...this.author(v), shard: v.shard }));
+    const effects: Effect[] = [];
+    for (const a of verification.audits.overdue(connected, now, verification.policy.auditWaitMs)) {
+      // settled or voided by an earlier decision in this loop (a rewind clears every audit)
+      if (verification.audits.get(a.id) !== a) continue;
+      if (a.auditor) effects.push(this.cancelLease(a.auditor.volunteerId, a.id, 'the audit is decided without you'));
+      effects.push(...(await this.decide(a, null, now)));
+    }
+    return effects;
+  }
+
+  /** The audit is over and the result stands: its shard may step, the round may close. */
+  private async settle(a: Audit): Promise<Effect[]> {
+    this.verification!.audits.settle(a);
+    return this.afterAccept(this.run.release(a.task));
+  }
+
+  /**
+   * Caught: the identity is banned (its connections dropped, its unvested work forfeited) and the
+   * run goes back to before the first of its results no audit confirmed.
+   */
+  private async convict(who: Author, reason: string): Promise<Effect[]> {
+    const verification = this.verification!;
+    if (verification.book.isBanned(who.identity)) return [];
+    const from = verification.book.ban(who.identity);
+    const address = who.identity.startsWith('connection:') ? null : who.identity;
+    this.events.notice?.('cheat', `${who.name} was caught cheating: ${reason}. It is banned${address ? ` (${address}) and its unvested work is forfeited` : ''}`);
+    await this.events.banned?.(who, address, reason);
+    const effects: Effect[] = [];
+    for (const v of this.volunteers.values()) {
+      if (identityOf(v) !== who.identity) continue;
+      this.scheduler.leave(v.id);
+      verification.audits.release(v.id);
+      v.accepting = false;
+      effects.push(this.refusal(v.id, new ProtocolError('banned', `banned: ${reason}`)), { to: v.id, type: 'disconnect', reason: 'banned' });
+    }
+    if (from !== null) effects.push(...(await this.rewind(from, who.name)));
+    return effects;
+  }
+
+  /**
+   * Back to the start of `round` (or the earliest round still kept): every lease and audit is
+   * cancelled, the rounds from there on are forgotten and trained again, every holder gets the
+   * restored weights.
+   */
+  private async rewind(round: number, cause: string): Promise<Effect[]> {
+    const verification = this.verification!;
+    const target = this.run.rewindTarget(round);
+    if (target === null) return [];
+    const effects: Effect[] = this.scheduler.active().map((l) => this.cancel(l, 'the round is trained again'));
+    for (const a of verification.audits.clear()) if (a.auditor) effects.push(this.cancelLease(a.auditor.volunteerId, a.id, 'the round is trained again'));
+    const from = this.run.round;
+    this.run.rewind(target);
+    this.accepted = [];
+    verification.book.forgetFrom(target);
+    const early = target > round ? ` (round ${round} is older than any kept state; results of ${cause} before round ${target} stay)` : '';
+    this.events.notice?.('rewind', `rounds ${target}–${from} are trained again from the state before ${cause}'s first unconfirmed result${early}`);
+    await this.events.rewound?.(target);
+    this.scheduler.startRound(this.run.plan);
+    for (const v of this.volunteers.values()) if (!verification.book.isBanned(identityOf(v))) effects.push(await this.weightsFor(v));
+    return effects;
+  }
+
+  /**
+   * The volunteer earns the task's work units; its throughput and the round's task log are
+   * updated. Time is what the coordinator saw (issue to result), never what the volunteer says.
+   */
+  private credit(v: Volunteer, lease: TaskLease<TaskKey>, now: number): Effect {
     if (lease.backup) this.events.notice?.('backup', `${v.name}'s backup copy of ${lease.taskId} finished first`);
+    const elapsedMs = now - lease.issuedAt;
+    this.events.taskAccepted?.(lease, elapsedMs, now);
+    return this.record(v, lease.task, lease.round, lease.taskId, lease.id, elapsedMs);
+  }
+
+  /** An auditor's agreeing (or vindicated) re-execution is work too. */
+  private creditAudit(v: Volunteer, a: Audit, elapsedMs: number): Effect {
+    return this.record(v, a.task, a.round, `${a.taskId}/audit`, a.id, elapsedMs);
+  }
+
+  private record(v: Volunteer, task: TaskKey, round: number, taskId: string, leaseId: string, elapsedMs: number): Effect {
     const { config, batch } = this.run.options;
-    const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
-    const rate = flops / Math.max(computeMs, 1e-3);
+    const flops = shardFlops(config, this.run.specs[task.shard], task.kind, batch, config.contextLength);
+    const rate = flops / Math.max(elapsedMs, 1e-3);
     v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
     v.tasksAccepted += 1;
     v.flopsAccepted += flops;
-    this.events.taskAccepted?.(lease, computeMs, now);
-    this.accepted.push({
-      round: lease.round,
-      taskId: lease.taskId,
-      leaseId: lease.id,
-      volunteer: v.name,
-      kind: lease.task.kind,
-      shard: lease.task.shard,
-      microBatch: lease.task.microBatch,
-      flops,
-      computeMs,
-      address: v.address,
-    });
-    return { to: v.id, type: 'accepted', message: { leaseId: lease.id, round: lease.round, flops } };
+    this.accepted.push({ round, taskId, leaseId, volunteer: v.name, kind: task.kind, shard: task.shard, microBatch: task.microBatch, flops, computeMs: elapsedMs, address: v.address });
+    return { to: v.id, type: 'accepted', message: { leaseId, round, flops } };
   }
 
   /** New weights to the holders of every shard that stepped; a closed round is committed before the next one is leased. */
@@ -195,6 +339,7 @@ export class Coordinator {
       this.accepted = [];
       await this.events.roundClosed?.(outcome.closed, tasks);
       this.scheduler.startRound(this.run.plan);
+      if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
     }
     return effects;
   }
@@ -218,6 +363,7 @@ export class Coordinator {
   async disconnect(id: string, now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
     const givenBack = this.scheduler.leave(id);
+    this.verification?.audits.release(id);
     this.volunteers.delete(id);
     if (v) {
       const tasks = givenBack.map((l) => l.taskId).join(', ');
@@ -248,11 +394,11 @@ export class Coordinator {
   }
 
   /** Expires overdue leases and hands their tasks (and backup copies of stragglers) to idle volunteers. */
-  tick(now: number): Effect[] {
+  async tick(now: number): Promise<Effect[]> {
     const expired = this.scheduler.expire(now);
     for (const l of expired) this.events.notice?.('reissue', `${this.volunteers.get(l.volunteerId)?.name ?? l.volunteerId}'s lease on ${l.taskId} expired; it is re-issued`);
     const effects = expired.map((l) => this.cancel(l, 'the lease expired'));
-    return [...effects, ...this.pump(now)];
+    return [...effects, ...(await this.auditOverdue(now)), ...this.pump(now)];
   }
 
   /** A message that could not even be parsed (unknown type, bad schema, bad tensor). */
@@ -281,32 +427,52 @@ export class Coordinator {
     return this.run.round >= this.lastRound;
   }
 
+  /** Hands out work to idle volunteers: audits first (they hold a shard's step back), then the scheduler's tasks. */
   private pump(now: number): Effect[] {
     const effects: Effect[] = [];
     if (this.finished) return effects;
-    const idle = [...this.volunteers.values()].filter((v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version);
+    const verification = this.verification;
+    let idle = [...this.volunteers.values()].filter(
+      (v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.heldBy(v.id).length,
+    );
+    if (verification) {
+      const idleAuthors = idle.map((v) => ({ ...this.author(v), shard: v.shard }));
+      for (const a of verification.audits.assign(idleAuthors, now, (x) => this.scheduler.deadlineMs(x.task))) {
+        const v = this.volunteers.get(a.auditor!.volunteerId)!;
+        effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
+      }
+      idle = idle.filter((v) => !verification.audits.heldBy(v.id).length);
+    }
     for (const lease of this.scheduler.assign(idle, now)) {
       const v = this.volunteers.get(lease.volunteerId)!;
       if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);
-      const inputs = this.run.inputs(lease.task);
-      effects.push({
-        to: v.id,
-        type: 'task',
-        tensors: inputs.tensors,
-        message: {
-          leaseId: lease.id,
-          kind: lease.task.kind,
-          shard: lease.task.shard,
-          round: lease.round,
-          microBatch: lease.task.microBatch,
-          version: this.run.shards[v.shard].version,
-          deadlineMs: lease.deadline - now,
-          lossScale: inputs.lossScale,
-          tensors: [],
-        },
-      });
+      effects.push(this.taskMessage(v, lease.id, lease.task, lease.round, lease.deadline, now));
     }
     return effects;
+  }
+
+  private taskMessage(v: Volunteer, leaseId: string, task: TaskKey, round: number, deadline: number, now: number): Effect {
+    const inputs = this.run.inputs(task);
+    return {
+      to: v.id,
+      type: 'task',
+      tensors: inputs.tensors,
+      message: {
+        leaseId,
+        kind: task.kind,
+        shard: task.shard,
+        round,
+        microBatch: task.microBatch,
+        version: this.run.shards[v.shard].version,
+        deadlineMs: deadline - now,
+        lossScale: inputs.lossScale,
+        tensors: [],
+      },
+    };
+  }
+
+  private author(v: Volunteer): Author {
+    return { volunteerId: v.id, identity: identityOf(v), name: v.name };
   }
 
   private async weightsFor(v: Volunteer): Promise<Effect> {
@@ -319,7 +485,11 @@ export class Coordinator {
   }
 
   private cancel(l: TaskLease, reason: string): Effect {
-    return { to: l.volunteerId, type: 'cancel', message: { leaseId: l.id, reason } };
+    return this.cancelLease(l.volunteerId, l.id, reason);
+  }
+
+  private cancelLease(to: string, leaseId: string, reason: string): Effect {
+    return { to, type: 'cancel', message: { leaseId, reason } };
   }
 
   private refusal(id: string, e: ProtocolError, leaseId?: string): Effect {
@@ -329,4 +499,8 @@ export class Coordinator {
   private unknown(id: string): Effect[] {
     return this.refuse(id, new ProtocolError('bad-message', 'send hello first'));
   }
+}
+
+function formatError(e: number): string {
+  return Number.isFinite(e) ? e.toPrecision(2) : 'unbounded';
 }

@@ -23,6 +23,8 @@ import type { SiweVerifier } from '@openshard/ownership';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
 import type { Stores } from './store/stores.ts';
 import type { TaskKey } from './training/round-plan.ts';
+import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
+import { Verification } from './trust/verification.ts';
 import type { RoundSummary } from './training/training-run.ts';
 
 export interface CoordinatorOptions extends NewRunOptions {
@@ -46,6 +48,8 @@ export interface CoordinatorOptions extends NewRunOptions {
   /** The RevenueDistributor's chain; without one, work accrues shares but no epoch is published. */
   chain?: ChainConfig;
   epochs: EpochPolicy;
+  /** Audits, trust, bans and vesting; null takes every well-formed result as it is (and vests at once). */
+  trust: TrustPolicy | null;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease<TaskKey>, now: number) => void;
@@ -68,6 +72,7 @@ export const DEFAULT_COORDINATOR: CoordinatorOptions = {
   webOrigin: 'http://127.0.0.1:5173',
   chainId: 31337,
   epochs: { everyRounds: 50, everyMs: 10 * 60_000 },
+  trust: DEFAULT_TRUST,
 };
 
 export interface RunningCoordinator {
@@ -105,11 +110,23 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     persistRound(store, runId, () => coordinator),
     broadcastRound(feed),
     validation.step(o.evalEvery),
-    checkpointAndEpoch(o.checkpointEvery, opened.checkpoint, feed, epochs),
+    checkpointAndEpoch(o.checkpointEvery, opened.checkpoint, feed, epochs, o.trust?.holdingRounds ?? 0),
     reportRound(o.onRound, () => coordinator),
     finishRun(feed, () => o.onFinished?.(coordinator)),
   ];
-  const coordinator = wireCoordinator(opened, steps, feed, siwe, o);
+  const verification = o.trust ? new Verification(o.trust, (await store.bans()).map((b) => b.address)) : null;
+  const rewound = async (round: number) => {
+    await store.rollbackTo(runId, round);
+    feed.rewind(round);
+    // the checkpoint a crash would resume from must not hold what was undone
+    if (((await store.latestRun())?.checkpointRound ?? 0) > round) await opened.checkpoint();
+    await validation.atStart();
+  };
+  const banned = async (address: string, reason: string) => {
+    const forfeitFrom = (await stores.epochs.latest(runId))?.throughRound ?? 0;
+    await store.ban(runId, { address, reason, at: Date.now(), forfeitFrom });
+  };
+  const coordinator = wireCoordinator(opened, steps, feed, siwe, o, verification, { rewound, banned });
   await feed.load(store, runId);
   await validation.atStart();
   const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
@@ -134,7 +151,15 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
 }
 
 /** The Coordinator with its events: a closed round runs the after-round steps; accepted tasks and notices feed the dashboard. */
-function wireCoordinator(opened: OpenedRun, steps: readonly AfterRoundStep[], feed: DashboardFeed, siwe: SiweVerifier, o: CoordinatorOptions): Coordinator {
+function wireCoordinator(
+  opened: OpenedRun,
+  steps: readonly AfterRoundStep[],
+  feed: DashboardFeed,
+  siwe: SiweVerifier,
+  o: CoordinatorOptions,
+  verification: Verification | null,
+  durable: { rewound(round: number): Promise<void>; banned(address: string, reason: string): Promise<void> },
+): Coordinator {
   const { run, spec } = opened;
   const events: CoordinatorEvents = {
     roundClosed: (summary, tasks) => runAfterRound(steps, { summary, tasks, completed: run.round, last: run.round >= spec.rounds, at: Date.now() }),
@@ -143,6 +168,8 @@ function wireCoordinator(opened: OpenedRun, steps: readonly AfterRoundStep[], fe
       o.onTaskAccepted?.(lease, now);
     },
     notice: (kind, text) => feed.notice(kind, text),
+    banned: (_who, address, reason) => (address ? durable.banned(address, reason) : undefined),
+    rewound: durable.rewound,
   };
-  return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) });
+  return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) }, verification);
 }

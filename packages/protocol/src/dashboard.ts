@@ -42,7 +42,7 @@ export interface ReferencePoint {
   validationLoss?: number;
 }
 
-export type DashboardEventKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'checkpoint' | 'epoch' | 'finished';
+export type DashboardEventKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'audit' | 'cheat' | 'rewind' | 'checkpoint' | 'epoch' | 'finished';
 
 /** Something that happened, in plain words, for the event feed. */
 export interface DashboardEvent {

@@ -54,15 +54,20 @@ export class Validation {
   }
 }
 
-/** Every `every` rounds and after the last: a checkpoint, then (off the training path) an epoch if one is due. */
-export function checkpointAndEpoch(every: number, checkpoint: () => Promise<void>, feed: DashboardFeed, epochs: EpochPublisher | null): AfterRoundStep {
+/**
+ * Every `every` rounds and after the last: a checkpoint, then (off the training path) an epoch if
+ * one is due, of the work that has vested: receipts of rounds at least `holdingRounds` old (a cheat
+ * found later can still be undone, and its work forfeited, before it counts), every receipt once
+ * the run is over.
+ */
+export function checkpointAndEpoch(every: number, checkpoint: () => Promise<void>, feed: DashboardFeed, epochs: EpochPublisher | null, holdingRounds: number): AfterRoundStep {
   return {
     name: 'checkpoint',
     async run(r) {
       if (!due(every, r)) return;
       await checkpoint();
       feed.notice('checkpoint', `checkpoint of round ${r.completed} written`);
-      epochs?.afterCheckpoint(r.completed);
+      epochs?.afterCheckpoint(r.last ? r.completed : Math.max(0, r.completed - holdingRounds));
     },
   };
 }

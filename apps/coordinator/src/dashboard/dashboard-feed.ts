@@ -13,8 +13,8 @@ import type { Telemetry } from './telemetry.ts';
  */
 export class DashboardFeed {
   private channel: DashboardChannel | null = null;
-  private readonly rounds: RoundPoint[] = [];
-  private readonly validations: ValidationPoint[] = [];
+  private rounds: RoundPoint[] = [];
+  private validations: ValidationPoint[] = [];
 
   constructor(readonly telemetry: Telemetry) {}
 
@@ -46,6 +46,16 @@ export class DashboardFeed {
   validation(v: ValidationPoint): void {
     this.validations.push(v);
     this.channel?.validation(v);
+  }
+
+  /**
+   * Rounds from `round` on are trained again: their points go (a round's point is numbered by the
+   * rounds completed, a validation by the rounds before it), and every dashboard is sent the history anew.
+   */
+  rewind(round: number): void {
+    this.rounds = this.rounds.filter((p) => p.round <= round);
+    this.validations = this.validations.filter((p) => p.round < round);
+    this.channel?.resync();
   }
 
   stats(s: LiveStats): void {

@@ -7,6 +7,8 @@ export interface DashboardChannel {
   validation(v: ValidationPoint): void;
   event(e: DashboardEvent): void;
   stats(s: LiveStats): void;
+  /** Every dashboard gets the whole history again (it replaces what they hold): after a rewind. */
+  resync(): void;
 }
 
 /**
@@ -30,5 +32,6 @@ export function attachDashboard(io: Server, snapshot: () => DashboardSnapshot): 
     validation: (v) => ns.emit('validation', v),
     event: (e) => ns.emit('event', e),
     stats: (s) => ns.emit('stats', s),
+    resync: () => ns.emit('snapshot', snapshot()),
   };
 }

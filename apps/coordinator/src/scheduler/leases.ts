@@ -85,6 +85,11 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     return this.estimates.get(`${t.kind}/${t.shard}`) ?? this.policy.initialEstimateMs;
   }
 
+  /** How long a lease of this task lasts (ms): a multiple of its expected time, never below the minimum. */
+  deadlineMs(t: ScheduledTask): number {
+    return Math.max(this.policy.minDeadlineMs, Math.ceil(this.policy.deadlineFactor * this.expectedMs(t)));
+  }
+
   /**
    * Tasks for idle volunteers, in their order: unleased ready tasks of each one's shard first,
    * then backup copies of stragglers. One pass over the ready tasks, however many volunteers.
@@ -167,9 +172,14 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
 
   /** Leases past their deadline become expired (their tasks are free to lease again). */
   expire(now: number): TaskLease<T>[] {
-    const expired = [...this.activeByTask.values()].flatMap((set) => [...set]).filter((l) => l.deadline <= now);
+    const expired = this.active().filter((l) => l.deadline <= now);
     for (const l of expired) this.settle(l, 'expired');
     return expired;
+  }
+
+  /** Every lease out now. */
+  active(): TaskLease<T>[] {
+    return [...this.activeByTask.values()].flatMap((set) => [...set]);
   }
 
   private activeLeases(taskId: string): TaskLease<T>[] {
@@ -194,7 +204,7 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
   }
 
   private issue(graph: TaskGraph<T>, task: T, volunteerId: string, now: number, backup: boolean): TaskLease<T> {
-    const duration = Math.max(this.policy.minDeadlineMs, Math.ceil(this.policy.deadlineFactor * this.expectedMs(task)));
+    const duration = this.deadlineMs(task);
     const lease: TaskLease<T> = {
       id: `L${this.counter++}`,
       taskId: graph.id(task),

@@ -32,6 +32,14 @@ export interface WorkReceipt {
   flops: number;
 }
 
+/** An address caught cheating: refused on every reconnect; its receipts from `forfeitFrom` on (none in an epoch yet) count for nothing. */
+export interface BanRecord {
+  address: string;
+  reason: string;
+  at: number;
+  forfeitFrom: number;
+}
+
 export interface RoundRecord {
   round: number;
   loss: number;
@@ -94,7 +102,11 @@ export interface RunStore {
   rounds(runId: string): Promise<RoundRecord[]>;
   tasks(runId: string): Promise<TaskRecord[]>;
   receipts(runId: string): Promise<WorkReceipt[]>;
-  /** Shares: accepted FLOPs per address over rounds [fromRound, beforeRound) (all rounds when omitted), exact. */
+  /** Bans the address and forfeits its receipts of this run from `forfeitFrom` on, in one transaction. */
+  ban(runId: string, b: BanRecord): Promise<void>;
+  /** Every banned address, of any run. */
+  bans(): Promise<BanRecord[]>;
+  /** Shares: accepted FLOPs per address over rounds [fromRound, beforeRound) (all rounds when omitted), forfeited receipts left out, exact. */
   shares(runId: string, beforeRound?: number, fromRound?: number): Promise<Map<string, bigint>>;
   recordMetric(runId: string, round: number, name: string, value: number, at: number): Promise<void>;
   /** One metric of a run, in round order. */

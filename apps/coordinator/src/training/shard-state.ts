@@ -1,5 +1,12 @@
 import { formatShape, type Backend, type Tensor } from '@openshard/tensor';
-import { readParameters, Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ParameterValues, type ShardSpec } from '@openshard/model';
+import { readOptimizerState, readParameters, Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ParameterValues, type ShardSpec } from '@openshard/model';
+
+/** One shard's weights and AdamW moments at the start of a round: what a rewind restores. */
+export interface ShardSnapshot {
+  values: ParameterValues;
+  moments: Map<string, { m: Float32Array; v: Float32Array }>;
+  steps: number;
+}
 
 /**
  * The coordinator's copy of one shard: its weights at `version`, its AdamW moments, and the
@@ -10,6 +17,11 @@ export class ShardState {
   readonly shard: Shard;
   readonly optimizer: ShardOptimizer;
   private pending: (Map<string, Float32Array> | null)[];
+  /**
+   * Names these weights for volunteers: it rises with every step and with every rewind, so a
+   * number is never reused for other weights (a rewind restores `steps`, not `version`).
+   */
+  version: number;
 
   constructor(
     private readonly be: Backend,
@@ -18,10 +30,12 @@ export class ShardState {
     values: (name: string) => Float32Array,
     optimizer: OptimizerConfig,
     microBatches: number,
-    /** Optimizer steps applied so far: the weights' version. */
-    public version: number,
+    /** Optimizer steps applied so far (AdamW's step count). */
+    public steps: number,
     moments?: (name: string) => { m: Float32Array; v: Float32Array },
+    version = steps,
   ) {
+    this.version = version;
     this.shard = Shard.fromValues(be, config, spec, (p) => values(p.name));
     this.optimizer = new ShardOptimizer(be, this.shard.parameters, optimizer, moments);
     this.pending = new Array(microBatches).fill(null);
@@ -49,7 +63,7 @@ export class ShardState {
     return this.pending.every((g) => g !== null);
   }
 
-  /** Sums the round's gradients in micro-batch order, takes AdamW step `version + 1`. */
+  /** Sums the round's gradients in micro-batch order, takes AdamW step `steps + 1`. */
   step(): void {
     if (!this.complete) throw new Error(`shard ${this.spec.index} stepped with gradients missing for micro-batches ${this.pending.flatMap((g, m) => (g ? [] : [m])).join(', ')}`);
     const sums = new Map<string, Tensor>();
@@ -62,8 +76,9 @@ export class ShardState {
       }
       sums.set(p.name, sum);
     }
-    this.optimizer.step(this.shard.weights, sums, this.version + 1);
+    this.optimizer.step(this.shard.weights, sums, this.steps + 1);
     for (const t of sums.values()) t.dispose();
+    this.steps += 1;
     this.version += 1;
     this.pending = this.pending.map(() => null);
   }
@@ -78,6 +93,12 @@ export class ShardState {
 
   async values(): Promise<ParameterValues> {
     return readParameters([this.shard]);
+  }
+
+  /** Weights, moments and step count, copied (valid between steps, when no gradients are pending for a step). */
+  async snapshot(): Promise<ShardSnapshot> {
+    const { moments } = await readOptimizerState([this.optimizer], this.steps);
+    return { values: await this.values(), moments, steps: this.steps };
   }
 
   dispose(): void {

@@ -15,7 +15,7 @@ import type { WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
 import type { TrainingOptions } from '@openshard/trainer';
 import { RoundPlan, type RoundView, type TaskKey } from './round-plan.ts';
-import { ShardState } from './shard-state.ts';
+import { ShardState, type ShardSnapshot } from './shard-state.ts';
 
 /** The same options as the single-process trainer: that is the point. */
 export type RunOptions = TrainingOptions;
@@ -38,6 +38,20 @@ export interface RoundSummary {
   tokens: number;
 }
 
+/** A result that passed every check: a forward's output, or a backward's input gradient, parameter gradients and loss. */
+export interface CheckedResult {
+  y?: Float32Array;
+  dx?: Float32Array;
+  grads?: Map<string, Float32Array>;
+  loss?: number;
+}
+
+interface RoundSnapshot {
+  round: number;
+  sampler: SamplerState;
+  shards: ShardSnapshot[];
+}
+
 export interface AcceptOutcome {
   /** Shards whose optimizer stepped because this result completed their gradients. */
   stepped: number[];
@@ -56,7 +70,7 @@ const key = (shard: number, m: number) => `${shard}/${m}`;
 export class TrainingRun {
   readonly specs: ShardSpec[];
   readonly shards: ShardState[];
-  private readonly sampler: MicroBatchSampler;
+  private sampler: MicroBatchSampler;
   /** The current round's task graph; this class alone completes its tasks. */
   private current: RoundPlan;
   private batches: MicroBatch[] = [];
@@ -65,12 +79,16 @@ export class TrainingRun {
   /** dy_s: the gradient of the loss with respect to shard s's output. */
   private readonly outputGradients = new Map<string, Float32Array>();
   private losses: (number | null)[] = [];
+  /** Per shard: ids of this round's applied results that wait for their audit; the shard does not step while any does. */
+  private held: Set<string>[];
+  /** The states recent rounds started from, oldest first (`keepSnapshot`). */
+  private snapshots: RoundSnapshot[] = [];
   /** Where the sampler stood before this round's micro-batches were drawn (saved with the round). */
   samplerAtRoundStart: SamplerState = { epoch: 0, cursor: 0 };
 
   constructor(
-    be: Backend,
-    trainTokens: Uint8Array,
+    private readonly be: Backend,
+    private readonly trainTokens: Uint8Array,
     readonly options: RunOptions,
     resume?: { round: number; sampler: SamplerState; values: (name: string) => Float32Array; moments: (name: string) => { m: Float32Array; v: Float32Array } },
   ) {
@@ -81,6 +99,7 @@ export class TrainingRun {
     // GPT-2 initialisation, seeded per parameter as in the single-process trainer
     const init = (name: string) => initParameter(config, byName.get(name)!, seed);
     this.shards = this.specs.map((spec) => new ShardState(be, config, spec, resume ? resume.values : init, options.optimizer, options.microBatches, round, resume?.moments));
+    this.held = this.specs.map(() => new Set());
     this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.sampler);
     this.current = this.startRound(round);
   }
@@ -100,6 +119,7 @@ export class TrainingRun {
     this.activations.clear();
     this.outputGradients.clear();
     this.losses = this.batches.map(() => null);
+    for (const h of this.held ?? []) h.clear();
     this.current = new RoundPlan(round, this.options.shards, this.options.microBatches);
     return this.current;
   }
@@ -120,12 +140,10 @@ export class TrainingRun {
   }
 
   /**
-   * Checks a task's result completely, then applies it: stores its activation or gradient,
-   * keeps its parameter gradients, steps a shard whose gradients are complete, and closes the
-   * round when every shard has stepped. A result that fails a check throws and changes nothing.
+   * Checks a task's result completely (shapes, names, a finite loss) without applying it: what an
+   * audit's re-execution is checked with too. Throws ShardInputError naming what is wrong.
    */
-  accept(t: TaskKey, r: TaskResult): AcceptOutcome {
-    if (this.current.isDone(t)) throw new Error(`${this.current.id(t)} was already applied; duplicates must be dropped before accept`);
+  check(t: TaskKey, r: TaskResult): CheckedResult {
     const { B, T } = this.batches[t.microBatch];
     const C = this.options.config.width;
     const byName = new Map(r.tensors.map((x) => [x.name, x]));
@@ -138,35 +156,110 @@ export class TrainingRun {
       byName.delete(name);
       return x.data as Float32Array;
     };
+    const noneLeft = () => {
+      if (byName.size) throw new ShardInputError(`${t.kind} result carries unexpected tensors: ${[...byName.keys()].slice(0, 3).join(', ')}`);
+    };
     if (t.kind === 'forward') {
       const y = take('y', [B, T, C]);
-      if (byName.size) throw new ShardInputError(`forward result carries unexpected tensors: ${[...byName.keys()].slice(0, 3).join(', ')}`);
-      this.current.complete(t);
-      this.activations.set(key(t.shard + 1, t.microBatch), y);
-      return { stepped: [] };
+      noneLeft();
+      return { y };
     }
     if (t.kind === 'lossAndBackward' && !(typeof r.loss === 'number' && Number.isFinite(r.loss))) {
       throw new ShardInputError(`lossAndBackward result for micro-batch ${t.microBatch} has loss ${r.loss}, expected a finite number`);
     }
-    const dx = t.shard > 0 ? take('dx', [B, T, C]) : null;
-    const state = this.shards[t.shard];
+    const dx = t.shard > 0 ? take('dx', [B, T, C]) : undefined;
     const grads = new Map<string, Float32Array>();
-    for (const p of state.shard.parameters) grads.set(p.name, take(p.name, p.shape));
-    if (byName.size) throw new ShardInputError(`${t.kind} result carries unexpected tensors: ${[...byName.keys()].slice(0, 3).join(', ')}`);
-    state.addGradients(t.microBatch, grads);
+    for (const p of this.shards[t.shard].shard.parameters) grads.set(p.name, take(p.name, p.shape));
+    noneLeft();
+    return { dx, grads, loss: r.loss };
+  }
+
+  /**
+   * Checks a task's result completely, then applies it: stores its activation or gradient,
+   * keeps its parameter gradients, steps a shard whose gradients are complete, and closes the
+   * round when every shard has stepped. A result that fails a check throws and changes nothing.
+   * A `held` result is applied but its shard does not step until it is released (`release`):
+   * an audit re-executes it on the same weights meanwhile.
+   */
+  accept(t: TaskKey, r: TaskResult, held = false): AcceptOutcome {
+    if (this.current.isDone(t)) throw new Error(`${this.current.id(t)} was already applied; duplicates must be dropped before accept`);
+    const checked = this.check(t, r);
     this.current.complete(t);
-    if (dx) this.outputGradients.set(key(t.shard - 1, t.microBatch), dx);
-    if (t.kind === 'lossAndBackward') this.losses[t.microBatch] = r.loss!;
-    const stepped: number[] = [];
-    if (state.complete) {
-      state.step();
-      stepped.push(t.shard);
+    if (held) this.held[t.shard].add(this.current.id(t));
+    if (checked.y) {
+      this.activations.set(key(t.shard + 1, t.microBatch), checked.y);
+    } else {
+      this.shards[t.shard].addGradients(t.microBatch, checked.grads!);
+      if (checked.dx) this.outputGradients.set(key(t.shard - 1, t.microBatch), checked.dx);
+      if (t.kind === 'lossAndBackward') this.losses[t.microBatch] = checked.loss!;
     }
-    if (!this.current.closed) return { stepped };
+    return this.advance(t.shard);
+  }
+
+  /** A held result's audit agreed: its shard may step, and the round may close. */
+  release(t: TaskKey): AcceptOutcome {
+    if (!this.held[t.shard].delete(this.current.id(t))) throw new Error(`${this.current.id(t)} is not held`);
+    return this.advance(t.shard);
+  }
+
+  /** Whether a result of this round waits for its audit. */
+  isHeld(t: TaskKey): boolean {
+    return this.held[t.shard].has(this.current.id(t));
+  }
+
+  /** Steps the shard if its gradients are complete and none is held; closes the round when all tasks are done and nothing is held. */
+  private advance(shard: number): AcceptOutcome {
+    const state = this.shards[shard];
+    const stepped: number[] = [];
+    if (state.complete && this.held[shard].size === 0) {
+      state.step();
+      stepped.push(shard);
+    }
+    if (!this.current.closed || this.held.some((h) => h.size > 0)) return { stepped };
     const loss = this.losses.reduce((a: number, l) => a + l!, 0) / this.losses.length;
     const closed = { round: this.current.round, loss, tokens: this.batches.reduce((a, b) => a + b.B * b.T, 0) };
     this.startRound(this.current.round + 1);
     return { stepped, closed };
+  }
+
+  /**
+   * Keeps a copy of the state the current round starts from (weights, moments, sampler), and
+   * forgets copies older than the `keep` most recent: what `rewind` can go back to. Call it when
+   * a round opens, before any of its results is applied.
+   */
+  async keepSnapshot(keep: number): Promise<void> {
+    if (this.snapshots.some((s) => s.round === this.round)) return;
+    const shards = await Promise.all(this.shards.map((s) => s.snapshot()));
+    this.snapshots.push({ round: this.round, sampler: this.samplerAtRoundStart, shards });
+    while (this.snapshots.length > keep) this.snapshots.shift();
+  }
+
+  /** The latest round at or before `round` that a rewind can restore; the oldest kept if none is that early; null if none is kept. */
+  rewindTarget(round: number): number | null {
+    const kept = this.snapshots.map((s) => s.round);
+    if (kept.length === 0) return null;
+    const before = kept.filter((r) => r <= round);
+    return before.length ? Math.max(...before) : Math.min(...kept);
+  }
+
+  /**
+   * Puts the run back at the start of `round` (a kept snapshot): weights, moments, sampler and the
+   * round's micro-batches as they were, the round's results forgotten. Every shard gets a new
+   * version number, so no volunteer mistakes the restored weights for the ones it holds.
+   */
+  rewind(round: number): void {
+    const snap = this.snapshots.find((s) => s.round === round);
+    if (!snap) throw new Error(`no snapshot of round ${round} is kept (kept: ${this.snapshots.map((s) => s.round).join(', ') || 'none'})`);
+    const { config } = this.options;
+    for (let i = 0; i < this.shards.length; i++) {
+      const old = this.shards[i];
+      const saved = snap.shards[i];
+      this.shards[i] = new ShardState(this.be, config, old.spec, (n) => saved.values.get(n)!, this.options.optimizer, this.options.microBatches, saved.steps, (n) => saved.moments.get(n)!, old.version + 1);
+      old.dispose();
+    }
+    this.snapshots = this.snapshots.filter((s) => s.round <= round);
+    this.sampler = new MicroBatchSampler(this.trainTokens, this.options.batch, config.contextLength, this.options.seed, snap.sampler);
+    this.startRound(round);
   }
 
   /** Mean loss of the current weights on fixed batches (the validation set), as the trainer's evaluate. */

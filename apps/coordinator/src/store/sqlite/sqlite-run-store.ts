@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { MetricPoint, RoundRecord, RunStore, StoredRun, TaskRecord, WorkReceipt } from '../stores.ts';
+import type { BanRecord, MetricPoint, RoundRecord, RunStore, StoredRun, TaskRecord, WorkReceipt } from '../stores.ts';
 
 export const RUN_SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -20,6 +20,12 @@ CREATE TABLE IF NOT EXISTS receipts (
   shard INTEGER NOT NULL, micro_batch INTEGER NOT NULL, flops INTEGER NOT NULL, PRIMARY KEY (run_id, task_id)
 );
 CREATE INDEX IF NOT EXISTS receipts_by_address ON receipts (run_id, address);
+CREATE TABLE IF NOT EXISTS bans (
+  address TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forfeits (
+  run_id TEXT NOT NULL REFERENCES runs(id), address TEXT NOT NULL, from_round INTEGER NOT NULL, PRIMARY KEY (run_id, address)
+);
 CREATE TABLE IF NOT EXISTS metrics (
   run_id TEXT NOT NULL REFERENCES runs(id), round INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, at INTEGER NOT NULL
 );
@@ -107,10 +113,26 @@ export class SqliteRunStore implements RunStore {
     }));
   }
 
+  async ban(runId: string, b: BanRecord): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO bans (address, reason, at) VALUES (?, ?, ?)').run(b.address, b.reason, b.at);
+      this.db.prepare('INSERT OR IGNORE INTO forfeits (run_id, address, from_round) VALUES (?, ?, ?)').run(runId, b.address, b.forfeitFrom);
+    })();
+  }
+
+  async bans(): Promise<BanRecord[]> {
+    const rows = this.db.prepare('SELECT b.address, b.reason, b.at, MIN(f.from_round) AS from_round FROM bans b LEFT JOIN forfeits f ON f.address = b.address GROUP BY b.address ORDER BY b.at').all() as Row[];
+    return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, at: r.at as number, forfeitFrom: (r.from_round as number | null) ?? 0 }));
+  }
+
   async shares(runId: string, beforeRound = Number.MAX_SAFE_INTEGER, fromRound = 0): Promise<Map<string, bigint>> {
     // summed as 64-bit integers and read as BigInt: totals beyond 2^53 stay exact
     const rows = this.db
-      .prepare('SELECT address, SUM(flops) AS flops FROM receipts WHERE run_id = ? AND round >= ? AND round < ? GROUP BY address ORDER BY address')
+      .prepare(
+        `SELECT address, SUM(flops) AS flops FROM receipts r WHERE run_id = ? AND round >= ? AND round < ?
+         AND NOT EXISTS (SELECT 1 FROM forfeits f WHERE f.run_id = r.run_id AND f.address = r.address AND r.round >= f.from_round)
+         GROUP BY address ORDER BY address`,
+      )
       .safeIntegers(true)
       .all(runId, fromRound, beforeRound) as { address: string; flops: bigint }[];
     return new Map(rows.map((r) => [r.address, r.flops]));

@@ -1,0 +1,103 @@
+import type { TaskKey } from '../training/round-plan.ts';
+import type { TaskResult } from '../training/training-run.ts';
+
+/** Who computed a result. */
+export interface Author {
+  volunteerId: string;
+  identity: string;
+  name: string;
+}
+
+/** A re-execution of an applied result by someone else, on the same weights. */
+export interface Audit {
+  /** The lease id the auditor answers with ('A…': never a training lease's). */
+  id: string;
+  task: TaskKey;
+  taskId: string;
+  round: number;
+  /** The result under audit and who sent it. */
+  origin: Author;
+  result: TaskResult;
+  openedAt: number;
+  auditor: (Author & { issuedAt: number; deadline: number }) | null;
+}
+
+/**
+ * The audits of the current round that have not settled. An audit goes to a volunteer of the
+ * same shard that is neither the author's connection nor its identity; one that finds no such
+ * volunteer in time, or whose auditor misses its deadline, is `overdue`: the coordinator
+ * re-executes the task itself.
+ */
+export class AuditQueue {
+  private readonly open = new Map<string, Audit>();
+  private counter = 0;
+
+  add(task: TaskKey, taskId: string, round: number, origin: Author, result: TaskResult, now: number): Audit {
+    const a: Audit = { id: `A${this.counter++}`, task, taskId, round, origin, result, openedAt: now, auditor: null };
+    this.open.set(a.id, a);
+    return a;
+  }
+
+  get(id: string): Audit | undefined {
+    return this.open.get(id);
+  }
+
+  /** Audits for idle volunteers (each gets at most one), oldest first; returns what was handed out. */
+  assign(idle: readonly (Author & { shard: number })[], now: number, deadlineMs: (a: Audit) => number): Audit[] {
+    const given: Audit[] = [];
+    const free = [...idle];
+    for (const a of this.open.values()) {
+      if (a.auditor) continue;
+      const i = free.findIndex((v) => v.shard === a.task.shard && eligible(a, v));
+      if (i < 0) continue;
+      const [v] = free.splice(i, 1);
+      a.auditor = { volunteerId: v.volunteerId, identity: v.identity, name: v.name, issuedAt: now, deadline: now + deadlineMs(a) };
+      given.push(a);
+    }
+    return given;
+  }
+
+  /**
+   * Audits the coordinator must run itself: unassigned ones nobody connected could take, or that
+   * waited longer than `waitMs`, and assigned ones past their deadline.
+   */
+  overdue(connected: readonly (Author & { shard: number })[], now: number, waitMs: number): Audit[] {
+    return [...this.open.values()].filter((a) => {
+      if (a.auditor) return a.auditor.deadline <= now;
+      return now - a.openedAt >= waitMs || !connected.some((v) => v.shard === a.task.shard && eligible(a, v));
+    });
+  }
+
+  /** The audit is decided: it leaves the queue. */
+  settle(a: Audit): void {
+    this.open.delete(a.id);
+  }
+
+  /** Audits a volunteer holds now. */
+  heldBy(volunteerId: string): Audit[] {
+    return [...this.open.values()].filter((a) => a.auditor?.volunteerId === volunteerId);
+  }
+
+  /** A volunteer left or was banned: the audits it held wait for another auditor. */
+  release(volunteerId: string): Audit[] {
+    const held = this.heldBy(volunteerId);
+    for (const a of held) a.auditor = null;
+    return held;
+  }
+
+  /** The round is rewound: every audit is void. Returns them (their auditors are told to cancel). */
+  clear(): Audit[] {
+    const all = [...this.open.values()];
+    this.open.clear();
+    return all;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+}
+
+/** Never the author's own connection or identity. */
+function eligible(a: Audit, v: Author): boolean {
+  return v.volunteerId !== a.origin.volunteerId && v.identity !== a.origin.identity;
+}

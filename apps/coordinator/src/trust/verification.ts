@@ -1,0 +1,43 @@
+import { executeTask } from '@openshard/volunteer';
+import type { TaskResult, TrainingRun } from '../training/training-run.ts';
+import { AuditQueue, type Audit } from './audits.ts';
+import { compareResults, type Agreement } from './compare.ts';
+import { TrustBook, type TrustPolicy } from './trust-book.ts';
+
+/**
+ * The coordinator's means of checking work: who is trusted how far (`book`), the audits not yet
+ * settled (`audits`), how two results are compared, and the coordinator's own re-execution of a
+ * task, which decides whenever two volunteers disagree or nobody else can audit.
+ */
+export class Verification {
+  readonly book: TrustBook;
+  readonly audits = new AuditQueue();
+
+  constructor(
+    readonly policy: TrustPolicy,
+    banned: Iterable<string> = [],
+    random: () => number = Math.random,
+  ) {
+    this.book = new TrustBook(policy, banned, random);
+  }
+
+  compare(result: TaskResult, reference: TaskResult): Agreement {
+    return compareResults(result, reference, this.policy.tolerance);
+  }
+
+  /** The audited task run by the coordinator on its copy of the shard (held at the audited version: the shard cannot step while the audit is open). */
+  async reexecute(run: TrainingRun, a: Audit): Promise<TaskResult> {
+    const inputs = run.inputs(a.task);
+    return executeTask(run.shards[a.task.shard].shard, a.task.kind, inputs.tensors, inputs.lossScale);
+  }
+
+  /** Snapshots to keep: one per round a cheat can still be undone in, and the current one. */
+  get snapshotsKept(): number {
+    return this.policy.holdingRounds + 1;
+  }
+}
+
+/** A volunteer's identity for trust and bans: its wallet when signed in, else its connection. */
+export function identityOf(v: { id: string; address: string | null }): string {
+  return v.address ?? `connection:${v.id}`;
+}
