@@ -108,6 +108,7 @@ export class Coordinator {
       }
     }
     if (address && this.verification?.book.isBanned(address)) {
+      this.events.notice?.('refused', `${m.name} (${address}) tried to rejoin, but that address is banned for cheating`);
       return [this.refusal(id, new ProtocolError('banned', `${address} is banned: work it sent was found false`)), { to: id, type: 'disconnect', reason: 'banned' }];
     }
     if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);

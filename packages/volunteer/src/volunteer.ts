@@ -21,6 +21,8 @@ export interface VolunteerOptions {
   path?: string;
   /** A sign-in session token: accepted work accrues to its wallet. Without one it accrues nothing. */
   session?: string;
+  /** What runs tasks on a backend (our kernels by default); called again with each new backend. */
+  executor?: (backend: Backend) => TaskExecutor;
 }
 
 /** Server messages the machine takes in arrival order; 'cancel' is not among them: it overtakes them. */
@@ -51,7 +53,7 @@ export class VolunteerClient {
 
   constructor(private readonly o: VolunteerOptions) {
     this.backend = o.backend;
-    this.executor = new KernelExecutor(o.backend);
+    this.executor = this.newExecutor(o.backend);
     this.machine = new VolunteerMachine({
       url: o.url,
       name: o.name,
@@ -184,12 +186,16 @@ export class VolunteerClient {
     );
   }
 
+  private newExecutor(backend: Backend): TaskExecutor {
+    return this.o.executor?.(backend) ?? new KernelExecutor(backend);
+  }
+
   private recreateBackend(): void {
     this.inFlight = this.o.recreateBackend!().then(
       (backend) => {
         this.executor.dispose();
         this.backend = backend;
-        this.executor = new KernelExecutor(backend);
+        this.executor = this.newExecutor(backend);
         this.step({ type: 'backend-recreated', backend: backend.name });
       },
       (e: unknown) => this.step({ type: 'backend-failed', error: (e as Error).message }),

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBrownCorpus } from '@openshard/data/node';
+import { preset } from '@openshard/model';
+import { DASHBOARD_NAMESPACE, type DashboardSnapshot } from '@openshard/protocol';
+import { CpuBackend } from '@openshard/tensor';
+import { Trainer } from '@openshard/trainer';
+import { io } from 'socket.io-client';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { runOptimizer } from '../src/run/run-spec.ts';
+import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorOptions } from '../src/start-coordinator.ts';
+import { DEFAULT_TRUST } from '../src/trust/trust-book.ts';
+import { TURNCOAT_HONEST_TASKS, type Cheat } from './support/cheats.ts';
+
+/**
+ * The gallery of hostile volunteers (real processes, real sockets, SQLite): each lies in its own
+ * way beside honest volunteers. Each is caught within a stated number of its tasks, banned by
+ * address and refused when it reconnects, earns no shares, and the model ends exactly where the
+ * single-process trainer does: everything it touched was undone and trained again.
+ */
+const ROUNDS = 12;
+const NETWORK: CoordinatorOptions = {
+  ...DEFAULT_COORDINATOR,
+  preset: 'micro',
+  shards: 2,
+  batch: 2,
+  microBatches: 2,
+  seed: 21,
+  rounds: ROUNDS,
+  port: 0,
+  dataDir: '',
+  checkpointEvery: 4,
+  evalEvery: ROUNDS,
+  evalBatches: 1,
+  // a trusted volunteer is audited on half its tasks here, so a turncoat is found within a few rounds
+  trust: { ...DEFAULT_TRUST, probation: 4, auditRate: 0.5, holdingRounds: 10, auditWaitMs: 2_000 },
+};
+/** Distributed == single-process on CPU, to this relative tolerance (the model was not harmed at all). */
+const LOSS_RTOL = 1e-5;
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
+});
+
+function spawnNode(script: string, args: string[]): ChildProcess {
+  const c = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'ignore' });
+  children.add(c);
+  c.on('exit', () => children.delete(c));
+  return c;
+}
+
+const honest = (url: string, name: string, key: string) => spawnNode('packages/volunteer/src/cli.ts', ['--url', url, '--name', name, '--key', key]);
+const hostile = (url: string, name: string, key: string, cheat: Cheat) => spawnNode('apps/coordinator/test/support/hostile-volunteer.ts', ['--url', url, '--name', name, '--key', key, '--cheat', cheat]);
+
+let reference: number[] | null = null;
+async function referenceLosses(): Promise<number[]> {
+  if (reference) return reference;
+  const trainer = new Trainer(new CpuBackend(), loadBrownCorpus().train, {
+    config: preset(NETWORK.preset),
+    shards: 1,
+    batch: NETWORK.batch,
+    microBatches: NETWORK.microBatches,
+    seed: NETWORK.seed,
+    optimizer: runOptimizer(NETWORK.rounds),
+  });
+  reference = [];
+  for (let i = 0; i < ROUNDS; i++) reference.push((await trainer.trainStep()).loss);
+  return reference;
+}
+
+interface Crew {
+  honest: number;
+  cheats: Cheat[];
+}
+
+/** Trains the network to the end with this crew; returns what the store, the dashboard and the coordinator saw. */
+async function train(crew: Crew) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'openshard-gallery-'));
+  dirs.push(dataDir);
+  /** Accepted results per volunteer name, and how many were accepted before its ban. */
+  const accepted = new Map<string, number>();
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const network = await startCoordinator({
+    ...NETWORK,
+    dataDir,
+    onTaskAccepted: (lease) => {
+      const name = network.coordinator.volunteers.get(lease.volunteerId)?.name ?? '?';
+      accepted.set(name, (accepted.get(name) ?? 0) + 1);
+    },
+    onFinished: () => finish(),
+  });
+  try {
+    const url = network.server.url;
+    const keys = new Map<string, string>();
+    for (let i = 0; i < crew.honest; i++) keys.set(`honest-${i}`, generatePrivateKey());
+    crew.cheats.forEach((c, i) => keys.set(`cheat-${c}-${i}`, generatePrivateKey()));
+    for (const [name, key] of keys) (name.startsWith('honest') ? honest(url, name, key) : hostile(url, name, key, name.split('-').slice(1, -1).join('-') as Cheat));
+    await finished;
+    const { runs } = network.stores;
+    const address = (name: string) => privateKeyToAccount(keys.get(name) as `0x${string}`).address;
+    const bans = new Set((await runs.bans()).map((b) => b.address));
+    // every banned cheater comes back with the same wallet: the dashboard must say it was refused
+    const dashboard = io(`${url}${DASHBOARD_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+    const snapshot = await new Promise<DashboardSnapshot>((r) => dashboard.once('snapshot', r));
+    const events = snapshot.events.map((e) => `${e.kind}: ${e.text}`);
+    const banned = [...keys].filter(([n]) => bans.has(address(n)));
+    const refusedAll = new Promise<void>((resolve) => {
+      const waiting = new Set(banned.map(([n]) => n));
+      if (!waiting.size) resolve();
+      dashboard.on('event', (e: { kind: string; text: string }) => {
+        events.push(`${e.kind}: ${e.text}`);
+        for (const n of waiting) if (e.text.startsWith(`${n} (`) && e.text.includes('tried to rejoin')) waiting.delete(n);
+        if (!waiting.size) resolve();
+      });
+    });
+    for (const [name, key] of banned) hostile(url, name, key, name.split('-').slice(1, -1).join('-') as Cheat);
+    await refusedAll;
+    dashboard.close();
+    return {
+      losses: (await runs.rounds(network.runId)).map((r) => r.loss),
+      shares: await runs.shares(network.runId),
+      bans,
+      events,
+      accepted,
+      address,
+      names: [...keys.keys()],
+    };
+  } finally {
+    await network.close();
+  }
+}
+
+/** Results of a cheater the coordinator accepts (provisionally, pending audit) before it is caught. */
+const DETECTED_WITHIN: Record<Cheat, number> = {
+  random: 1,
+  zeros: 1,
+  scaled: 1,
+  nudged: 1,
+  'wrong-inputs': 1,
+  // honest while on probation and beyond; once it lies, each result is audited with p = 0.5
+  turncoat: TURNCOAT_HONEST_TASKS + 12,
+  'lying-loss': 1,
+  copy: 2,
+};
+
+describe('hostile volunteers (real processes, real sockets, SQLite)', () => {
+  test.each(['random', 'zeros', 'scaled', 'nudged', 'wrong-inputs', 'turncoat', 'lying-loss', 'copy'] as const)(
+    'behavior: a volunteer whose results are %s is caught, banned and refused on reconnect, earns nothing, and the model is unharmed',
+    async (cheat) => {
+      const expected = await referenceLosses();
+      const r = await train({ honest: 2, cheats: [cheat] });
+      const name = `cheat-${cheat}-0`;
+      const address = r.address(name);
+      const joined = r.events.find((e) => e.startsWith(`join: ${name} joined`)) ?? '';
+      const lastShard = joined.endsWith(`holds shard ${NETWORK.shards - 1}`);
+      // a lying loss is reported only by the last shard: elsewhere this cheat sends honest results and is harmless
+      if (cheat !== 'lying-loss' || lastShard) {
+        expect(r.bans.has(address), `${name} banned; events:\n${r.events.join('\n')}`).toBe(true);
+        expect(r.events.some((e) => e.startsWith(`cheat: ${name} was caught cheating`))).toBe(true);
+        expect(r.events.some((e) => e.includes(`${name} (${address}) tried to rejoin, but that address is banned`))).toBe(true);
+        expect(r.accepted.get(name) ?? 0).toBeLessThanOrEqual(DETECTED_WITHIN[cheat]);
+        expect(r.shares.get(address) ?? 0n).toBe(0n);
+      }
+      for (const h of r.names.filter((n) => n.startsWith('honest'))) expect(r.shares.get(r.address(h)) ?? 0n).toBeGreaterThan(0n);
+      expect(r.losses).toHaveLength(ROUNDS);
+      r.losses.forEach((l, i) => expect(Math.abs(l - expected[i]) / expected[i], `round ${i}`).toBeLessThanOrEqual(LOSS_RTOL));
+    },
+    180_000,
+  );
+
+  test('behavior: with 20% of volunteers cheating in mixed ways, every cheater is banned and the run matches the honest one', async () => {
+    const expected = await referenceLosses();
+    const r = await train({ honest: 8, cheats: ['random', 'turncoat'] });
+    for (const name of r.names.filter((n) => n.startsWith('cheat'))) {
+      expect(r.bans.has(r.address(name)), `${name} banned; events:\n${r.events.join('\n')}`).toBe(true);
+      expect(r.shares.get(r.address(name)) ?? 0n).toBe(0n);
+    }
+    r.losses.forEach((l, i) => expect(Math.abs(l - expected[i]) / expected[i], `round ${i}`).toBeLessThanOrEqual(LOSS_RTOL));
+  }, 300_000);
+});
