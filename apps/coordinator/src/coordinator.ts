@@ -155,7 +155,10 @@ export class Coordinator {
     const audit = this.verification?.audits.get(m.leaseId);
     if (audit) return this.auditResult(v, audit, { tensors, loss: m.loss }, now);
     const standing = this.scheduler.standing(m.leaseId, id);
-    if (standing.kind === 'stale') return this.refuse(id, new ProtocolError('stale', `lease ${m.leaseId} belongs to an earlier round`), m.leaseId);
+    // a result overtaken by a round's end or a rewind is an honest race: refused, but not held against the sender
+    if (standing.kind === 'stale' || this.verification?.audits.wasVoided(m.leaseId)) {
+      return this.refuse(id, new ProtocolError('stale', `lease ${m.leaseId} belongs to an earlier round or a round trained again`), m.leaseId, false);
+    }
     if (standing.kind === 'not-leased') return this.refuse(id, new ProtocolError('not-leased', `lease ${m.leaseId} was never given to you`), m.leaseId);
     if (standing.kind === 'replay') return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already accepted: a replay earns nothing`), m.leaseId);
     if (standing.kind === 'late') return this.pump(now); // it was sent a cancel: dropped, no credit
@@ -402,11 +405,11 @@ export class Coordinator {
     return [...effects, ...(await this.auditOverdue(now)), ...this.pump(now)];
   }
 
-  /** A message that could not even be parsed (unknown type, bad schema, bad tensor). */
-  refuse(id: string, e: ProtocolError, leaseId?: string): Effect[] {
+  /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */
+  refuse(id: string, e: ProtocolError, leaseId?: string, counted = true): Effect[] {
     const v = this.volunteers.get(id);
     const effects: Effect[] = [this.refusal(id, e, leaseId)];
-    const count = v ? ++v.refusals : MAX_REFUSALS + 1;
+    const count = v ? (counted ? ++v.refusals : v.refusals) : MAX_REFUSALS + 1;
     this.events.notice?.('refused', `refused a message from ${v?.name ?? id} (${e.code}): ${e.message.slice(0, 160)}`);
     if (count > MAX_REFUSALS) effects.push({ to: id, type: 'disconnect', reason: `more than ${MAX_REFUSALS} refused messages` });
     return effects;

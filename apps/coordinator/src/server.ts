@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType, type ProtocolLimits } from '@openshard/protocol';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
 import { buildApp, type RouteModule } from './http/app.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -33,10 +33,24 @@ function messageBytes(json: unknown, attachments: readonly unknown[]): number {
 /** How often overdue leases are looked for (ms). */
 const TICK_MS = 250;
 
+/** What one remote address and one connection may send before they are cut off. */
+export interface FloodLimits {
+  /** Connections open at once from one remote address. */
+  connectionsPerAddress: number;
+  /** Messages a connection may send per second on average… */
+  messagesPerSecond: number;
+  /** …and at once. */
+  messageBurst: number;
+}
+
+/** Far above what an honest volunteer sends (a handful of messages per task), far below what floods a coordinator. */
+export const DEFAULT_FLOOD_LIMITS: FloodLimits = { connectionsPerAddress: 64, messagesPerSecond: 50, messageBurst: 200 };
+
 export interface CoordinatorServerOptions {
   host?: string;
   port?: number;
   limits?: ProtocolLimits;
+  flood?: FloodLimits;
   /** HTTP route modules served beside /health (ownership, …). */
   routes?: readonly RouteModule[];
 }
@@ -114,8 +128,25 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
       })
       .catch((e) => console.error('coordinator:', e));
   };
+  const flood = o.flood ?? DEFAULT_FLOOD_LIMITS;
+  const perAddress = new Map<string, number>();
+  const cutOff = (socket: Socket, message: string) => {
+    socket.emit('refused', { code: 'flood', message });
+    socket.disconnect(true);
+  };
   io.on('connection', (socket) => {
+    const from = socket.handshake.address;
+    const open = (perAddress.get(from) ?? 0) + 1;
+    perAddress.set(from, open);
+    socket.on('disconnect', () => {
+      const left = (perAddress.get(from) ?? 1) - 1;
+      if (left > 0) perAddress.set(from, left);
+      else perAddress.delete(from);
+    });
+    if (open > flood.connectionsPerAddress) return cutOff(socket, `${from} has ${open} connections open; at most ${flood.connectionsPerAddress} are allowed`);
+    const bucket = new TokenBucket(flood.messageBurst, flood.messagesPerSecond);
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
+      if (!bucket.take(Date.now())) return cutOff(socket, `more than ${flood.messagesPerSecond} messages per second (burst ${flood.messageBurst})`);
       stats.bytesIn += messageBytes(json, attachments);
       serial(() => dispatch(coordinator, socket.id, type, json, attachments, limits, Date.now()));
     });
@@ -136,4 +167,25 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
       await queue;
     },
   };
+}
+
+/** `capacity` tokens at most, `perSecond` added back each second; a message takes one. */
+class TokenBucket {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = capacity;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }

@@ -114,7 +114,12 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     reportRound(o.onRound, () => coordinator),
     finishRun(feed, () => o.onFinished?.(coordinator)),
   ];
-  const verification = o.trust ? new Verification(o.trust, (await store.bans()).map((b) => b.address)) : null;
+  const verification = o.trust
+    ? new Verification(
+        o.trust,
+        (await store.bans()).map((b) => b.address),
+      )
+    : null;
   const rewound = async (round: number) => {
     await store.rollbackTo(runId, round);
     feed.rewind(round);

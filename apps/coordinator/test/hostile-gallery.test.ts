@@ -57,7 +57,8 @@ function spawnNode(script: string, args: string[]): ChildProcess {
 }
 
 const honest = (url: string, name: string, key: string) => spawnNode('packages/volunteer/src/cli.ts', ['--url', url, '--name', name, '--key', key]);
-const hostile = (url: string, name: string, key: string, cheat: Cheat) => spawnNode('apps/coordinator/test/support/hostile-volunteer.ts', ['--url', url, '--name', name, '--key', key, '--cheat', cheat]);
+const hostile = (url: string, name: string, key: string, cheat: Cheat) =>
+  spawnNode('apps/coordinator/test/support/hostile-volunteer.ts', ['--url', url, '--name', name, '--key', key, '--cheat', cheat]);
 
 let reference: number[] | null = null;
 async function referenceLosses(): Promise<number[]> {
@@ -102,7 +103,7 @@ async function train(crew: Crew) {
     const keys = new Map<string, string>();
     for (let i = 0; i < crew.honest; i++) keys.set(`honest-${i}`, generatePrivateKey());
     crew.cheats.forEach((c, i) => keys.set(`cheat-${c}-${i}`, generatePrivateKey()));
-    for (const [name, key] of keys) (name.startsWith('honest') ? honest(url, name, key) : hostile(url, name, key, name.split('-').slice(1, -1).join('-') as Cheat));
+    for (const [name, key] of keys) name.startsWith('honest') ? honest(url, name, key) : hostile(url, name, key, name.split('-').slice(1, -1).join('-') as Cheat);
     await finished;
     const { runs } = network.stores;
     const address = (name: string) => privateKeyToAccount(keys.get(name) as `0x${string}`).address;
@@ -178,7 +179,7 @@ describe('hostile volunteers (real processes, real sockets, SQLite)', () => {
 
   test('behavior: with 20% of volunteers cheating in mixed ways, every cheater is banned and the run matches the honest one', async () => {
     const expected = await referenceLosses();
-    const r = await train({ honest: 8, cheats: ['random', 'turncoat'] });
+    const r = await train({ honest: 8, cheats: ['random', 'nudged'] });
     for (const name of r.names.filter((n) => n.startsWith('cheat'))) {
       expect(r.bans.has(r.address(name)), `${name} banned; events:\n${r.events.join('\n')}`).toBe(true);
       expect(r.shares.get(r.address(name)) ?? 0n).toBe(0n);

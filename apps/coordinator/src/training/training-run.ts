@@ -254,7 +254,17 @@ export class TrainingRun {
     for (let i = 0; i < this.shards.length; i++) {
       const old = this.shards[i];
       const saved = snap.shards[i];
-      this.shards[i] = new ShardState(this.be, config, old.spec, (n) => saved.values.get(n)!, this.options.optimizer, this.options.microBatches, saved.steps, (n) => saved.moments.get(n)!, old.version + 1);
+      this.shards[i] = new ShardState(
+        this.be,
+        config,
+        old.spec,
+        (n) => saved.values.get(n)!,
+        this.options.optimizer,
+        this.options.microBatches,
+        saved.steps,
+        (n) => saved.moments.get(n)!,
+        old.version + 1,
+      );
       old.dispose();
     }
     this.snapshots = this.snapshots.filter((s) => s.round <= round);

@@ -30,6 +30,8 @@ export interface Audit {
  */
 export class AuditQueue {
   private readonly open = new Map<string, Audit>();
+  /** Audits a rewind voided: a late answer to one is an honest race, not a lie. */
+  private readonly voided = new Set<string>();
   private counter = 0;
 
   add(task: TaskKey, taskId: string, round: number, origin: Author, result: TaskResult, now: number): Audit {
@@ -88,8 +90,14 @@ export class AuditQueue {
   /** The round is rewound: every audit is void. Returns them (their auditors are told to cancel). */
   clear(): Audit[] {
     const all = [...this.open.values()];
+    for (const a of all) if (a.auditor) this.voided.add(a.id);
     this.open.clear();
     return all;
+  }
+
+  /** Whether this id was an audit a rewind voided. */
+  wasVoided(id: string): boolean {
+    return this.voided.has(id);
   }
 
   get size(): number {

@@ -121,7 +121,9 @@ export class SqliteRunStore implements RunStore {
   }
 
   async bans(): Promise<BanRecord[]> {
-    const rows = this.db.prepare('SELECT b.address, b.reason, b.at, MIN(f.from_round) AS from_round FROM bans b LEFT JOIN forfeits f ON f.address = b.address GROUP BY b.address ORDER BY b.at').all() as Row[];
+    const rows = this.db
+      .prepare('SELECT b.address, b.reason, b.at, MIN(f.from_round) AS from_round FROM bans b LEFT JOIN forfeits f ON f.address = b.address GROUP BY b.address ORDER BY b.at')
+      .all() as Row[];
     return rows.map((r) => ({ address: r.address as string, reason: r.reason as string, at: r.at as number, forfeitFrom: (r.from_round as number | null) ?? 0 }));
   }
 
