@@ -22,7 +22,7 @@ export const DEFAULT_TRUST: TrustPolicy = {
 
 export type TrustLevel = 'new' | 'trusted' | 'suspected' | 'banned';
 
-interface Record {
+interface IdentityRecord {
   level: TrustLevel;
   passed: number;
   /** Rounds with results of this identity applied but not confirmed by an audit, and how many. */
@@ -35,7 +35,7 @@ interface Record {
  * whether it is banned. Pure; the random source is injected so tests can fix it.
  */
 export class TrustBook {
-  private readonly records = new Map<string, Record>();
+  private readonly records = new Map<string, IdentityRecord>();
 
   constructor(
     readonly policy: TrustPolicy,
@@ -99,14 +99,11 @@ export class TrustBook {
     for (const r of this.records.values()) for (const k of [...r.unverified.keys()]) if (k >= round) r.unverified.delete(k);
   }
 
-  /** Rounds before `round` can no longer be undone: their unverified results are what they are. */
-  forgetBefore(round: number): void {
-    for (const r of this.records.values()) for (const k of [...r.unverified.keys()]) if (k < round) r.unverified.delete(k);
-  }
-
-  private record(identity: string): Record {
-    let r = this.records.get(identity);
-    if (!r) this.records.set(identity, (r = { level: 'new', passed: 0, unverified: new Map() }));
+  private record(identity: string): IdentityRecord {
+    const known = this.records.get(identity);
+    if (known) return known;
+    const r: IdentityRecord = { level: 'new', passed: 0, unverified: new Map() };
+    this.records.set(identity, r);
     return r;
   }
 }
