@@ -11,7 +11,7 @@ import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
   [--data-dir data] [--local-chain | --chain FILE] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
-  [--audit-rate 0.1] [--probation 8] [--holding-rounds 10] [--no-verification]
+  [--audit-rate 0.1] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web implies it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
@@ -22,6 +22,8 @@ their sign-in names (default 31337, the local anvil).
 --audit-rate is the fraction of a trusted volunteer's results re-executed by another volunteer (every result until it has
 passed --probation audits); work vests after --holding-rounds rounds (docs/trust.md). --no-verification takes every
 well-formed result as it is (for measuring the cost of verification, never for a public network).
+No identity (wallet, or connection when anonymous) is sent more than --exposure-shards distinct shards within
+--exposure-hours; shard choice and rebalancing respect it.
 --web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
 The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
 
@@ -70,6 +72,8 @@ const FLAGS = {
   probation: { type: 'string' },
   'holding-rounds': { type: 'string' },
   'no-verification': { type: 'boolean' },
+  'exposure-shards': { type: 'string' },
+  'exposure-hours': { type: 'string' },
   web: { type: 'boolean' },
 } as const;
 
@@ -101,6 +105,10 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
       everyMs: int('epoch-minutes', f['epoch-minutes'], d.epochs.everyMs / 60_000, 1) * 60_000,
     },
     trust: f['no-verification'] ? null : trustPolicy(f),
+    exposure: {
+      maxShards: int('exposure-shards', f['exposure-shards'], d.exposure.maxShards, 1),
+      windowMs: int('exposure-hours', f['exposure-hours'], d.exposure.windowMs / 3_600_000, 1) * 3_600_000,
+    },
   };
 }
 

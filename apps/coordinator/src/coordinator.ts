@@ -7,6 +7,7 @@ import type { TaskRecord } from './store/stores.ts';
 import type { AcceptOutcome, RoundSummary, TaskResult, TrainingRun } from './training/training-run.ts';
 import type { Audit, Author } from './trust/audits.ts';
 import { identityOf, type Verification } from './trust/verification.ts';
+import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './scheduler/exposure.ts';
 
 /** Refused messages a connection may send before it is disconnected. */
 export const MAX_REFUSALS = 5;
@@ -28,8 +29,6 @@ export interface Volunteer {
   /** False while it says it is paused or resting: it is given no tasks. */
   accepting: boolean;
   refusals: number;
-  /** Shards whose weights it has been sent. */
-  exposure: Set<number>;
   /** The wallet its sign-in session was verified for; null: it contributes but accrues nothing. */
   address: string | null;
 }
@@ -56,7 +55,7 @@ export interface CoordinatorEvents {
 }
 
 /** The dashboard notices the Coordinator itself raises; the rest come from start-up and the after-round steps. */
-export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'audit' | 'cheat' | 'rewind'>;
+export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind'>;
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task
@@ -65,6 +64,8 @@ export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue
  */
 export class Coordinator {
   readonly volunteers = new Map<string, Volunteer>();
+  /** Which shards each identity has been sent, and may be. */
+  readonly exposure: ExposureLedger;
   private readonly shardWork: number[];
   /** Tasks accepted in the current round, committed with it. */
   private accepted: TaskRecord[] = [];
@@ -80,9 +81,14 @@ export class Coordinator {
     private readonly sessions: SessionVerifier | null = null,
     /** Audits, trust and bans; without it every well-formed result is taken as it is. */
     readonly verification: Verification | null = null,
+    exposure: ExposurePolicy = DEFAULT_EXPOSURE,
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
+    this.exposure = new ExposureLedger(
+      exposure,
+      run.specs.map((s) => parameterCount(shardParameterSpecs(config, s))),
+    );
     scheduler.startRound(run.plan);
   }
 
@@ -112,7 +118,8 @@ export class Coordinator {
       return [this.refusal(id, new ProtocolError('banned', `${address} is banned: work it sent was found false`)), { to: id, type: 'disconnect', reason: 'banned' }];
     }
     if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
-    const shard = chooseShard(this.shardWork, [...this.volunteers.values()]);
+    const identity = identityOf({ id, address });
+    const shard = chooseShard(this.shardWork, [...this.volunteers.values()], (s) => this.exposure.allows(identity, s, now));
     const v: Volunteer = {
       id,
       name: m.name,
@@ -124,13 +131,12 @@ export class Coordinator {
       flopsAccepted: 0,
       accepting: true,
       refusals: 0,
-      exposure: new Set(),
       address,
     };
     this.volunteers.set(id, v);
     this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
     const { config, shards, batch } = this.run.options;
-    return [{ to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } }, await this.weightsFor(v), ...this.pump(now)];
+    return [{ to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } }, await this.weightsFor(v, now), ...this.pump(now)];
   }
 
   ready(id: string, m: ClientMessage<'ready'>, now: number): Effect[] {
@@ -178,9 +184,12 @@ export class Coordinator {
     effects.push(this.credit(v, lease, now));
     if (this.verification) {
       this.verification.book.applied(identityOf(v), lease.round);
-      if (audited) this.verification.audits.add(lease.task, lease.taskId, lease.round, this.author(v), result, now);
+      if (audited) {
+        this.verification.audits.add(lease.task, lease.taskId, lease.round, this.author(v), result, now);
+        this.verification.counts.audits += 1;
+      }
     }
-    effects.push(...(await this.afterAccept(outcome)));
+    effects.push(...(await this.afterAccept(outcome, now)));
     return [...effects, ...(await this.auditOverdue(now)), ...this.pump(now)];
   }
 
@@ -201,10 +210,11 @@ export class Coordinator {
     }
     const auditor = { ...a.auditor };
     if (verification.compare(a.result, result).agree) {
+      verification.counts.agreed += 1;
       verification.book.passed(a.origin.identity, a.round);
       verification.book.passed(auditor.identity, null);
       const effects = [this.creditAudit(v, a, now - auditor.issuedAt)];
-      return [...effects, ...(await this.settle(a)), ...this.pump(now)];
+      return [...effects, ...(await this.settle(a, now)), ...this.pump(now)];
     }
     return [...(await this.decide(a, { author: auditor, result, issuedAt: auditor.issuedAt }, now)), ...this.pump(now)];
   }
@@ -216,6 +226,7 @@ export class Coordinator {
   private async decide(a: Audit, other: { author: Author; result: TaskResult; issuedAt: number } | null, now: number): Promise<Effect[]> {
     const verification = this.verification!;
     const truth = await verification.reexecute(this.run, a);
+    verification.counts.reexecuted += 1;
     const origin = verification.compare(a.result, truth);
     const second = other ? verification.compare(other.result, truth) : null;
     const effects: Effect[] = [];
@@ -226,14 +237,13 @@ export class Coordinator {
     }
     if (origin.agree) {
       verification.book.passed(a.origin.identity, a.round);
-      if (!other) this.events.notice?.('audit', `the coordinator re-executed ${a.taskId} of ${a.origin.name}: it agrees`);
-      effects.push(...(await this.settle(a)));
+      effects.push(...(await this.settle(a, now)));
     } else {
       verification.audits.settle(a);
-      effects.push(...(await this.convict(a.origin, `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`)));
+      effects.push(...(await this.convict(a.origin, `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`, now)));
     }
     if (other && !second!.agree) {
-      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`)));
+      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`, now)));
     }
     return effects;
   }
@@ -254,19 +264,20 @@ export class Coordinator {
   }
 
   /** The audit is over and the result stands: its shard may step, the round may close. */
-  private async settle(a: Audit): Promise<Effect[]> {
+  private async settle(a: Audit, now: number): Promise<Effect[]> {
     this.verification!.audits.settle(a);
-    return this.afterAccept(this.run.release(a.task));
+    return this.afterAccept(this.run.release(a.task), now);
   }
 
   /**
    * Caught: the identity is banned (its connections dropped, its unvested work forfeited) and the
    * run goes back to before the first of its results no audit confirmed.
    */
-  private async convict(who: Author, reason: string): Promise<Effect[]> {
+  private async convict(who: Author, reason: string, now: number): Promise<Effect[]> {
     const verification = this.verification!;
     if (verification.book.isBanned(who.identity)) return [];
     const from = verification.book.ban(who.identity);
+    verification.counts.banned += 1;
     const address = who.identity.startsWith('connection:') ? null : who.identity;
     this.events.notice?.('cheat', `${who.name} was caught cheating: ${reason}. It is banned${address ? ` (${address}) and its unvested work is forfeited` : ''}`);
     await this.events.banned?.(who, address, reason);
@@ -278,7 +289,7 @@ export class Coordinator {
       v.accepting = false;
       effects.push(this.refusal(v.id, new ProtocolError('banned', `banned: ${reason}`)), { to: v.id, type: 'disconnect', reason: 'banned' });
     }
-    if (from !== null) effects.push(...(await this.rewind(from, who.name)));
+    if (from !== null) effects.push(...(await this.rewind(from, who.name, now)));
     return effects;
   }
 
@@ -287,7 +298,7 @@ export class Coordinator {
    * cancelled, the rounds from there on are forgotten and trained again, every holder gets the
    * restored weights.
    */
-  private async rewind(round: number, cause: string): Promise<Effect[]> {
+  private async rewind(round: number, cause: string, now: number): Promise<Effect[]> {
     const verification = this.verification!;
     const target = this.run.rewindTarget(round);
     if (target === null) return [];
@@ -301,7 +312,7 @@ export class Coordinator {
     this.events.notice?.('rewind', `rounds ${target}–${from} are trained again from the state before ${cause}'s first unconfirmed result${early}`);
     await this.events.rewound?.(target);
     this.scheduler.startRound(this.run.plan);
-    for (const v of this.volunteers.values()) if (!verification.book.isBanned(identityOf(v))) effects.push(await this.weightsFor(v));
+    for (const v of this.volunteers.values()) if (!verification.book.isBanned(identityOf(v))) effects.push(await this.weightsFor(v, now));
     return effects;
   }
 
@@ -333,10 +344,10 @@ export class Coordinator {
   }
 
   /** New weights to the holders of every shard that stepped; a closed round is committed before the next one is leased. */
-  private async afterAccept(outcome: AcceptOutcome): Promise<Effect[]> {
+  private async afterAccept(outcome: AcceptOutcome, now: number): Promise<Effect[]> {
     const effects: Effect[] = [];
     for (const s of outcome.stepped) {
-      for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w));
+      for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w, now));
     }
     if (outcome.closed) {
       const tasks = this.accepted;
@@ -373,26 +384,29 @@ export class Coordinator {
       const tasks = givenBack.map((l) => l.taskId).join(', ');
       this.events.notice?.('leave', `${v.name} left${givenBack.length ? `; ${tasks} ${givenBack.length > 1 ? 'are' : 'is'} re-issued` : ''}`);
     }
-    return [...(await this.rebalance()), ...this.pump(now)];
+    return [...(await this.rebalance(now)), ...this.pump(now)];
   }
 
   /**
    * A shard nobody holds stalls every round: move a volunteer to it from the shard with the most
-   * volunteers (preferring one that is idle), if that shard keeps at least one.
+   * volunteers (preferring one that is idle), if that shard keeps at least one and the volunteer's
+   * exposure budget allows it.
    */
-  private async rebalance(): Promise<Effect[]> {
+  private async rebalance(now: number): Promise<Effect[]> {
     const effects: Effect[] = [];
     for (let s = 0; s < this.run.specs.length; s++) {
       const holders = (shard: number) => [...this.volunteers.values()].filter((v) => v.shard === shard);
       if (holders(s).length > 0) continue;
       const donorShard = this.run.specs.map((_, i) => i).sort((a, b) => holders(b).length - holders(a).length)[0];
-      const candidates = holders(donorShard);
-      if (candidates.length < 2) continue;
+      const donors = holders(donorShard);
+      // only a volunteer whose exposure budget lets it receive this shard may move
+      const candidates = donors.filter((v) => this.exposure.allows(identityOf(v), s, now));
+      if (donors.length < 2 || candidates.length === 0) continue;
       const mover = candidates.find((v) => !this.scheduler.busy(v.id)) ?? candidates[candidates.length - 1];
       for (const l of this.scheduler.leave(mover.id)) effects.push(this.cancel(l, `you now hold shard ${s}`));
       mover.shard = s;
       this.events.notice?.('rebalance', `${mover.name} moves from shard ${donorShard} to shard ${s}, which nobody held`);
-      effects.push(await this.weightsFor(mover));
+      effects.push(await this.weightsFor(mover, now));
     }
     return effects;
   }
@@ -415,16 +429,9 @@ export class Coordinator {
     return effects;
   }
 
-  /** The largest fraction of all parameters any volunteer has been sent. */
+  /** The largest fraction of all parameters any identity has been sent. */
   maxExposure(): number {
-    const { config } = this.run.options;
-    const total = this.run.specs.reduce((a, s) => a + parameterCount(shardParameterSpecs(config, s)), 0);
-    let worst = 0;
-    for (const v of this.volunteers.values()) {
-      const seen = [...v.exposure].reduce((a, s) => a + parameterCount(shardParameterSpecs(config, this.run.specs[s])), 0);
-      worst = Math.max(worst, seen / total);
-    }
-    return worst;
+    return this.exposure.maxFraction();
   }
 
   get finished(): boolean {
@@ -479,9 +486,9 @@ export class Coordinator {
     return { volunteerId: v.id, identity: identityOf(v), name: v.name };
   }
 
-  private async weightsFor(v: Volunteer): Promise<Effect> {
+  private async weightsFor(v: Volunteer, now: number): Promise<Effect> {
     const state = this.run.shards[v.shard];
-    v.exposure.add(v.shard);
+    this.exposure.sent(identityOf(v), v.shard, state.version, now);
     v.readyVersion = null;
     const values = await state.valuesCached();
     const tensors: WireTensor[] = state.shard.parameters.map((p) => ({ name: p.name, dtype: 'f32', shape: p.shape, data: values.get(p.name)! }));

@@ -22,6 +22,7 @@ import { signInVerifier } from './sign-in.ts';
 import type { SiweVerifier } from '@openshard/ownership';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
 import type { Stores } from './store/stores.ts';
+import { DEFAULT_EXPOSURE, type ExposurePolicy } from './scheduler/exposure.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
 import { Verification } from './trust/verification.ts';
@@ -50,6 +51,8 @@ export interface CoordinatorOptions extends NewRunOptions {
   epochs: EpochPolicy;
   /** Audits, trust, bans and vesting; null takes every well-formed result as it is (and vests at once). */
   trust: TrustPolicy | null;
+  /** How many distinct shards one identity may be sent within a window. */
+  exposure: ExposurePolicy;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease<TaskKey>, now: number) => void;
@@ -73,6 +76,7 @@ export const DEFAULT_COORDINATOR: CoordinatorOptions = {
   chainId: 31337,
   epochs: { everyRounds: 50, everyMs: 10 * 60_000 },
   trust: DEFAULT_TRUST,
+  exposure: DEFAULT_EXPOSURE,
 };
 
 export interface RunningCoordinator {
@@ -176,5 +180,5 @@ function wireCoordinator(
     banned: (_who, address, reason) => (address ? durable.banned(address, reason) : undefined),
     rewound: durable.rewound,
   };
-  return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) }, verification);
+  return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) }, verification, o.exposure);
 }

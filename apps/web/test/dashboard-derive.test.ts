@@ -15,6 +15,7 @@ const sample = (at: number, bytesIn: number, bytesOut: number, latency: LiveStat
   bytesIn,
   bytesOut,
   maxExposure: 0,
+  exposureBudget: 0.5,
 });
 
 describe('throughput', () => {

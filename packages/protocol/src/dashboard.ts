@@ -42,7 +42,7 @@ export interface ReferencePoint {
   validationLoss?: number;
 }
 
-export type DashboardEventKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'audit' | 'cheat' | 'rewind' | 'checkpoint' | 'epoch' | 'finished';
+export type DashboardEventKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind' | 'checkpoint' | 'epoch' | 'finished';
 
 /** Something that happened, in plain words, for the event feed. */
 export interface DashboardEvent {
@@ -94,8 +94,10 @@ export interface LiveStats {
   /** Bytes received from and sent to volunteers since the coordinator started. */
   bytesIn: number;
   bytesOut: number;
-  /** The largest fraction of all model parameters any single volunteer has been sent, 0..1. */
+  /** The largest fraction of all model parameters any single identity (wallet, or connection) has been sent, 0..1. */
   maxExposure: number;
+  /** The largest fraction the exposure budget lets one identity receive within its window, 0..1. */
+  exposureBudget: number;
 }
 
 export interface RunInfo {

@@ -85,6 +85,7 @@ export class Telemetry {
       bytesIn: server.bytesIn,
       bytesOut: server.bytesOut,
       maxExposure: c.maxExposure(),
+      exposureBudget: c.exposure.budgetFraction(),
     };
     this.samples.push(stats);
     if (this.samples.length > MAX_STATS_SAMPLES) this.samples.splice(0, this.samples.length - MAX_STATS_SAMPLES);

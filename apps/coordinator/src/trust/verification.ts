@@ -12,6 +12,8 @@ import { TrustBook, type TrustPolicy } from './trust-book.ts';
 export class Verification {
   readonly book: TrustBook;
   readonly audits = new AuditQueue();
+  /** Since start-up: audits opened, agreements between two volunteers, tasks the coordinator re-executed, identities banned. */
+  readonly counts = { audits: 0, agreed: 0, reexecuted: 0, banned: 0 };
 
   constructor(
     readonly policy: TrustPolicy,

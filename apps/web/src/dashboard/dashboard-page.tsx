@@ -84,7 +84,7 @@ function RunSummary({ run, rounds, validation, latest }: RunSummaryProps) {
         {stat('Batch', `${run.batch} × ${run.microBatches} micro-batches`)}
         {stat('Round', `${roundsCompleted(rounds, latest)} / ${run.rounds}${latest?.finished ? ' (finished)' : ''}`)}
         {stat('Tokens trained', formatCount(tokensTrained(rounds)))}
-        {stat('Largest share of the model any volunteer has seen', latest ? formatPercent(latest.maxExposure) : '—')}
+        {stat('Largest share of the model any volunteer has seen', latest ? `${formatPercent(latest.maxExposure)} (budget ${formatPercent(latest.exposureBudget)})` : '—')}
       </section>
       <p className="loss-summary">
         {loss ? <span data-testid="loss-summary">{loss}</span> : <span className="muted">No round has closed yet.</span>}
