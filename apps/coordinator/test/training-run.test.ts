@@ -74,4 +74,62 @@ describe('TrainingRun (coordinator, no sockets)', () => {
     expect(run.plan.isDone(loss)).toBe(false);
     expect(run.shards[1].version).toBe(0);
   });
+
+  test('behavior: a held result keeps its shard from stepping until released; a rewind restores a kept round exactly, with new version numbers', async () => {
+    const be = new CpuBackend();
+    const trainer = new Trainer(new CpuBackend(), TEXT, OPTIONS);
+    const expected: number[] = [];
+    for (let i = 0; i < 3; i++) expected.push((await trainer.trainStep()).loss);
+
+    const run = new TrainingRun(new CpuBackend(), TEXT, OPTIONS);
+    const held: (Shard | null)[] = run.shards.map(() => null);
+    const versions: number[] = [];
+    /** Runs the round's tasks in plan order, holding those whose id matches `hold`; returns the held ones (the round closes only without any). */
+    const runRound = async (hold: (id: string) => boolean) => {
+      const waiting = [];
+      for (;;) {
+        const t = run.plan.ready()[0];
+        if (!t) return waiting;
+        const shards = await volunteerShards(run, be, held, versions);
+        const inputs = run.inputs(t);
+        const h = hold(run.plan.id(t));
+        const r = run.accept(t, await executeTask(shards[t.shard], t.kind, inputs.tensors, inputs.lossScale), h);
+        if (h) waiting.push(t);
+        if (r.closed && waiting.length) throw new Error('the round closed with a result held');
+        if (r.closed) return waiting;
+      }
+    };
+    await run.keepSnapshot(3);
+    const [heldTask] = await runRound((id) => id.endsWith('backward/s0/m1'));
+    expect(run.isHeld(heldTask)).toBe(true);
+    expect(run.shards[0].steps).toBe(0); // its gradients are complete, but one is held
+    expect(run.shards[1].steps).toBe(1);
+    const released = run.release(heldTask);
+    expect(released.stepped).toEqual([0]);
+    expect(released.closed?.loss).toBeCloseTo(expected[0], 5);
+    await run.keepSnapshot(3);
+
+    // round 1 goes wrong (a cheat found late, say): back to its start, and it is trained again
+    await runRound(() => false);
+    const versionsBefore = run.shards.map((s) => s.version);
+    expect(run.round).toBe(2);
+    expect(run.rewindTarget(1)).toBe(1);
+    run.rewind(1);
+    expect(run.round).toBe(1);
+    run.shards.forEach((s, i) => {
+      expect(s.steps).toBe(1);
+      expect(s.version).toBeGreaterThan(versionsBefore[i]);
+    });
+    const losses: number[] = [];
+    while (losses.length < 2) {
+      const t = run.plan.ready()[0];
+      const shards = await volunteerShards(run, be, held, versions);
+      const inputs = run.inputs(t);
+      const r = run.accept(t, await executeTask(shards[t.shard], t.kind, inputs.tensors, inputs.lossScale));
+      if (r.closed) losses.push(r.closed.loss);
+    }
+    losses.forEach((l, i) => expect(Math.abs(l - expected[i + 1]) / expected[i + 1], `round ${i + 1}`).toBeLessThanOrEqual(1e-5));
+    expect(() => run.rewind(7)).toThrow('no snapshot of round 7 is kept (kept: 0, 1)');
+    expect(run.rewindTarget(9)).toBe(1);
+  });
 });
