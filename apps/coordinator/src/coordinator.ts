@@ -50,8 +50,8 @@ export interface CoordinatorEvents {
   notice?(kind: NoticeKind, text: string): void;
   /** Caught cheating: the place to record the ban and forfeit the identity's unvested work durably. */
   banned?(who: Author, address: string | null, reason: string): void | Promise<void>;
-  /** The run went back to the start of `round`: rounds from it on are forgotten and trained again. */
-  rewound?(round: number): void | Promise<void>;
+  /** The run went back to the start of `round`: rounds from it on are forgotten and trained again; `pending` is the open round's accepted work, undone with them. */
+  rewound?(round: number, pending: readonly TaskRecord[]): void | Promise<void>;
 }
 
 /** The dashboard notices the Coordinator itself raises; the rest come from start-up and the after-round steps. */
@@ -306,11 +306,12 @@ export class Coordinator {
     for (const a of verification.audits.clear()) if (a.auditor) effects.push(this.cancelLease(a.auditor.volunteerId, a.id, 'the round is trained again'));
     const from = this.run.round;
     this.run.rewind(target);
+    const pending = this.accepted;
     this.accepted = [];
     verification.book.forgetFrom(target);
     const early = target > round ? ` (round ${round} is older than any kept state; results of ${cause} before round ${target} stay)` : '';
     this.events.notice?.('rewind', `rounds ${target}–${from} are trained again from the state before ${cause}'s first unconfirmed result${early}`);
-    await this.events.rewound?.(target);
+    await this.events.rewound?.(target, pending);
     this.scheduler.startRound(this.run.plan);
     for (const v of this.volunteers.values()) if (!verification.book.isBanned(identityOf(v))) effects.push(await this.weightsFor(v, now));
     return effects;

@@ -21,7 +21,7 @@ import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { signInVerifier } from './sign-in.ts';
 import type { SiweVerifier } from '@openshard/ownership';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
-import type { Stores } from './store/stores.ts';
+import type { Stores, TaskRecord } from './store/stores.ts';
 import { DEFAULT_EXPOSURE, type ExposurePolicy } from './scheduler/exposure.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
@@ -124,8 +124,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
         (await store.bans()).map((b) => b.address),
       )
     : null;
-  const rewound = async (round: number) => {
-    await store.rollbackTo(runId, round);
+  const rewound = async (round: number, pending: readonly TaskRecord[]) => {
+    // the work done in the undone rounds stays credited (a cheater's is forfeited all the same)
+    await store.rewindTo(runId, round, pending, String(Date.now()));
     feed.rewind(round);
     // the checkpoint a crash would resume from must not hold what was undone
     if (((await store.latestRun())?.checkpointRound ?? 0) > round) await opened.checkpoint();
@@ -167,7 +168,7 @@ function wireCoordinator(
   siwe: SiweVerifier,
   o: CoordinatorOptions,
   verification: Verification | null,
-  durable: { rewound(round: number): Promise<void>; banned(address: string, reason: string): Promise<void> },
+  durable: { rewound(round: number, pending: readonly TaskRecord[]): Promise<void>; banned(address: string, reason: string): Promise<void> },
 ): Coordinator {
   const { run, spec } = opened;
   const events: CoordinatorEvents = {

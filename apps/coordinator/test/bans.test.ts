@@ -48,4 +48,26 @@ describe('bans and forfeits (SQLite)', () => {
     expect(await reopened.runs.bans()).toEqual([{ address: MALLORY, reason: 'random results', at: 100, forfeitFrom: 3 }]);
     await reopened.close();
   });
+
+  test('behavior: a rewind forgets the rounds but keeps their work (and the open round’s) credited, also across a crash recovery; a banned address’s stays forfeited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openshard-rewind-'));
+    dirs.push(dir);
+    const stores = await openSqliteStores(join(dir, 'openshard.sqlite'));
+    const runs = stores.runs;
+    await runs.createRun('run', '{}', 0);
+    for (let r = 0; r < 4; r++) await runs.closeRound('run', { round: r, loss: 1, tokens: 1, closedAt: r }, [task(r, ALICE, 7), task(r, MALLORY, 10)]);
+    await runs.recordMetric('run', 3, 'validationLoss', 2, 3);
+    await runs.ban('run', { address: MALLORY, reason: 'caught in round 4', at: 5, forfeitFrom: 0 });
+    await runs.rewindTo('run', 2, [task(4, ALICE, 7), task(4, MALLORY, 10)], 'x');
+    expect((await runs.rounds('run')).map((r) => r.round)).toEqual([0, 1]);
+    expect((await runs.tasks('run')).every((t) => t.round < 2)).toBe(true);
+    expect(await runs.metrics('run', 'validationLoss')).toEqual([]);
+    expect(await runs.shares('run')).toEqual(new Map([[ALICE, 35n]]));
+    // trained again: the same task ids are free; a crash recovery to round 2 keeps the undone work
+    await runs.closeRound('run', { round: 2, loss: 1, tokens: 1, closedAt: 9 }, [task(2, ALICE, 7)]);
+    await runs.rollbackTo('run', 2);
+    expect(await runs.shares('run')).toEqual(new Map([[ALICE, 35n]]));
+    expect((await runs.receipts('run')).filter((r) => r.taskId.includes('#undone-x'))).toHaveLength(6);
+    await stores.close();
+  });
 });

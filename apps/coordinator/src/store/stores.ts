@@ -97,8 +97,15 @@ export interface RunStore {
   closeRound(runId: string, r: RoundRecord, tasks: readonly TaskRecord[]): Promise<void>;
   /** The checkpoint at `path` (written and renamed into place already) starts at `round`. */
   commitCheckpoint(runId: string, round: number, path: string): Promise<void>;
-  /** Forgets rounds, tasks, receipts and metrics at or after `round` (they will be trained again). */
+  /** Forgets rounds, tasks, receipts and metrics at or after `round` (they will be trained again); receipts of work a rewind undid stay. */
   rollbackTo(runId: string, round: number): Promise<void>;
+  /**
+   * A rewind: rounds, tasks and metrics at or after `round` are forgotten (they will be trained
+   * again), but the work done in them stays credited: their receipts, and those of `pending` (the
+   * open round's accepted tasks), are kept under new task ids marked as undone (`#undone-<tag>`).
+   * Forfeits still apply to them. All in one transaction.
+   */
+  rewindTo(runId: string, round: number, pending: readonly TaskRecord[], tag: string): Promise<void>;
   rounds(runId: string): Promise<RoundRecord[]>;
   tasks(runId: string): Promise<TaskRecord[]>;
   receipts(runId: string): Promise<WorkReceipt[]>;

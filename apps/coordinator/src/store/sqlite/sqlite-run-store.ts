@@ -68,9 +68,23 @@ export class SqliteRunStore implements RunStore {
   }
 
   async rollbackTo(runId: string, round: number): Promise<void> {
+    this.db.transaction(() => this.forget(runId, round))();
+  }
+
+  async rewindTo(runId: string, round: number, pending: readonly TaskRecord[], tag: string): Promise<void> {
+    const undone = `#undone-${tag}`;
+    const insertReceipt = this.db.prepare('INSERT INTO receipts (run_id, round, task_id, address, shard, micro_batch, flops) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
-      for (const table of ['rounds', 'tasks', 'receipts', 'metrics']) this.db.prepare(`DELETE FROM ${table} WHERE run_id = ? AND round >= ?`).run(runId, round);
+      this.db.prepare(`UPDATE receipts SET task_id = task_id || ? WHERE run_id = ? AND round >= ? AND task_id NOT LIKE '%#undone-%'`).run(undone, runId, round);
+      for (const t of pending) if (t.address) insertReceipt.run(runId, t.round, t.taskId + undone, t.address, t.shard, t.microBatch, t.flops);
+      this.forget(runId, round);
     })();
+  }
+
+  /** Deletes what rounds at or after `round` recorded, except receipts of work a rewind undid (that work was done). */
+  private forget(runId: string, round: number): void {
+    for (const table of ['rounds', 'tasks', 'metrics']) this.db.prepare(`DELETE FROM ${table} WHERE run_id = ? AND round >= ?`).run(runId, round);
+    this.db.prepare(`DELETE FROM receipts WHERE run_id = ? AND round >= ? AND task_id NOT LIKE '%#undone-%'`).run(runId, round);
   }
 
   async rounds(runId: string): Promise<RoundRecord[]> {
