@@ -37,6 +37,16 @@ async function contribute(page: Page, url: string, button: string): Promise<stri
   return (await page.getByTestId('status-name').textContent())!;
 }
 
+/** Re-executions of other volunteers' results that volunteers did (the coordinator's own are not logged). */
+function auditsDone(dataDir: string): number {
+  const db = new Database(join(dataDir, 'openshard.sqlite'), { readonly: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_id LIKE '%/audit'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 /** The coordinator's committed record of each volunteer: accepted tasks and their work units. */
 function committedWork(dataDir: string): Map<string, { tasks: number; flops: number }> {
   const db = new Database(join(dataDir, 'openshard.sqlite'), { readonly: true });
@@ -119,6 +129,10 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
   expect(last).toBeLessThan(first - LOSS_DROP);
   await expect(dashboard.getByTestId('validation-summary')).toContainText('validation loss');
   await expect(dashboard.getByRole('list', { name: 'Events' })).toContainText(`${slow} left`);
+
+  // every tab was new, so its results were audited (by another tab, or by the coordinator's CPU kernels): none was taken for a cheat
+  expect(observer.events.filter((e) => e.kind === 'cheat' || e.kind === 'rewind')).toEqual([]);
+  expect(auditsDone(coordinator.dataDir)).toBeGreaterThan(0);
 
   // what each page says it earned is what the coordinator committed for that name
   const committed = committedWork(coordinator.dataDir);
