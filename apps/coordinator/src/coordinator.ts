@@ -1,61 +1,21 @@
 import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
-import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type DashboardEventKind, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
+import { PROTOCOL_VERSION, ProtocolError, type ClientMessage, type WireTensor } from '@openshard/protocol';
+import { cancel, refusal, type CoordinatorEvents, type Effect, type SessionVerifier, type Volunteer } from './coordinator-io.ts';
 import { chooseShard } from './scheduler/assignment.ts';
-import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
-import type { TaskKey } from './training/round-plan.ts';
-import type { TaskRecord } from './store/stores.ts';
-import type { AcceptOutcome, RoundSummary, TaskResult, TrainingRun } from './training/training-run.ts';
-import type { Audit, Author } from './trust/audits.ts';
-import { identityOf, type Verification } from './trust/verification.ts';
 import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './scheduler/exposure.ts';
+import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
+import type { TaskRecord } from './store/stores.ts';
+import type { TaskKey } from './training/round-plan.ts';
+import type { AcceptOutcome, TaskResult, TrainingRun } from './training/training-run.ts';
+import { Auditing } from './trust/auditing.ts';
+import { authorOf, identityOf, type Verification } from './trust/verification.ts';
+
+export type { CoordinatorEvents, Effect, NoticeKind, SessionVerifier, Volunteer } from './coordinator-io.ts';
 
 /** Refused messages a connection may send before it is disconnected. */
 export const MAX_REFUSALS = 5;
 /** Weight of the newest measurement in a volunteer's throughput average. */
 const THROUGHPUT_EWMA = 0.3;
-
-export interface Volunteer {
-  id: string;
-  name: string;
-  backend: 'cpu' | 'webgpu';
-  shard: number;
-  /** The weights version the volunteer said it holds; tasks go only to volunteers on the current version. */
-  readyVersion: number | null;
-  /** FLOPs per ms of its accepted tasks (moving average); null until one is accepted. */
-  throughput: number | null;
-  tasksAccepted: number;
-  /** Work units (FLOPs) of its accepted tasks. */
-  flopsAccepted: number;
-  /** False while it says it is paused or resting: it is given no tasks. */
-  accepting: boolean;
-  refusals: number;
-  /** The wallet its sign-in session was verified for; null: it contributes but accrues nothing. */
-  address: string | null;
-}
-
-/** Turns a sign-in session token into the address it was issued for, or throws saying why not. */
-export interface SessionVerifier {
-  addressOf(token: string): string;
-}
-
-/** A message for one volunteer, or an order to drop its connection. */
-export type Effect = { to: string; type: ServerMessageType; message: ServerMessage<ServerMessageType>; tensors?: WireTensor[] } | { to: string; type: 'disconnect'; reason: string };
-
-export interface CoordinatorEvents {
-  /** Awaited before anything else happens: the place to commit the round durably. */
-  roundClosed?(summary: RoundSummary, tasks: TaskRecord[]): void | Promise<void>;
-  /** A result was accepted: its lease, and when. */
-  taskAccepted?(lease: TaskLease<TaskKey>, computeMs: number, now: number): void;
-  /** Something a researcher watching the run would want to know, in plain words. */
-  notice?(kind: NoticeKind, text: string): void;
-  /** Caught cheating: the place to record the ban and forfeit the identity's unvested work durably. */
-  banned?(who: Author, address: string | null, reason: string): void | Promise<void>;
-  /** The run went back to the start of `round`: rounds from it on are forgotten and trained again; `pending` is the open round's accepted work, undone with them. */
-  rewound?(round: number, pending: readonly TaskRecord[]): void | Promise<void>;
-}
-
-/** The dashboard notices the Coordinator itself raises; the rest come from start-up and the after-round steps. */
-export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind'>;
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task
@@ -69,6 +29,8 @@ export class Coordinator {
   private readonly shardWork: number[];
   /** Tasks accepted in the current round, committed with it. */
   private accepted: TaskRecord[] = [];
+  /** The audit flow, when results are verified. */
+  private readonly auditing: Auditing | null;
 
   constructor(
     readonly run: TrainingRun,
@@ -85,6 +47,21 @@ export class Coordinator {
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
+    this.auditing = verification
+      ? new Auditing(
+          verification,
+          {
+            run,
+            scheduler,
+            volunteers: this.volunteers,
+            refuse: (id, e, leaseId) => this.refuse(id, e, leaseId),
+            record: (v, task, round, taskId, leaseId, elapsedMs) => this.record(v, task, round, taskId, leaseId, elapsedMs),
+            afterAccept: (outcome, now) => this.afterAccept(outcome, now),
+            rewind: (round, cause, now) => this.rewind(round, cause, now),
+          },
+          events,
+        )
+      : null;
     this.exposure = new ExposureLedger(
       exposure,
       run.specs.map((s) => parameterCount(shardParameterSpecs(config, s))),
@@ -94,12 +71,9 @@ export class Coordinator {
 
   async hello(id: string, m: ClientMessage<'hello'>, now: number): Promise<Effect[]> {
     if (m.protocol !== PROTOCOL_VERSION) {
-      return [
-        this.refusal(id, new ProtocolError('version', `protocol version ${m.protocol} is not ${PROTOCOL_VERSION}; update the volunteer`)),
-        { to: id, type: 'disconnect', reason: 'protocol version' },
-      ];
+      return [refusal(id, new ProtocolError('version', `protocol version ${m.protocol} is not ${PROTOCOL_VERSION}; update the volunteer`)), { to: id, type: 'disconnect', reason: 'protocol version' }];
     }
-    if (this.volunteers.has(id)) return [this.refusal(id, new ProtocolError('bad-message', 'hello was already received on this connection'))];
+    if (this.volunteers.has(id)) return [refusal(id, new ProtocolError('bad-message', 'hello was already received on this connection'))];
     let address: string | null = null;
     if (m.session !== undefined) {
       try {
@@ -108,14 +82,14 @@ export class Coordinator {
       } catch (e) {
         // refused rather than silently anonymous: the owner would contribute without earning
         return [
-          this.refusal(id, new ProtocolError('session', `session refused: ${(e as Error).message}; sign in again, or contribute without a wallet`)),
+          refusal(id, new ProtocolError('session', `session refused: ${(e as Error).message}; sign in again, or contribute without a wallet`)),
           { to: id, type: 'disconnect', reason: 'session refused' },
         ];
       }
     }
     if (address && this.verification?.book.isBanned(address)) {
       this.events.notice?.('refused', `${m.name} (${address}) tried to rejoin, but that address is banned for cheating`);
-      return [this.refusal(id, new ProtocolError('banned', `${address} is banned: work it sent was found false`)), { to: id, type: 'disconnect', reason: 'banned' }];
+      return [refusal(id, new ProtocolError('banned', `${address} is banned: work it sent was found false`)), { to: id, type: 'disconnect', reason: 'banned' }];
     }
     if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
     const identity = identityOf({ id, address });
@@ -159,7 +133,7 @@ export class Coordinator {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);
     const audit = this.verification?.audits.get(m.leaseId);
-    if (audit) return this.auditResult(v, audit, { tensors, loss: m.loss }, now);
+    if (audit) return [...(await this.auditing!.answer(v, audit, { tensors, loss: m.loss }, now)), ...this.pump(now)];
     const standing = this.scheduler.standing(m.leaseId, id);
     // a result overtaken by a round's end or a rewind is an honest race: refused, but not held against the sender
     if (standing.kind === 'stale' || this.verification?.audits.wasVoided(m.leaseId)) {
@@ -185,112 +159,12 @@ export class Coordinator {
     if (this.verification) {
       this.verification.book.applied(identityOf(v), lease.round);
       if (audited) {
-        this.verification.audits.add(lease.task, lease.taskId, lease.round, this.author(v), result, now);
+        this.verification.audits.add(lease.task, lease.taskId, lease.round, authorOf(v), result, now);
         this.verification.counts.audits += 1;
       }
     }
     effects.push(...(await this.afterAccept(outcome, now)));
-    return [...effects, ...(await this.auditOverdue(now)), ...this.pump(now)];
-  }
-
-  /**
-   * An auditor's re-execution: checked like any result, then compared with the result under
-   * audit. Agreement releases the audited result (its shard may step) and counts for both;
-   * disagreement is decided by the coordinator's own re-execution.
-   */
-  private async auditResult(v: Volunteer, a: Audit, result: TaskResult, now: number): Promise<Effect[]> {
-    const verification = this.verification!;
-    if (a.auditor?.volunteerId !== v.id) return this.refuse(v.id, new ProtocolError('not-leased', `lease ${a.id} was never given to you`), a.id);
-    try {
-      this.run.check(a.task, result);
-    } catch (e) {
-      verification.audits.release(v.id);
-      verification.book.suspect(identityOf(v));
-      return [...this.refuse(v.id, new ProtocolError('bad-tensor', (e as Error).message), a.id), ...this.pump(now)];
-    }
-    const auditor = { ...a.auditor };
-    if (verification.compare(a.result, result).agree) {
-      verification.counts.agreed += 1;
-      verification.book.passed(a.origin.identity, a.round);
-      verification.book.passed(auditor.identity, null);
-      const effects = [this.creditAudit(v, a, now - auditor.issuedAt)];
-      return [...effects, ...(await this.settle(a, now)), ...this.pump(now)];
-    }
-    return [...(await this.decide(a, { author: auditor, result, issuedAt: auditor.issuedAt }, now)), ...this.pump(now)];
-  }
-
-  /**
-   * The coordinator re-executes an audited task itself: whoever disagrees with it is banned (and
-   * what it touched undone); an audited result that agrees is released.
-   */
-  private async decide(a: Audit, other: { author: Author; result: TaskResult; issuedAt: number } | null, now: number): Promise<Effect[]> {
-    const verification = this.verification!;
-    const truth = await verification.reexecute(this.run, a);
-    verification.counts.reexecuted += 1;
-    const origin = verification.compare(a.result, truth);
-    const second = other ? verification.compare(other.result, truth) : null;
-    const effects: Effect[] = [];
-    if (other && second!.agree) {
-      verification.book.passed(other.author.identity, null);
-      const v = this.volunteers.get(other.author.volunteerId);
-      if (v) effects.push(this.creditAudit(v, a, now - other.issuedAt));
-    }
-    if (origin.agree) {
-      verification.book.passed(a.origin.identity, a.round);
-      effects.push(...(await this.settle(a, now)));
-    } else {
-      verification.audits.settle(a);
-      effects.push(...(await this.convict(a.origin, `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`, now)));
-    }
-    if (other && !second!.agree) {
-      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`, now)));
-    }
-    return effects;
-  }
-
-  /** Audits nobody else can take in time, and those whose auditor missed its deadline: the coordinator decides them itself. */
-  private async auditOverdue(now: number): Promise<Effect[]> {
-    const verification = this.verification;
-    if (!verification) return [];
-    const connected = [...this.volunteers.values()].filter((v) => !verification.book.isBanned(identityOf(v))).map((v) => ({ ...this.author(v), shard: v.shard }));
-    const effects: Effect[] = [];
-    for (const a of verification.audits.overdue(connected, now, verification.policy.auditWaitMs)) {
-      // settled or voided by an earlier decision in this loop (a rewind clears every audit)
-      if (verification.audits.get(a.id) !== a) continue;
-      if (a.auditor) effects.push(this.cancelLease(a.auditor.volunteerId, a.id, 'the audit is decided without you'));
-      effects.push(...(await this.decide(a, null, now)));
-    }
-    return effects;
-  }
-
-  /** The audit is over and the result stands: its shard may step, the round may close. */
-  private async settle(a: Audit, now: number): Promise<Effect[]> {
-    this.verification!.audits.settle(a);
-    return this.afterAccept(this.run.release(a.task), now);
-  }
-
-  /**
-   * Caught: the identity is banned (its connections dropped, its unvested work forfeited) and the
-   * run goes back to before the first of its results no audit confirmed.
-   */
-  private async convict(who: Author, reason: string, now: number): Promise<Effect[]> {
-    const verification = this.verification!;
-    if (verification.book.isBanned(who.identity)) return [];
-    const from = verification.book.ban(who.identity);
-    verification.counts.banned += 1;
-    const address = who.identity.startsWith('connection:') ? null : who.identity;
-    this.events.notice?.('cheat', `${who.name} was caught cheating: ${reason}. It is banned${address ? ` (${address}) and its unvested work is forfeited` : ''}`);
-    await this.events.banned?.(who, address, reason);
-    const effects: Effect[] = [];
-    for (const v of this.volunteers.values()) {
-      if (identityOf(v) !== who.identity) continue;
-      this.scheduler.leave(v.id);
-      verification.audits.release(v.id);
-      v.accepting = false;
-      effects.push(this.refusal(v.id, new ProtocolError('banned', `banned: ${reason}`)), { to: v.id, type: 'disconnect', reason: 'banned' });
-    }
-    if (from !== null) effects.push(...(await this.rewind(from, who.name, now)));
-    return effects;
+    return [...effects, ...((await this.auditing?.overdue(now)) ?? []), ...this.pump(now)];
   }
 
   /**
@@ -303,7 +177,7 @@ export class Coordinator {
     const target = this.run.rewindTarget(round);
     if (target === null) return [];
     const effects: Effect[] = this.scheduler.active().map((l) => this.cancel(l, 'the round is trained again'));
-    for (const a of verification.audits.clear()) if (a.auditor) effects.push(this.cancelLease(a.auditor.volunteerId, a.id, 'the round is trained again'));
+    for (const a of verification.audits.clear()) if (a.auditor) effects.push(cancel(a.auditor.volunteerId, a.id, 'the round is trained again'));
     const from = this.run.round;
     this.run.rewind(target);
     const pending = this.accepted;
@@ -326,11 +200,6 @@ export class Coordinator {
     const elapsedMs = now - lease.issuedAt;
     this.events.taskAccepted?.(lease, elapsedMs, now);
     return this.record(v, lease.task, lease.round, lease.taskId, lease.id, elapsedMs);
-  }
-
-  /** An auditor's agreeing (or vindicated) re-execution is work too. */
-  private creditAudit(v: Volunteer, a: Audit, elapsedMs: number): Effect {
-    return this.record(v, a.task, a.round, `${a.taskId}/audit`, a.id, elapsedMs);
   }
 
   private record(v: Volunteer, task: TaskKey, round: number, taskId: string, leaseId: string, elapsedMs: number): Effect {
@@ -417,13 +286,13 @@ export class Coordinator {
     const expired = this.scheduler.expire(now);
     for (const l of expired) this.events.notice?.('reissue', `${this.volunteers.get(l.volunteerId)?.name ?? l.volunteerId}'s lease on ${l.taskId} expired; it is re-issued`);
     const effects = expired.map((l) => this.cancel(l, 'the lease expired'));
-    return [...effects, ...(await this.auditOverdue(now)), ...this.pump(now)];
+    return [...effects, ...((await this.auditing?.overdue(now)) ?? []), ...this.pump(now)];
   }
 
   /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */
   refuse(id: string, e: ProtocolError, leaseId?: string, counted = true): Effect[] {
     const v = this.volunteers.get(id);
-    const effects: Effect[] = [this.refusal(id, e, leaseId)];
+    const effects: Effect[] = [refusal(id, e, leaseId)];
     const count = v ? (counted ? ++v.refusals : v.refusals) : MAX_REFUSALS + 1;
     this.events.notice?.('refused', `refused a message from ${v?.name ?? id} (${e.code}): ${e.message.slice(0, 160)}`);
     if (count > MAX_REFUSALS) effects.push({ to: id, type: 'disconnect', reason: `more than ${MAX_REFUSALS} refused messages` });
@@ -448,7 +317,7 @@ export class Coordinator {
       (v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.heldBy(v.id).length,
     );
     if (verification) {
-      const idleAuthors = idle.map((v) => ({ ...this.author(v), shard: v.shard }));
+      const idleAuthors = idle.map((v) => ({ ...authorOf(v), shard: v.shard }));
       for (const a of verification.audits.assign(idleAuthors, now, (x) => this.scheduler.deadlineMs(x.task))) {
         const v = this.volunteers.get(a.auditor!.volunteerId)!;
         effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
@@ -483,10 +352,6 @@ export class Coordinator {
     };
   }
 
-  private author(v: Volunteer): Author {
-    return { volunteerId: v.id, identity: identityOf(v), name: v.name };
-  }
-
   private async weightsFor(v: Volunteer, now: number): Promise<Effect> {
     const state = this.run.shards[v.shard];
     this.exposure.sent(identityOf(v), v.shard, state.version, now);
@@ -497,22 +362,10 @@ export class Coordinator {
   }
 
   private cancel(l: TaskLease, reason: string): Effect {
-    return this.cancelLease(l.volunteerId, l.id, reason);
-  }
-
-  private cancelLease(to: string, leaseId: string, reason: string): Effect {
-    return { to, type: 'cancel', message: { leaseId, reason } };
-  }
-
-  private refusal(id: string, e: ProtocolError, leaseId?: string): Effect {
-    return { to: id, type: 'refused', message: { code: e.code, message: e.message, ...(leaseId ? { leaseId } : {}) } };
+    return cancel(l.volunteerId, l.id, reason);
   }
 
   private unknown(id: string): Effect[] {
     return this.refuse(id, new ProtocolError('bad-message', 'send hello first'));
   }
-}
-
-function formatError(e: number): string {
-  return Number.isFinite(e) ? e.toPrecision(2) : 'unbounded';
 }

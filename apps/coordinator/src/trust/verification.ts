@@ -1,6 +1,6 @@
 import { executeTask } from '@openshard/volunteer';
 import type { TaskResult, TrainingRun } from '../training/training-run.ts';
-import { AuditQueue, type Audit } from './audits.ts';
+import { AuditQueue, type Audit, type Author } from './audits.ts';
 import { compareResults, type Agreement } from './compare.ts';
 import { TrustBook, type TrustPolicy } from './trust-book.ts';
 
@@ -42,4 +42,8 @@ export class Verification {
 /** A volunteer's identity for trust and bans: its wallet when signed in, else its connection. */
 export function identityOf(v: { id: string; address: string | null }): string {
   return v.address ?? `connection:${v.id}`;
+}
+
+export function authorOf(v: { id: string; name: string; address: string | null }): Author {
+  return { volunteerId: v.id, identity: identityOf(v), name: v.name };
 }

@@ -1,0 +1,142 @@
+import { ProtocolError } from '@openshard/protocol';
+import { cancel, refusal, type CoordinatorEvents, type Effect, type Volunteer } from '../coordinator-io.ts';
+import type { LeaseScheduler } from '../scheduler/leases.ts';
+import type { TaskKey } from '../training/round-plan.ts';
+import type { AcceptOutcome, TaskResult, TrainingRun } from '../training/training-run.ts';
+import type { Audit, Author } from './audits.ts';
+import { authorOf, identityOf, type Verification } from './verification.ts';
+
+/** What the audit flow needs of the Coordinator. */
+export interface AuditPort {
+  readonly run: TrainingRun;
+  readonly scheduler: LeaseScheduler<TaskKey>;
+  readonly volunteers: ReadonlyMap<string, Volunteer>;
+  refuse(id: string, e: ProtocolError, leaseId?: string): Effect[];
+  /** Credits work: the task log entry, the volunteer's throughput and tally, its `accepted` ack. */
+  record(v: Volunteer, task: TaskKey, round: number, taskId: string, leaseId: string, elapsedMs: number): Effect;
+  /** Whatever an applied or released result completed: new weights out, the round closed. */
+  afterAccept(outcome: AcceptOutcome, now: number): Promise<Effect[]>;
+  /** Back to the start of `round`: every lease and audit cancelled, the rounds trained again. */
+  rewind(round: number, cause: string, now: number): Promise<Effect[]>;
+}
+
+/**
+ * What happens to a result once it is audited (docs/trust.md): an auditor's answer compared, a
+ * disagreement or an overdue audit decided by the coordinator's own re-execution, a held result
+ * released, a cheat convicted. The Coordinator hands it audit answers and ticks; it returns the
+ * effects, like the Coordinator.
+ */
+export class Auditing {
+  constructor(
+    private readonly verification: Verification,
+    private readonly port: AuditPort,
+    private readonly events: Pick<CoordinatorEvents, 'notice' | 'banned'>,
+  ) {}
+
+  /**
+   * An auditor's re-execution: checked like any result, then compared with the result under
+   * audit. Agreement releases the audited result (its shard may step) and counts for both;
+   * disagreement is decided by the coordinator's own re-execution.
+   */
+  async answer(v: Volunteer, a: Audit, result: TaskResult, now: number): Promise<Effect[]> {
+    const verification = this.verification;
+    if (a.auditor?.volunteerId !== v.id) return this.port.refuse(v.id, new ProtocolError('not-leased', `lease ${a.id} was never given to you`), a.id);
+    try {
+      this.port.run.check(a.task, result);
+    } catch (e) {
+      verification.audits.release(v.id);
+      verification.book.suspect(identityOf(v));
+      return this.port.refuse(v.id, new ProtocolError('bad-tensor', (e as Error).message), a.id);
+    }
+    const auditor = { ...a.auditor };
+    if (verification.compare(a.result, result).agree) {
+      verification.counts.agreed += 1;
+      verification.book.passed(a.origin.identity, a.round);
+      verification.book.passed(auditor.identity, null);
+      return [this.credit(v, a, now - auditor.issuedAt), ...(await this.settle(a, now))];
+    }
+    return this.decide(a, { author: auditor, result, issuedAt: auditor.issuedAt }, now);
+  }
+
+  /**
+   * The coordinator re-executes an audited task itself: whoever disagrees with it is banned (and
+   * what it touched undone); an audited result that agrees is released.
+   */
+  private async decide(a: Audit, other: { author: Author; result: TaskResult; issuedAt: number } | null, now: number): Promise<Effect[]> {
+    const verification = this.verification;
+    const truth = await verification.reexecute(this.port.run, a);
+    verification.counts.reexecuted += 1;
+    const origin = verification.compare(a.result, truth);
+    const second = other ? verification.compare(other.result, truth) : null;
+    const effects: Effect[] = [];
+    if (other && second!.agree) {
+      verification.book.passed(other.author.identity, null);
+      const v = this.port.volunteers.get(other.author.volunteerId);
+      if (v) effects.push(this.credit(v, a, now - other.issuedAt));
+    }
+    if (origin.agree) {
+      verification.book.passed(a.origin.identity, a.round);
+      effects.push(...(await this.settle(a, now)));
+    } else {
+      verification.audits.settle(a);
+      effects.push(...(await this.convict(a.origin, `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`, now)));
+    }
+    if (other && !second!.agree) {
+      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`, now)));
+    }
+    return effects;
+  }
+
+  /** Audits nobody else can take in time, and those whose auditor missed its deadline: the coordinator decides them itself. */
+  async overdue(now: number): Promise<Effect[]> {
+    const verification = this.verification;
+    const connected = [...this.port.volunteers.values()].filter((v) => !verification.book.isBanned(identityOf(v))).map((v) => ({ ...authorOf(v), shard: v.shard }));
+    const effects: Effect[] = [];
+    for (const a of verification.audits.overdue(connected, now, verification.policy.auditWaitMs)) {
+      // settled or voided by an earlier decision in this loop (a rewind clears every audit)
+      if (verification.audits.get(a.id) !== a) continue;
+      if (a.auditor) effects.push(cancel(a.auditor.volunteerId, a.id, 'the audit is decided without you'));
+      effects.push(...(await this.decide(a, null, now)));
+    }
+    return effects;
+  }
+
+  /** The audit is over and the result stands: its shard may step, the round may close. */
+  private async settle(a: Audit, now: number): Promise<Effect[]> {
+    this.verification.audits.settle(a);
+    return this.port.afterAccept(this.port.run.release(a.task), now);
+  }
+
+  /**
+   * Caught: the identity is banned (its connections dropped, its unvested work forfeited) and the
+   * run goes back to before the first of its results no audit confirmed.
+   */
+  private async convict(who: Author, reason: string, now: number): Promise<Effect[]> {
+    const verification = this.verification;
+    if (verification.book.isBanned(who.identity)) return [];
+    const from = verification.book.ban(who.identity);
+    verification.counts.banned += 1;
+    const address = who.identity.startsWith('connection:') ? null : who.identity;
+    this.events.notice?.('cheat', `${who.name} was caught cheating: ${reason}. It is banned${address ? ` (${address}) and its unvested work is forfeited` : ''}`);
+    await this.events.banned?.(who, address, reason);
+    const effects: Effect[] = [];
+    for (const v of this.port.volunteers.values()) {
+      if (identityOf(v) !== who.identity) continue;
+      this.port.scheduler.leave(v.id);
+      verification.audits.release(v.id);
+      v.accepting = false;
+      effects.push(refusal(v.id, new ProtocolError('banned', `banned: ${reason}`)), { to: v.id, type: 'disconnect', reason: 'banned' });
+    }
+    if (from !== null) effects.push(...(await this.port.rewind(from, who.name, now)));
+    return effects;
+  }
+
+  /** An auditor's agreeing (or vindicated) re-execution is work too. */
+  private credit(v: Volunteer, a: Audit, elapsedMs: number): Effect {
+    return this.port.record(v, a.task, a.round, `${a.taskId}/audit`, a.id, elapsedMs);
+  }
+}
+
+function formatError(e: number): string {
+  return Number.isFinite(e) ? e.toPrecision(2) : 'unbounded';
+}
