@@ -11,7 +11,7 @@ import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
   [--data-dir data] [--local-chain | --chain FILE] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
-  [--audit-rate 0.1] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
+  [--audit-rate 0.1] [--spot-check-rate 0.05] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web implies it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
@@ -20,7 +20,8 @@ instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs clos
 their sign-in names (default 31337, the local anvil).
 --reference overlays the curve of \`npm run train\` in RUN_FOLDER (same batch, micro-batches, seed and rounds as steps) on the dashboard.
 --audit-rate is the fraction of a trusted volunteer's results re-executed by another volunteer (every result until it has
-passed --probation audits); work vests after --holding-rounds rounds (docs/trust.md). --no-verification takes every
+passed --probation audits); the coordinator re-executes --spot-check-rate of the audits that agree as well (colluding
+volunteers auditing each other); work vests after --holding-rounds rounds (docs/trust.md). --no-verification takes every
 well-formed result as it is (for measuring the cost of verification, never for a public network).
 No identity (wallet, or connection when anonymous) is sent more than --exposure-shards distinct shards within
 --exposure-hours; shard choice and rebalancing respect it.
@@ -69,6 +70,7 @@ const FLAGS = {
   'epoch-minutes': { type: 'string' },
   'exit-when-done': { type: 'boolean' },
   'audit-rate': { type: 'string' },
+  'spot-check-rate': { type: 'string' },
   probation: { type: 'string' },
   'holding-rounds': { type: 'string' },
   'no-verification': { type: 'boolean' },
@@ -117,6 +119,7 @@ function trustPolicy(f: Flags): TrustPolicy {
   return {
     ...d,
     auditRate: fraction('audit-rate', f['audit-rate'], d.auditRate),
+    spotCheckRate: fraction('spot-check-rate', f['spot-check-rate'], d.spotCheckRate),
     probation: int('probation', f.probation, d.probation, 0),
     holdingRounds: int('holding-rounds', f['holding-rounds'], d.holdingRounds, 0),
   };

@@ -36,7 +36,8 @@ export class Auditing {
   /**
    * An auditor's re-execution: checked like any result, then compared with the result under
    * audit. Agreement releases the audited result (its shard may step) and counts for both;
-   * disagreement is decided by the coordinator's own re-execution.
+   * disagreement, and a random fraction of agreements, are decided by the coordinator's own
+   * re-execution.
    */
   async answer(v: Volunteer, a: Audit, result: TaskResult, now: number): Promise<Effect[]> {
     const verification = this.verification;
@@ -49,7 +50,8 @@ export class Auditing {
       return this.port.refuse(v.id, new ProtocolError('bad-tensor', (e as Error).message), a.id);
     }
     const auditor = { ...a.auditor };
-    if (verification.compare(a.result, result).agree) {
+    // an agreement is spot-checked now and then: the auditor may be the author's accomplice
+    if (verification.compare(a.result, result).agree && !verification.book.shouldSpotCheck()) {
       verification.counts.agreed += 1;
       verification.book.passed(a.origin.identity, a.round);
       verification.book.passed(auditor.identity, null);

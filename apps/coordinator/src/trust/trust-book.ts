@@ -4,6 +4,8 @@ export interface TrustPolicy {
   probation: number;
   /** Fraction of a trusted identity's results that are audited, chosen at random. */
   auditRate: number;
+  /** Fraction of audits where author and auditor agree that the coordinator re-executes too: two colluders who audit each other are caught this way. */
+  spotCheckRate: number;
   /** Largest relative error between two results of one task that still agrees. */
   tolerance: number;
   /** Rounds a work receipt waits before it vests (may enter an epoch); also how far back a cheat can be undone. */
@@ -15,6 +17,7 @@ export interface TrustPolicy {
 export const DEFAULT_TRUST: TrustPolicy = {
   probation: 8,
   auditRate: 0.1,
+  spotCheckRate: 0.05,
   tolerance: 1e-3,
   holdingRounds: 10,
   auditWaitMs: 5_000,
@@ -56,6 +59,11 @@ export class TrustBook {
   /** Whether the next result of this identity is audited: all of a new or suspected one's, a random fraction of a trusted one's. */
   shouldAudit(identity: string): boolean {
     return this.level(identity) !== 'trusted' || this.random() < this.policy.auditRate;
+  }
+
+  /** Whether an agreement between author and auditor is checked by the coordinator as well. */
+  shouldSpotCheck(): boolean {
+    return this.random() < this.policy.spotCheckRate;
   }
 
   /** A result of this identity was applied in `round`; it counts as unverified until an audit confirms it. */
