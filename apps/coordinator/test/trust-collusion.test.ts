@@ -41,20 +41,26 @@ async function lie(weights: Effect, task: Effect): Promise<{ leaseId: string; te
   return { leaseId: m.leaseId, tensors: out.tensors.map((t) => ({ ...t, data: (t.data as Float32Array).map((x) => x * 100) })) };
 }
 
+/** a sends a false result; b, the only other holder, audits it and sends the same false result. */
+async function collude(spotCheckRate: number) {
+  const notices: string[] = [];
+  const c = coordinator({ spotCheckRate }, notices);
+  const weights = new Map<string, Effect>();
+  for (const id of ['a', 'b']) weights.set(id, (await c.hello(id, { protocol: PROTOCOL_VERSION, name: id, backend: 'cpu' }, 0)).find((e) => e.type === 'weights')!);
+  const [task] = c.ready('a', { shard: 0, version: 0 }, 1);
+  const first = await lie(weights.get('a')!, task);
+  const afterResult = await c.result('a', { leaseId: first.leaseId, computeMs: 1, loss: 5, tensors: [] }, first.tensors, 2);
+  expect(afterResult.filter((e) => e.type === 'task')).toHaveLength(0); // b is not ready yet
+  const [audit] = c.ready('b', { shard: 0, version: 0 }, 3);
+  expect(audit.type === 'task' && (audit.message as ServerMessage<'task'>).leaseId).toMatch(/^A\d+$/);
+  const second = await lie(weights.get('b')!, audit);
+  const verdict = await c.result('b', { leaseId: second.leaseId, computeMs: 1, loss: 5, tensors: [] }, second.tensors, 4);
+  return { c, notices, verdict };
+}
+
 describe('colluding volunteers', () => {
   test('behavior: two volunteers sending the same false result, one auditing the other, are both caught by the spot check and the round is undone', async () => {
-    const notices: string[] = [];
-    const c = coordinator({ spotCheckRate: 1 }, notices);
-    const weights = new Map<string, Effect>();
-    for (const id of ['a', 'b']) weights.set(id, (await c.hello(id, { protocol: PROTOCOL_VERSION, name: id, backend: 'cpu' }, 0)).find((e) => e.type === 'weights')!);
-    const [task] = c.ready('a', { shard: 0, version: 0 }, 1);
-    const first = await lie(weights.get('a')!, task);
-    const afterResult = await c.result('a', { leaseId: first.leaseId, computeMs: 1, loss: 5, tensors: [] }, first.tensors, 2);
-    expect(afterResult.filter((e) => e.type === 'task')).toHaveLength(0); // b is not ready yet
-    const [audit] = c.ready('b', { shard: 0, version: 0 }, 3);
-    expect(audit.type === 'task' && (audit.message as ServerMessage<'task'>).leaseId).toMatch(/^A\d+$/);
-    const second = await lie(weights.get('b')!, audit);
-    const verdict = await c.result('b', { leaseId: second.leaseId, computeMs: 1, loss: 5, tensors: [] }, second.tensors, 4);
+    const { c, notices, verdict } = await collude(1);
     expect(verdict.filter((e) => e.type === 'disconnect').map((e) => e.to)).toEqual(['a', 'b']);
     expect(notices.filter((n) => n.startsWith('cheat:'))).toHaveLength(2);
     expect(notices.some((n) => n.startsWith('rewind: rounds 0–0 are trained again'))).toBe(true);
@@ -62,16 +68,7 @@ describe('colluding volunteers', () => {
   });
 
   test('behavior: without spot checks the same pair would pass: the check is what catches them', async () => {
-    const notices: string[] = [];
-    const c = coordinator({ spotCheckRate: 0 }, notices);
-    const weights = new Map<string, Effect>();
-    for (const id of ['a', 'b']) weights.set(id, (await c.hello(id, { protocol: PROTOCOL_VERSION, name: id, backend: 'cpu' }, 0)).find((e) => e.type === 'weights')!);
-    const [task] = c.ready('a', { shard: 0, version: 0 }, 1);
-    const first = await lie(weights.get('a')!, task);
-    await c.result('a', { leaseId: first.leaseId, computeMs: 1, loss: 5, tensors: [] }, first.tensors, 2);
-    const [audit] = c.ready('b', { shard: 0, version: 0 }, 3);
-    const second = await lie(weights.get('b')!, audit);
-    await c.result('b', { leaseId: second.leaseId, computeMs: 1, loss: 5, tensors: [] }, second.tensors, 4);
+    const { c, notices } = await collude(0);
     expect(notices.filter((n) => n.startsWith('cheat:'))).toEqual([]);
     expect(c.run.shards[0].steps).toBe(1);
   });
