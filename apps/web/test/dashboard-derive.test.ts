@@ -1,6 +1,18 @@
 import type { LiveStats, RoundPoint, ValidationPoint } from '@openshard/protocol';
 import { describe, expect, test } from 'vitest';
-import { byteRates, latencySeries, lossCurves, lossSummary, MAX_ROUND_GAP_MS, roundsCompleted, throughput, tokensTrained, validationSummary, volunteerActivity } from '../src/dashboard/derive.ts';
+import {
+  byteRates,
+  latencySeries,
+  lossCurves,
+  lossSummary,
+  MAX_ROUND_GAP_MS,
+  roundsCompleted,
+  throughput,
+  tokensTrained,
+  validationSummary,
+  verificationSummary,
+  volunteerActivity,
+} from '../src/dashboard/derive.ts';
 import { formatClock, formatFlops, formatLayers, formatPercent } from '../src/dashboard/format.ts';
 import { dashboardReducer, INITIAL_DASHBOARD, MAX_EVENTS_SHOWN } from '../src/dashboard/use-dashboard.ts';
 
@@ -16,6 +28,7 @@ const sample = (at: number, bytesIn: number, bytesOut: number, latency: LiveStat
   bytesOut,
   maxExposure: 0,
   exposureBudget: 0.5,
+  verification: null,
 });
 
 describe('throughput', () => {
@@ -175,5 +188,15 @@ describe('dashboard state', () => {
     for (let i = 0; i < MAX_EVENTS_SHOWN + 5; i++) s = dashboardReducer(s, { type: 'event', event: { at: 10 + i, kind: 'join', text: `v${i}` } });
     expect(s.events).toHaveLength(MAX_EVENTS_SHOWN);
     expect(s.events[0].text).toBe(`v${MAX_EVENTS_SHOWN + 4}`);
+  });
+});
+
+describe('verification summary', () => {
+  test('behavior: says what was audited, by whom, and what was caught; says so when verification is off', () => {
+    expect(verificationSummary(undefined)).toBe('—');
+    expect(verificationSummary(null)).toBe('off: results are not audited');
+    expect(verificationSummary({ audits: 12, agreed: 7, reexecuted: 5, banned: 0 })).toBe('12 results audited (7 confirmed by another volunteer, 5 re-executed by the coordinator); no cheat caught');
+    expect(verificationSummary({ audits: 3, agreed: 1, reexecuted: 2, banned: 1 })).toMatch(/; 1 cheater caught$/);
+    expect(verificationSummary({ audits: 3, agreed: 1, reexecuted: 2, banned: 2 })).toMatch(/; 2 cheaters caught$/);
   });
 });

@@ -98,6 +98,8 @@ export interface LiveStats {
   maxExposure: number;
   /** The largest fraction the exposure budget lets one identity receive within its window, 0..1. */
   exposureBudget: number;
+  /** Since the coordinator started: results audited, audits two volunteers agreed on, tasks the coordinator re-executed, identities banned; null without verification. */
+  verification: { audits: number; agreed: number; reexecuted: number; banned: number } | null;
 }
 
 export interface RunInfo {

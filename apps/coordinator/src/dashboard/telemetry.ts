@@ -86,6 +86,7 @@ export class Telemetry {
       bytesOut: server.bytesOut,
       maxExposure: c.maxExposure(),
       exposureBudget: c.exposure.budgetFraction(),
+      verification: c.verification ? { ...c.verification.counts } : null,
     };
     this.samples.push(stats);
     if (this.samples.length > MAX_STATS_SAMPLES) this.samples.splice(0, this.samples.length - MAX_STATS_SAMPLES);

@@ -135,3 +135,11 @@ export function volunteerActivity(v: { busy: boolean; accepting: boolean }): Vol
   if (!v.accepting) return 'paused';
   return v.busy ? 'busy' : 'idle';
 }
+
+/** The coordinator's verification in a line: what was audited, by whom, and what was caught. */
+export function verificationSummary(v: LiveStats['verification'] | undefined): string {
+  if (v === undefined) return '—';
+  if (v === null) return 'off: results are not audited';
+  const caught = v.banned === 0 ? 'no cheat caught' : `${v.banned} ${v.banned === 1 ? 'cheater' : 'cheaters'} caught`;
+  return `${v.audits} results audited (${v.agreed} confirmed by another volunteer, ${v.reexecuted} re-executed by the coordinator); ${caught}`;
+}
