@@ -139,17 +139,23 @@ async function train(crew: Crew) {
   }
 }
 
-/** Results of a cheater the coordinator accepts (provisionally, pending audit) before it is caught. */
+/**
+ * Results of a cheater the coordinator accepts (provisionally, pending audit) before it is caught:
+ * every result of a new volunteer is audited, but it may be given more tasks while its first
+ * audit is still out (or it may be caught first as an auditor).
+ */
+const AUDIT_IN_FLIGHT = 3;
 const DETECTED_WITHIN: Record<Cheat, number> = {
-  random: 1,
-  zeros: 1,
-  scaled: 1,
-  nudged: 1,
-  'wrong-inputs': 1,
+  random: AUDIT_IN_FLIGHT,
+  zeros: AUDIT_IN_FLIGHT,
+  scaled: AUDIT_IN_FLIGHT,
+  nudged: AUDIT_IN_FLIGHT,
+  'wrong-inputs': AUDIT_IN_FLIGHT,
   // honest while on probation and beyond; once it lies, each result is audited with p = 0.5
   turncoat: TURNCOAT_HONEST_TASKS + 12,
-  'lying-loss': 1,
-  copy: 2,
+  'lying-loss': AUDIT_IN_FLIGHT,
+  // its first result of each of the three task kinds is honest
+  copy: 3 + AUDIT_IN_FLIGHT,
 };
 
 describe('hostile volunteers (real processes, real sockets, SQLite)', () => {
