@@ -44,8 +44,9 @@ export function compareResults(a: TaskResult, reference: TaskResult, tolerance: 
   return { agree: worst.error <= tolerance, worst: worst.name, error: worst.error };
 }
 
-/** ‖a − b‖₂ / (‖b‖₂ + FLOOR·√n); NaN anywhere makes it NaN (counted as infinitely far). */
+/** ‖a − b‖₂ / (‖b‖₂ + FLOOR·√n), 0 for empty tensors; NaN anywhere makes it NaN (counted as infinitely far). */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length === 0) return 0;
   let diff = 0;
   let norm = 0;
   for (let i = 0; i < a.length; i++) {
