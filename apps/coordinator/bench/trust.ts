@@ -99,10 +99,13 @@ async function train(trust: TrustPolicy | null, rounds: number, cheats: Cheat[])
   }
 }
 
-/** Mean wall time per round after the first (start-up, joins and weights excluded). */
-function msPerRound(o: Observed): number {
-  return (o.closes.at(-1)! - o.closes[0]) / (o.closes.length - 1);
+/** Mean wall time per round from round `from` on (the first round's start-up, joins and weights excluded). */
+function msPerRound(o: Observed, from = 0): number {
+  return (o.closes.at(-1)! - o.closes[from]) / (o.closes.length - 1 - from);
 }
+
+/** The second half of the run: new volunteers' probation (every task audited) is over. */
+const steady = (o: Observed) => msPerRound(o, Math.floor(o.closes.length / 2));
 
 // 1. overhead
 const started = performance.now();
@@ -119,6 +122,8 @@ for (const p of RATES) {
     auditRate: p,
     msPerRound: msPerRound(o),
     wallRatio: msPerRound(o) / peerMs,
+    steadyMsPerRound: steady(o),
+    steadyWallRatio: steady(o) / steady(peer),
     audits: c.audits,
     agreedByVolunteers: c.agreed,
     reexecutedByCoordinator: c.reexecuted,
@@ -154,10 +159,10 @@ console.log(
   `micro preset, 2 shards, ${NETWORK.microBatches} micro-batches × ${NETWORK.batch}; probation ${DEFAULT_TRUST.probation} audited tasks per new volunteer; spot checks ${DEFAULT_TRUST.spotCheckRate}`,
 );
 console.log(`\nverification overhead, ${ROUNDS} rounds (no verification: ${peerMs.toFixed(0)} ms/round)`);
-console.log('audit rate  ms/round  vs none  audits  agreed  coordinator re-executions  extra compute (volunteers + coordinator)  false bans');
+console.log('audit rate  ms/round  vs none  2nd half vs none  audits  agreed  coordinator re-executions  extra compute (volunteers + coordinator)  false bans');
 for (const r of overhead) {
   console.log(
-    `${`${(100 * r.auditRate).toFixed(0)}%`.padStart(10)} ${r.msPerRound.toFixed(0).padStart(9)} ${r.wallRatio.toFixed(2).padStart(7)}× ${String(r.audits).padStart(7)} ${String(r.agreedByVolunteers).padStart(7)} ${String(r.reexecutedByCoordinator).padStart(26)} ${`${(100 * r.extraCompute).toFixed(1)}% (${(100 * r.volunteerExtraCompute).toFixed(1)}% + ${(100 * r.coordinatorExtraCompute).toFixed(1)}%)`.padStart(42)} ${String(r.falseBans).padStart(11)}`,
+    `${`${(100 * r.auditRate).toFixed(0)}%`.padStart(10)} ${r.msPerRound.toFixed(0).padStart(9)} ${r.wallRatio.toFixed(2).padStart(7)}× ${r.steadyWallRatio.toFixed(2).padStart(16)}× ${String(r.audits).padStart(7)} ${String(r.agreedByVolunteers).padStart(7)} ${String(r.reexecutedByCoordinator).padStart(26)} ${`${(100 * r.extraCompute).toFixed(1)}% (${(100 * r.volunteerExtraCompute).toFixed(1)}% + ${(100 * r.coordinatorExtraCompute).toFixed(1)}%)`.padStart(42)} ${String(r.falseBans).padStart(11)}`,
   );
 }
 console.log(`\ndetection, ${VOLUNTEERS - 1} honest volunteers + 1 cheater, default policy (audit rate ${DEFAULT_TRUST.auditRate}), ${DETECT_ROUNDS} rounds`);
@@ -171,7 +176,7 @@ console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(
   OUT,
-  `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version }, network: { ...NETWORK, rounds: ROUNDS, volunteers: VOLUNTEERS }, trust: DEFAULT_TRUST, unverifiedMsPerRound: peerMs, overhead, detection }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version }, network: { preset: NETWORK.preset, shards: NETWORK.shards, batch: NETWORK.batch, microBatches: NETWORK.microBatches, seed: NETWORK.seed, rounds: ROUNDS, detectRounds: DETECT_ROUNDS, volunteers: VOLUNTEERS }, trust: DEFAULT_TRUST, unverifiedMsPerRound: peerMs, overhead, detection }, null, 2)}\n`,
 );
 console.log(`wrote ${OUT}`);
 process.exit(0);
