@@ -7,6 +7,7 @@ import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskRecord } from './store/stores.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import type { AcceptOutcome, TaskResult, TrainingRun } from './training/training-run.ts';
+import type { Audit } from './trust/audits.ts';
 import { Auditing } from './trust/auditing.ts';
 import { authorOf, identityOf, type Verification } from './trust/verification.ts';
 
@@ -57,6 +58,7 @@ export class Coordinator {
             refuse: (id, e, leaseId) => this.refuse(id, e, leaseId),
             record: (v, task, round, taskId, leaseId, elapsedMs) => this.record(v, task, round, taskId, leaseId, elapsedMs),
             afterAccept: (outcome, now) => this.afterAccept(outcome, now),
+            apply: (a, now) => this.applyAudited(a, now),
             rewind: (round, cause, now) => this.rewind(round, cause, now),
           },
           events,
@@ -126,45 +128,70 @@ export class Coordinator {
 
   /**
    * A task's result: refused unless its lease is open (a replay, a stolen or stale lease are
-   * refused; a copy that lost the race is dropped), then checked and applied by the run, credited,
-   * and followed by whatever it completed: shards stepped (new weights out), the round closed.
+   * refused; a copy that lost the race is dropped). A trusted identity's is then checked and
+   * applied by the run (held for an audit now and then), credited, and followed by whatever it
+   * completed: shards stepped (new weights out), the round closed. Anyone else's waits outside
+   * the model until an audit confirms it.
    */
   async result(id: string, m: ClientMessage<'result'>, tensors: WireTensor[], now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);
-    const audit = this.verification?.audits.get(m.leaseId);
-    if (audit) return [...(await this.auditing!.answer(v, audit, { tensors, loss: m.loss }, now)), ...this.pump(now)];
+    const verification = this.verification;
+    // a result already on its way when its sender was banned
+    if (verification?.book.isBanned(identityOf(v))) return this.refuse(id, new ProtocolError('banned', 'this volunteer is banned: its results are not taken'), m.leaseId);
+    const result: TaskResult = { tensors, loss: m.loss };
+    const audit = verification?.audits.get(m.leaseId);
+    if (audit) return [...(await this.auditing!.answer(v, audit, result, now)), ...this.pump(now)];
     const standing = this.scheduler.standing(m.leaseId, id);
-    // a result overtaken by a round's end or a rewind is an honest race: refused, but not held against the sender
-    if (standing.kind === 'stale' || this.verification?.audits.wasVoided(m.leaseId)) {
-      return this.refuse(id, new ProtocolError('stale', `lease ${m.leaseId} belongs to an earlier round or a round trained again`), m.leaseId, false);
+    // a result overtaken by a round's end, a rewind or a decided audit is an honest race: refused, but not held against the sender
+    if (standing.kind === 'stale' || verification?.audits.isGone(m.leaseId)) {
+      return this.refuse(id, new ProtocolError('stale', `lease ${m.leaseId} belongs to an earlier round, a round trained again, or an audit already decided`), m.leaseId, false);
     }
     if (standing.kind === 'not-leased') return this.refuse(id, new ProtocolError('not-leased', `lease ${m.leaseId} was never given to you`), m.leaseId);
-    if (standing.kind === 'replay') return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already accepted: a replay earns nothing`), m.leaseId);
+    if (standing.kind === 'replay' || verification?.audits.forLease(m.leaseId)) {
+      return this.refuse(id, new ProtocolError('duplicate', `lease ${m.leaseId} was already answered: a replay earns nothing`), m.leaseId);
+    }
     if (standing.kind === 'late') return this.pump(now); // it was sent a cancel: dropped, no credit
     const { lease } = standing;
-    const result: TaskResult = { tensors, loss: m.loss };
-    const audited = this.verification?.book.shouldAudit(identityOf(v)) ?? false;
-    let outcome: AcceptOutcome;
     try {
-      outcome = this.run.accept(lease.task, result, audited);
+      this.run.check(lease.task, result);
     } catch (e) {
       // the task goes back to the pool at once rather than waiting out the lease
       this.scheduler.giveBack(m.leaseId, id);
-      this.verification?.book.suspect(identityOf(v));
+      verification?.book.suspect(identityOf(v));
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
+    if (verification && verification.book.level(identityOf(v)) !== 'trusted') {
+      verification.audits.add(lease.task, lease.taskId, lease.round, authorOf(v), result, lease.id, now);
+      verification.counts.audits += 1;
+      return [...(await this.auditing!.overdue(now)), ...this.pump(now)];
+    }
+    const audited = verification?.book.shouldAudit(identityOf(v)) ?? false;
+    const outcome = this.run.accept(lease.task, result, audited);
     const effects: Effect[] = this.scheduler.complete(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
-    effects.push(this.credit(v, lease, now));
-    if (this.verification) {
-      this.verification.book.applied(identityOf(v), lease.round);
+    effects.push(this.credit(v, lease, now - lease.issuedAt, now));
+    if (verification) {
+      verification.book.applied(identityOf(v), lease.round);
       if (audited) {
-        this.verification.audits.add(lease.task, lease.taskId, lease.round, authorOf(v), result, now);
-        this.verification.counts.audits += 1;
+        verification.audits.add(lease.task, lease.taskId, lease.round, authorOf(v), result, null, now);
+        verification.counts.audits += 1;
       }
     }
     effects.push(...(await this.afterAccept(outcome, now)));
     return [...effects, ...((await this.auditing?.overdue(now)) ?? []), ...this.pump(now)];
+  }
+
+  /** A result that waited outside the model for its audit, confirmed: applied if its task is still open (another copy may have been applied meanwhile). */
+  private async applyAudited(a: Audit, now: number): Promise<Effect[]> {
+    const standing = this.scheduler.standing(a.lease!, a.origin.volunteerId);
+    if (standing.kind !== 'open') return [];
+    const { lease } = standing;
+    const outcome = this.run.accept(lease.task, a.result);
+    // the task's time is the author's, not the audit's
+    const effects: Effect[] = this.scheduler.complete(lease.id, a.openedAt).map((l) => this.cancel(l, 'another copy finished first'));
+    const v = this.volunteers.get(a.origin.volunteerId);
+    if (v) effects.push(this.credit(v, lease, a.openedAt - lease.issuedAt, now));
+    return [...effects, ...(await this.afterAccept(outcome, now))];
   }
 
   /**
@@ -195,9 +222,8 @@ export class Coordinator {
    * The volunteer earns the task's work units; its throughput and the round's task log are
    * updated. Time is what the coordinator saw (issue to result), never what the volunteer says.
    */
-  private credit(v: Volunteer, lease: TaskLease<TaskKey>, now: number): Effect {
+  private credit(v: Volunteer, lease: TaskLease<TaskKey>, elapsedMs: number, now: number): Effect {
     if (lease.backup) this.events.notice?.('backup', `${v.name}'s backup copy of ${lease.taskId} finished first`);
-    const elapsedMs = now - lease.issuedAt;
     this.events.taskAccepted?.(lease, elapsedMs, now);
     return this.record(v, lease.task, lease.round, lease.taskId, lease.id, elapsedMs);
   }
@@ -232,6 +258,8 @@ export class Coordinator {
   giveBack(id: string, m: ClientMessage<'giveBack'>, now: number): Effect[] {
     const v = this.volunteers.get(id);
     if (!v) return this.unknown(id);
+    // an audit given back waits for another auditor
+    if (this.verification?.audits.get(m.leaseId)?.auditor?.volunteerId === id) this.verification.audits.unassign(id);
     const lease = this.scheduler.giveBack(m.leaseId, id);
     if (lease) this.events.notice?.('reissue', `${v.name} gave back ${lease.taskId} (${m.reason}); it is re-issued`);
     return this.pump(now);
@@ -248,7 +276,7 @@ export class Coordinator {
   async disconnect(id: string, now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
     const givenBack = this.scheduler.leave(id);
-    this.verification?.audits.release(id);
+    this.verification?.audits.unassign(id);
     this.volunteers.delete(id);
     if (v) {
       const tasks = givenBack.map((l) => l.taskId).join(', ');
@@ -314,7 +342,7 @@ export class Coordinator {
     if (this.finished) return effects;
     const verification = this.verification;
     let idle = [...this.volunteers.values()].filter(
-      (v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.heldBy(v.id).length,
+      (v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length,
     );
     if (verification) {
       const idleAuthors = idle.map((v) => ({ ...authorOf(v), shard: v.shard }));
@@ -322,7 +350,7 @@ export class Coordinator {
         const v = this.volunteers.get(a.auditor!.volunteerId)!;
         effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
       }
-      idle = idle.filter((v) => !verification.audits.heldBy(v.id).length);
+      idle = idle.filter((v) => !verification.audits.assignedTo(v.id).length);
     }
     for (const lease of this.scheduler.assign(idle, now)) {
       const v = this.volunteers.get(lease.volunteerId)!;

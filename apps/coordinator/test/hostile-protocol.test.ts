@@ -127,26 +127,41 @@ async function until(ok: () => boolean, what: string): Promise<void> {
 
 describe('hostile clients at the protocol level (real sockets)', () => {
   test('error: a replayed result, a result for a lease never held, a stolen audit lease and a stale result are refused and earn nothing', async () => {
-    const { server, coordinator, finished } = await network(3);
+    const { server, coordinator, finished } = await network(12);
     const mallory = new RawClient(server.url, 'mallory');
     const first = await mallory.computeNext();
     mallory.send(first);
-    await until(() => mallory.accepted.includes(first.leaseId), 'the honest result to be accepted');
+    // a newcomer's result waits for its audit: sent again meanwhile, and again once accepted, it is a replay
     mallory.send(first);
-    expect((await mallory.refusal('duplicate')).message).toContain(`lease ${first.leaseId} was already accepted`);
+    expect((await mallory.refusal('duplicate')).message).toContain(`lease ${first.leaseId} was already answered`);
+    await until(() => mallory.accepted.includes(first.leaseId), 'the honest result to be accepted after its audit');
+    mallory.send(first);
+    await until(() => mallory.refusals.filter((r) => r.code === 'duplicate').length === 2, 'the replay to be refused');
     mallory.send(first, 'L99999');
     expect((await mallory.refusal('not-leased')).message).toContain('lease L99999 was never given to you');
-    mallory.send(first, 'A0');
-    await until(() => mallory.refusals.filter((r) => r.code === 'not-leased').length === 2, 'the stolen audit lease to be refused');
-    // from now on it answers honestly, so the rounds close; then the first result comes back once more
+    // from now on it answers honestly, so the rounds go on; a third, slow honest volunteer holds the audits it is given for a while
     void (async () => {
       for (;;) mallory.send(await mallory.computeNext());
     })();
+    const third = new VolunteerClient({ url: server.url, name: 'honest-2', backend: new CpuBackend(), slowdown: 300 });
+    third.start();
+    cleanup.push(() => third.stop());
+    // an audit given to an honest volunteer, answered by mallory
+    const audits = coordinator.verification!.audits;
+    let stolen = '';
+    await until(() => {
+      const honest = [...coordinator.volunteers.keys()].filter((id) => id !== mallory.socket.id);
+      stolen = honest.flatMap((id) => audits.assignedTo(id))[0]?.id ?? '';
+      return stolen !== '';
+    }, 'an audit assigned to an honest volunteer');
+    mallory.send(first, stolen);
+    await until(() => mallory.refusals.some((r) => r.code === 'not-leased' && r.message.includes(`lease ${stolen} was never given to you`)), 'the stolen audit lease to be refused');
+    // once the rounds are over, the first result comes back once more
     await finished;
     mallory.send(first);
     expect((await mallory.refusal('stale')).message).toContain(`lease ${first.leaseId} belongs to an earlier round`);
     expect(mallory.accepted.filter((l) => l === first.leaseId)).toHaveLength(1);
-    expect(coordinator.volunteers.size).toBe(3);
+    expect(coordinator.volunteers.size).toBe(4);
   }, 60_000);
 
   test('error: a forged session is refused by name and the connection dropped; training goes on', async () => {

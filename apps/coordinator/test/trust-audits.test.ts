@@ -24,7 +24,7 @@ const result: TaskResult = { tensors: [{ name: 'w', dtype: 'f32', shape: [2], da
 
 /** Opens an audit of backward task (shard, microBatch) of round 7, computed by `origin`. */
 function open(q: AuditQueue, shard: number, microBatch: number, origin: Author, now = 0): Audit {
-  return q.add(B(shard, microBatch), `r7/backward/s${shard}/m${microBatch}`, 7, origin, result, now);
+  return q.add(B(shard, microBatch), `r7/backward/s${shard}/m${microBatch}`, 7, origin, result, null, now);
 }
 
 const fixedDeadline = () => DEADLINE_MS;
@@ -173,59 +173,60 @@ describe('AuditQueue: overdue', () => {
   });
 });
 
-describe('AuditQueue: release, settle, clear, heldBy', () => {
-  test('behavior: heldBy() lists the audits a volunteer holds now', () => {
+describe('AuditQueue: unassign, close, clear, assignedTo', () => {
+  test('behavior: assignedTo() lists the audits assigned to a volunteer now', () => {
     const q = new AuditQueue();
     const a = open(q, 0, 0, author('v1'));
     const b = open(q, 1, 0, author('v1'));
     open(q, 0, 1, author('v1'));
     q.assign([volunteer('v2', 0), volunteer('v3', 1)], 10, fixedDeadline);
-    expect(q.heldBy('v2')).toEqual([a]);
-    expect(q.heldBy('v3')).toEqual([b]);
-    expect(q.heldBy('v1')).toEqual([]);
-    expect(q.heldBy('nobody')).toEqual([]);
+    expect(q.assignedTo('v2')).toEqual([a]);
+    expect(q.assignedTo('v3')).toEqual([b]);
+    expect(q.assignedTo('v1')).toEqual([]);
+    expect(q.assignedTo('nobody')).toEqual([]);
   });
 
-  test("behavior: release() puts a volunteer's audits back for another auditor and returns them", () => {
+  test("behavior: unassign() puts a volunteer's audits back for another auditor and returns them", () => {
     const q = new AuditQueue();
     const a = open(q, 0, 0, author('v1'));
     const other = open(q, 0, 1, author('v1'));
     q.assign([volunteer('v2', 0), volunteer('v3', 0)], 10, fixedDeadline);
-    expect(q.release('v2')).toEqual([a]);
+    expect(q.unassign('v2')).toEqual([a]);
     expect(a.auditor).toBeNull();
-    expect(q.heldBy('v2')).toEqual([]);
+    expect(q.assignedTo('v2')).toEqual([]);
     expect(other.auditor?.volunteerId).toBe('v3');
     expect(q.size).toBe(2);
     expect(q.assign([volunteer('v4', 0)], 20, fixedDeadline)).toEqual([a]);
     expect(a.auditor).toMatchObject({ volunteerId: 'v4', issuedAt: 20, deadline: 20 + DEADLINE_MS });
-    expect(q.release('nobody')).toEqual([]);
+    expect(q.unassign('nobody')).toEqual([]);
   });
 
-  test("behavior: a released audit is no longer overdue by its old auditor's deadline, only by its wait", () => {
+  test("behavior: an unassigned audit is no longer overdue by its old auditor's deadline, only by its wait", () => {
     const q = new AuditQueue();
     const a = open(q, 0, 0, author('v1'), 0);
     q.assign([volunteer('v2', 0)], 0, fixedDeadline);
-    q.release('v2');
+    q.unassign('v2');
     expect(q.overdue([volunteer('v3', 0)], DEADLINE_MS, WAIT_MS)).toEqual([]);
     expect(q.overdue([volunteer('v3', 0)], WAIT_MS, WAIT_MS)).toEqual([a]);
   });
 
-  test('behavior: settle() removes an audit: it is neither handed out nor overdue again', () => {
+  test('behavior: close() removes an audit: it is neither handed out nor overdue again', () => {
     const q = new AuditQueue();
     const a = open(q, 0, 0, author('v1'), 0);
     const b = open(q, 0, 1, author('v1'), 0);
     q.assign([volunteer('v2', 0)], 0, fixedDeadline);
-    q.settle(a);
+    q.close(a);
     expect(q.get(a.id)).toBeUndefined();
     expect(q.size).toBe(1);
-    expect(q.heldBy('v2')).toEqual([]);
+    expect(q.assignedTo('v2')).toEqual([]);
     expect(q.overdue([], 100_000, WAIT_MS)).toEqual([b]);
     expect(q.assign([volunteer('v3', 0)], 0, fixedDeadline)).toEqual([b]);
-    q.settle(a); // settling twice is harmless
+    q.close(a); // closing twice is harmless
+    expect(q.isGone(a.id)).toBe(true);
     expect(q.size).toBe(1);
   });
 
-  test('behavior: clear() returns every audit and empties the queue; the assigned ones count as voided', () => {
+  test('behavior: clear() returns every audit and empties the queue; each counts as gone (a late answer is no lie)', () => {
     const q = new AuditQueue();
     const assigned = open(q, 0, 0, author('v1'));
     const waiting = open(q, 1, 0, author('v1'));
@@ -233,11 +234,12 @@ describe('AuditQueue: release, settle, clear, heldBy', () => {
     expect(q.clear()).toEqual([assigned, waiting]);
     expect(q.size).toBe(0);
     expect(q.get(assigned.id)).toBeUndefined();
-    expect(q.heldBy('v2')).toEqual([]);
+    expect(q.assignedTo('v2')).toEqual([]);
     expect(q.overdue([], 100_000, WAIT_MS)).toEqual([]);
     expect(q.assign([volunteer('v3', 0), volunteer('v4', 1)], 20, fixedDeadline)).toEqual([]);
-    expect(q.wasVoided(assigned.id)).toBe(true);
-    expect(q.wasVoided(waiting.id)).toBe(false);
+    expect(q.isGone(assigned.id)).toBe(true);
+    expect(q.isGone(waiting.id)).toBe(true);
+    expect(q.isGone('A999')).toBe(false);
     expect(q.clear()).toEqual([]);
   });
 });

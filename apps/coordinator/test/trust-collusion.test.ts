@@ -59,11 +59,12 @@ async function collude(spotCheckRate: number) {
 }
 
 describe('colluding volunteers', () => {
-  test('behavior: two volunteers sending the same false result, one auditing the other, are both caught by the spot check and the round is undone', async () => {
+  test("behavior: two volunteers sending the same false result, one auditing the other, are both caught by the spot check; the newcomer's result never entered the model", async () => {
     const { c, notices, verdict } = await collude(1);
     expect(verdict.filter((e) => e.type === 'disconnect').map((e) => e.to)).toEqual(['a', 'b']);
     expect(notices.filter((n) => n.startsWith('cheat:'))).toHaveLength(2);
-    expect(notices.some((n) => n.startsWith('rewind: rounds 0–0 are trained again'))).toBe(true);
+    expect(notices.filter((n) => n.startsWith('rewind:'))).toEqual([]);
+    expect(c.run.plan.ready()).toHaveLength(1); // the task is to be done again
     expect(c.run.shards[0].steps).toBe(0);
   });
 

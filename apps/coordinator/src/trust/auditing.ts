@@ -16,6 +16,8 @@ export interface AuditPort {
   record(v: Volunteer, task: TaskKey, round: number, taskId: string, leaseId: string, elapsedMs: number): Effect;
   /** Whatever an applied or released result completed: new weights out, the round closed. */
   afterAccept(outcome: AcceptOutcome, now: number): Promise<Effect[]>;
+  /** Applies a result that waited outside the model for its audit (if its task is still open), crediting its author. */
+  apply(a: Audit, now: number): Promise<Effect[]>;
   /** Back to the start of `round`: every lease and audit cancelled, the rounds trained again. */
   rewind(round: number, cause: string, now: number): Promise<Effect[]>;
 }
@@ -35,7 +37,7 @@ export class Auditing {
 
   /**
    * An auditor's re-execution: checked like any result, then compared with the result under
-   * audit. Agreement releases the audited result (its shard may step) and counts for both;
+   * audit. Agreement upholds the audited result (applied, or its shard may step) and counts for both;
    * disagreement, and a random fraction of agreements, are decided by the coordinator's own
    * re-execution.
    */
@@ -45,7 +47,7 @@ export class Auditing {
     try {
       this.port.run.check(a.task, result);
     } catch (e) {
-      verification.audits.release(v.id);
+      verification.audits.unassign(v.id);
       verification.book.suspect(identityOf(v));
       return this.port.refuse(v.id, new ProtocolError('bad-tensor', (e as Error).message), a.id);
     }
@@ -55,14 +57,14 @@ export class Auditing {
       verification.counts.agreed += 1;
       verification.book.passed(a.origin.identity, a.round);
       verification.book.passed(auditor.identity, null);
-      return [this.credit(v, a, now - auditor.issuedAt), ...(await this.settle(a, now))];
+      return [this.credit(v, a, now - auditor.issuedAt), ...(await this.uphold(a, now))];
     }
     return this.decide(a, { author: auditor, result, issuedAt: auditor.issuedAt }, now);
   }
 
   /**
    * The coordinator re-executes an audited task itself: whoever disagrees with it is banned (and
-   * what it touched undone); an audited result that agrees is released.
+   * what it touched undone); an audited result that agrees is upheld.
    */
   private async decide(a: Audit, other: { author: Author; result: TaskResult; issuedAt: number } | null, now: number): Promise<Effect[]> {
     const verification = this.verification;
@@ -78,13 +80,15 @@ export class Auditing {
     }
     if (origin.agree) {
       verification.book.passed(a.origin.identity, a.round);
-      effects.push(...(await this.settle(a, now)));
+      effects.push(...(await this.uphold(a, now)));
     } else {
-      verification.audits.settle(a);
-      effects.push(...(await this.convict(a.origin, `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`, now)));
+      verification.audits.close(a);
+      // a result waiting outside the model touched nothing; an applied one is undone with the round it is in
+      const reason = `its result for ${a.taskId} differs from the coordinator's re-execution (${origin.worst}: relative error ${formatError(origin.error)})`;
+      effects.push(...(await this.convict(a.origin, reason, now, a.lease === null ? a.round : null)));
     }
     if (other && !second!.agree) {
-      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`, now)));
+      effects.push(...(await this.convict(other.author, `its re-execution of ${a.taskId} differs from the coordinator's (${second!.worst}: relative error ${formatError(second!.error)})`, now, null)));
     }
     return effects;
   }
@@ -95,7 +99,7 @@ export class Auditing {
     const connected = [...this.port.volunteers.values()].filter((v) => !verification.book.isBanned(identityOf(v))).map((v) => ({ ...authorOf(v), shard: v.shard }));
     const effects: Effect[] = [];
     for (const a of verification.audits.overdue(connected, now, verification.policy.auditWaitMs)) {
-      // settled or voided by an earlier decision in this loop (a rewind clears every audit)
+      // decided or voided by an earlier decision in this loop (a rewind clears every audit)
       if (verification.audits.get(a.id) !== a) continue;
       if (a.auditor) effects.push(cancel(a.auditor.volunteerId, a.id, 'the audit is decided without you'));
       effects.push(...(await this.decide(a, null, now)));
@@ -103,20 +107,23 @@ export class Auditing {
     return effects;
   }
 
-  /** The audit is over and the result stands: its shard may step, the round may close. */
-  private async settle(a: Audit, now: number): Promise<Effect[]> {
-    this.verification.audits.settle(a);
+  /** The audit is over and the result stands: applied now if it waited, else its shard may step; the round may close. */
+  private async uphold(a: Audit, now: number): Promise<Effect[]> {
+    this.verification.audits.close(a);
+    if (a.lease !== null) return this.port.apply(a, now);
     return this.port.afterAccept(this.port.run.release(a.task), now);
   }
 
   /**
    * Caught: the identity is banned (its connections dropped, its unvested work forfeited) and the
-   * run goes back to before the first of its results no audit confirmed.
+   * run goes back to before the first of its results no audit confirmed (and before `applied`, the
+   * round of the false result, when that one is in the model).
    */
-  private async convict(who: Author, reason: string, now: number): Promise<Effect[]> {
+  private async convict(who: Author, reason: string, now: number, applied: number | null): Promise<Effect[]> {
     const verification = this.verification;
-    if (verification.book.isBanned(who.identity)) return [];
-    const from = verification.book.ban(who.identity);
+    if (verification.book.isBanned(who.identity)) return applied === null ? [] : this.port.rewind(applied, who.name, now);
+    const unconfirmed = verification.book.ban(who.identity);
+    const from = unconfirmed === null ? applied : applied === null ? unconfirmed : Math.min(unconfirmed, applied);
     verification.counts.banned += 1;
     const address = who.identity.startsWith('connection:') ? null : who.identity;
     this.events.notice?.('cheat', `${who.name} was caught cheating: ${reason}. It is banned${address ? ` (${address}) and its unvested work is forfeited` : ''}`);
@@ -125,7 +132,7 @@ export class Auditing {
     for (const v of this.port.volunteers.values()) {
       if (identityOf(v) !== who.identity) continue;
       this.port.scheduler.leave(v.id);
-      verification.audits.release(v.id);
+      verification.audits.unassign(v.id);
       v.accepting = false;
       effects.push(refusal(v.id, new ProtocolError('banned', `banned: ${reason}`)), { to: v.id, type: 'disconnect', reason: 'banned' });
     }

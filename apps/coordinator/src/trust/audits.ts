@@ -1,6 +1,9 @@
 import type { TaskKey } from '../training/round-plan.ts';
 import type { TaskResult } from '../training/training-run.ts';
 
+/** How many decided audit ids are remembered, to tell a late answer from a forged one. */
+const GONE_KEPT = 10_000;
+
 /** Who computed a result. */
 export interface Author {
   volunteerId: string;
@@ -18,6 +21,11 @@ export interface Audit {
   /** The result under audit and who sent it. */
   origin: Author;
   result: TaskResult;
+  /**
+   * The author's lease while its result waits outside the model for this audit (an identity not
+   * yet trusted); null when the result was applied already and is held (a trusted identity's).
+   */
+  lease: string | null;
   openedAt: number;
   auditor: (Author & { issuedAt: number; deadline: number }) | null;
 }
@@ -30,12 +38,12 @@ export interface Audit {
  */
 export class AuditQueue {
   private readonly open = new Map<string, Audit>();
-  /** Audits a rewind voided: a late answer to one is an honest race, not a lie. */
-  private readonly voided = new Set<string>();
+  /** Audits decided or voided: a late answer to one is an honest race, not a lie (the newest GONE_KEPT ids). */
+  private readonly gone = new Set<string>();
   private counter = 0;
 
-  add(task: TaskKey, taskId: string, round: number, origin: Author, result: TaskResult, now: number): Audit {
-    const a: Audit = { id: `A${this.counter++}`, task, taskId, round, origin, result, openedAt: now, auditor: null };
+  add(task: TaskKey, taskId: string, round: number, origin: Author, result: TaskResult, lease: string | null, now: number): Audit {
+    const a: Audit = { id: `A${this.counter++}`, task, taskId, round, origin, result, lease, openedAt: now, auditor: null };
     this.open.set(a.id, a);
     return a;
   }
@@ -70,34 +78,45 @@ export class AuditQueue {
     });
   }
 
-  /** The audit is decided: it leaves the queue. */
-  settle(a: Audit): void {
-    this.open.delete(a.id);
+  /** The open audit of this author's lease, if its result waits for one. */
+  forLease(leaseId: string): Audit | undefined {
+    return [...this.open.values()].find((a) => a.lease === leaseId);
   }
 
-  /** Audits a volunteer holds now. */
-  heldBy(volunteerId: string): Audit[] {
+  /** The audit is decided: it leaves the queue. */
+  close(a: Audit): void {
+    this.open.delete(a.id);
+    this.forget(a.id);
+  }
+
+  /** Audits assigned to a volunteer now. */
+  assignedTo(volunteerId: string): Audit[] {
     return [...this.open.values()].filter((a) => a.auditor?.volunteerId === volunteerId);
   }
 
-  /** A volunteer left or was banned: the audits it held wait for another auditor. */
-  release(volunteerId: string): Audit[] {
-    const held = this.heldBy(volunteerId);
-    for (const a of held) a.auditor = null;
-    return held;
+  /** A volunteer left, gave its audit back or was banned: its audits wait for another auditor. */
+  unassign(volunteerId: string): Audit[] {
+    const assigned = this.assignedTo(volunteerId);
+    for (const a of assigned) a.auditor = null;
+    return assigned;
   }
 
   /** The round is rewound: every audit is void. Returns them (their auditors are told to cancel). */
   clear(): Audit[] {
     const all = [...this.open.values()];
-    for (const a of all) if (a.auditor) this.voided.add(a.id);
+    for (const a of all) this.forget(a.id);
     this.open.clear();
     return all;
   }
 
-  /** Whether this id was an audit a rewind voided. */
-  wasVoided(id: string): boolean {
-    return this.voided.has(id);
+  /** Whether this id was an audit that has been decided or voided since. */
+  isGone(id: string): boolean {
+    return this.gone.has(id);
+  }
+
+  private forget(id: string): void {
+    this.gone.add(id);
+    if (this.gone.size > GONE_KEPT) this.gone.delete(this.gone.values().next().value!);
   }
 
   get size(): number {
