@@ -338,7 +338,7 @@ export class Coordinator {
 
   /** Hands out work to idle volunteers: audits first (they hold a shard's step back), then the scheduler's tasks. */
   private pump(now: number): Effect[] {
-    const effects: Effect[] = [];
+    const effects: Effect[] = this.auditing?.purge() ?? [];
     if (this.finished) return effects;
     const verification = this.verification;
     let idle = [...this.volunteers.values()].filter(

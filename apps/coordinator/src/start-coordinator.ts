@@ -21,10 +21,11 @@ import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { signInVerifier } from './sign-in.ts';
 import type { SiweVerifier } from '@openshard/ownership';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
-import type { Stores, TaskRecord } from './store/stores.ts';
+import type { Stores } from './store/stores.ts';
 import { DEFAULT_EXPOSURE, type ExposurePolicy } from './scheduler/exposure.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
+import { trustRecords, type TrustRecords } from './trust/records.ts';
 import { Verification } from './trust/verification.ts';
 import type { RoundSummary } from './training/training-run.ts';
 
@@ -124,19 +125,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
         (await store.bans()).map((b) => b.address),
       )
     : null;
-  const rewound = async (round: number, pending: readonly TaskRecord[]) => {
-    // the work done in the undone rounds stays credited (a cheater's is forfeited all the same)
-    await store.rewindTo(runId, round, pending, String(Date.now()));
-    feed.rewind(round);
-    // the checkpoint a crash would resume from must not hold what was undone
-    if (((await store.latestRun())?.checkpointRound ?? 0) > round) await opened.checkpoint();
-    await validation.atStart();
-  };
-  const banned = async (address: string, reason: string) => {
-    const forfeitFrom = (await stores.epochs.latest(runId))?.throughRound ?? 0;
-    await store.ban(runId, { address, reason, at: Date.now(), forfeitFrom });
-  };
-  const coordinator = wireCoordinator(opened, steps, feed, siwe, o, verification, { rewound, banned });
+  const records = trustRecords({ runs: store, epochs: stores.epochs, runId, opened, feed, validation });
+  const coordinator = wireCoordinator(opened, steps, feed, siwe, o, verification, records);
   await feed.load(store, runId);
   await validation.atStart();
   const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
@@ -168,7 +158,7 @@ function wireCoordinator(
   siwe: SiweVerifier,
   o: CoordinatorOptions,
   verification: Verification | null,
-  durable: { rewound(round: number, pending: readonly TaskRecord[]): Promise<void>; banned(address: string, reason: string): Promise<void> },
+  records: TrustRecords,
 ): Coordinator {
   const { run, spec } = opened;
   const events: CoordinatorEvents = {
@@ -178,8 +168,8 @@ function wireCoordinator(
       o.onTaskAccepted?.(lease, now);
     },
     notice: (kind, text) => feed.notice(kind, text),
-    banned: (_who, address, reason) => (address ? durable.banned(address, reason) : undefined),
-    rewound: durable.rewound,
+    banned: (_who, address, reason) => (address ? records.banned(address, reason) : undefined),
+    rewound: records.rewound,
   };
   return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) }, verification, o.exposure);
 }

@@ -41,7 +41,7 @@ async function contribute(page: Page, url: string, button: string): Promise<stri
 function auditsDone(dataDir: string): number {
   const db = new Database(join(dataDir, 'openshard.sqlite'), { readonly: true });
   try {
-    return (db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_id LIKE '%/audit'").get() as { n: number }).n;
+    return (db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_id LIKE '%/audit/A%'").get() as { n: number }).n;
   } finally {
     db.close();
   }

@@ -81,6 +81,17 @@ export function saveCheckpoint(runDir: string, c: Checkpoint): string {
   return final;
 }
 
+/**
+ * Deletes the checkpoints of steps after `step`: a past that was undone (a rewind found a cheat
+ * in it), which a later save of the same step must not reuse. Call it once `latest` names a step
+ * at or before `step`.
+ */
+export function forgetCheckpointsAfter(runDir: string, step: number): void {
+  const root = join(runDir, CHECKPOINTS_DIR);
+  if (!existsSync(root)) return;
+  for (const n of readdirSync(root)) if (/^step-\d+$/.test(n) && Number(n.slice(5)) > step) rmSync(join(root, n), { recursive: true, force: true });
+}
+
 function pointLatest(runDir: string, name: string): void {
   writeFileSync(join(runDir, `${LATEST_FILE}.tmp`), `${CHECKPOINTS_DIR}/${name}\n`);
   renameSync(join(runDir, `${LATEST_FILE}.tmp`), join(runDir, LATEST_FILE));

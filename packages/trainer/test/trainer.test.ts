@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from '@openshard/data';
 import { DEFAULT_OPTIMIZER, type GptConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
 import { afterAll, describe, expect, test } from 'vitest';
-import { generate, loadCheckpoint, saveCheckpoint, Trainer, type TrainingOptions } from '../src/index.ts';
+import { forgetCheckpointsAfter, generate, loadCheckpoint, saveCheckpoint, Trainer, type TrainingOptions } from '../src/index.ts';
 
 const SMALL: GptConfig = { vocabSize: 256, contextLength: 16, layers: 2, heads: 2, width: 32 };
 const TEXT = encode('It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(6));
@@ -81,5 +81,28 @@ describe('single-process trainer', () => {
     const a = await straight.parameterValues();
     const b = await resumed.parameterValues();
     for (const [name, v] of a) expect(b.get(name), name).toEqual(v);
+  });
+
+  test('behavior: checkpoints after a rewound step are forgotten, so saving that step again writes the state of now', async () => {
+    const t = new Trainer(new CpuBackend(), TEXT, options({ shards: 2 }));
+    const dir = mkdtempSync(join(tmpdir(), 'openshard-forget-'));
+    dirs.push(dir);
+    const { config: _, ...saved } = t.options;
+    const save = async (step: number) =>
+      saveCheckpoint(dir, {
+        config: SMALL,
+        values: await t.parameterValues(),
+        optimizer: await t.optimizerState(),
+        trainer: { format: 1, backend: 'cpu', state: { ...t.state, step }, options: saved, corpus: { source: 'test', trainBytes: TEXT.length, trainCrc32: '0' } },
+      });
+    for (const step of [1, 2, 3]) await save(step);
+    const before = readFileSync(join(await save(3), 'model.safetensors'));
+    await save(1);
+    forgetCheckpointsAfter(dir, 1);
+    expect(existsSync(join(dir, 'checkpoints', 'step-000001'))).toBe(true);
+    expect(existsSync(join(dir, 'checkpoints', 'step-000002'))).toBe(false);
+    expect(existsSync(join(dir, 'checkpoints', 'step-000003'))).toBe(false);
+    await losses(t, 1);
+    expect(readFileSync(join(await save(3), 'model.safetensors')).equals(before)).toBe(false);
   });
 });

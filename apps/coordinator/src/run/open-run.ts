@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Corpus } from '@openshard/data';
 import { preset } from '@openshard/model';
 import type { Backend } from '@openshard/tensor';
-import { loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type TrainerFile } from '@openshard/trainer';
+import { forgetCheckpointsAfter, loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type TrainerFile } from '@openshard/trainer';
 import type { RunStore } from '../store/stores.ts';
 import { TrainingRun, type RunOptions } from '../training/training-run.ts';
 import { corpusFingerprint, runOptimizer, type RunSpec } from './run-spec.ts';
@@ -26,6 +26,8 @@ export interface OpenedRun {
   startRound: number;
   /** Writes a checkpoint of the weights the next round starts from and commits it to the store. */
   checkpoint(): Promise<void>;
+  /** Deletes checkpoints of rounds after `round` (undone by a rewind), once the latest is at or before it. */
+  forgetCheckpointsAfter(round: number): void;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, 
     const path = saveCheckpoint(runDir, { config: run.options.config, values: await run.parameterValues(), optimizer: await run.optimizerState(), trainer });
     await store.commitCheckpoint(opened.id, run.round, path);
   };
-  return { ...opened, startRound: opened.run.round, checkpoint };
+  return { ...opened, startRound: opened.run.round, checkpoint, forgetCheckpointsAfter: (round) => forgetCheckpointsAfter(runDir, round) };
 }
 
 type Opened = Pick<OpenedRun, 'id' | 'spec' | 'run'>;

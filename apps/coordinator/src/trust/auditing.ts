@@ -44,6 +44,7 @@ export class Auditing {
   async answer(v: Volunteer, a: Audit, result: TaskResult, now: number): Promise<Effect[]> {
     const verification = this.verification;
     if (a.auditor?.volunteerId !== v.id) return this.port.refuse(v.id, new ProtocolError('not-leased', `lease ${a.id} was never given to you`), a.id);
+    if (this.moot(a)) return this.purge();
     try {
       this.port.run.check(a.task, result);
     } catch (e) {
@@ -93,11 +94,25 @@ export class Auditing {
     return effects;
   }
 
+  /**
+   * Drops audits that no longer matter: a newcomer's result whose task another copy completed, or
+   * whose round is over, will never be applied (its author earns nothing for it, and is neither
+   * cleared nor caught by it). Their auditors are told to cancel.
+   */
+  purge(): Effect[] {
+    return this.verification.audits.drop((a) => this.moot(a)).flatMap((a) => (a.auditor ? [cancel(a.auditor.volunteerId, a.id, `${a.taskId} was done by another copy`)] : []));
+  }
+
+  private moot(a: Audit): boolean {
+    const { run } = this.port;
+    return a.lease !== null && (a.round !== run.round || run.plan.isDone(a.task));
+  }
+
   /** Audits nobody else can take in time, and those whose auditor missed its deadline: the coordinator decides them itself. */
   async overdue(now: number): Promise<Effect[]> {
     const verification = this.verification;
+    const effects: Effect[] = this.purge();
     const connected = [...this.port.volunteers.values()].filter((v) => !verification.book.isBanned(identityOf(v))).map((v) => ({ ...authorOf(v), shard: v.shard }));
-    const effects: Effect[] = [];
     for (const a of verification.audits.overdue(connected, now, verification.policy.auditWaitMs)) {
       // decided or voided by an earlier decision in this loop (a rewind clears every audit)
       if (verification.audits.get(a.id) !== a) continue;
@@ -142,7 +157,7 @@ export class Auditing {
 
   /** An auditor's agreeing (or vindicated) re-execution is work too. */
   private credit(v: Volunteer, a: Audit, elapsedMs: number): Effect {
-    return this.port.record(v, a.task, a.round, `${a.taskId}/audit`, a.id, elapsedMs);
+    return this.port.record(v, a.task, a.round, `${a.taskId}/audit/${a.id}`, a.id, elapsedMs);
   }
 }
 

@@ -101,6 +101,13 @@ export class AuditQueue {
     return assigned;
   }
 
+  /** Removes the open audits `moot` says no longer matter (they are gone, as decided ones are) and returns them. */
+  drop(moot: (a: Audit) => boolean): Audit[] {
+    const dropped = [...this.open.values()].filter(moot);
+    for (const a of dropped) this.close(a);
+    return dropped;
+  }
+
   /** The round is rewound: every audit is void. Returns them (their auditors are told to cancel). */
   clear(): Audit[] {
     const all = [...this.open.values()];
