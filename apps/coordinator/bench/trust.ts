@@ -1,5 +1,5 @@
 /**
- * npm run bench:trust [-- --rounds 80] [--passes 1] [--rates 0.01,0.05,0.2] [--detect-rounds 24] [--volunteers 4] [--out bench-results/trust.json]
+ * npm run bench:trust [-- --rounds 80] [--passes 1] [--rates 0.01,0.05,0.2] [--detect-rounds 24] [--volunteers 4] [--overhead-only] [--out bench-results/trust.json]
  *
  * 1. What verification costs: the same network (micro preset, 2 shards, Node volunteer processes
  *    on loopback, all honest) without verification and with audit rates p = 1%, 5%, 20% (default
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     'detect-rounds': { type: 'string' },
     volunteers: { type: 'string' },
     out: { type: 'string' },
+    'overhead-only': { type: 'boolean' },
   },
 });
 const ROUNDS = Number(args.rounds ?? 80);
@@ -269,7 +270,7 @@ const overhead = RATES.map((p) => {
 
 // 2. detection latency
 const detection = [];
-for (const cheat of CHEATS) {
+for (const cheat of args['overhead-only'] ? [] : CHEATS) {
   const name = `cheat-${cheat}`;
   const o = await train(DEFAULT_TRUST, DETECT_ROUNDS, [cheat], (e) => e.kind === 'cheat' && e.text.startsWith(`${name} was caught`));
   const times = o.accepted.get(name) ?? [];
