@@ -8,9 +8,10 @@
  *    long probation took; the extra compute (re-executions by volunteers and by the coordinator)
  *    as a fraction of the training compute.
  * 2. How fast each cheat of the gallery is caught: one run per cheat with honest volunteers and
- *    one cheater joining with them (default trust policy): whether it was caught as an author or
- *    as an auditor, its results accepted before its ban, and the seconds from its join and from
- *    its first accepted result to the ban. A run stops soon after the ban.
+ *    one cheater (default trust policy) that joins second, so it holds the last shard, the one
+ *    that reports the loss: whether it was caught as an author or as an auditor, its results
+ *    accepted before its ban (applied to the model, if only until an audit), and the seconds from
+ *    its join and from its first accepted result to the ban. A run stops soon after the ban.
  * A run that fails (an after-round step throws, or no round closes for a minute) is reported as
  * failed with its reason, and the bench goes on. Prints tables and writes JSON.
  */
@@ -47,6 +48,8 @@ const VOLUNTEERS = Number(args.volunteers ?? 4);
 const OUT = args.out ?? 'bench-results/trust.json';
 /** A run in which no round closes for this long is stuck: it is stopped and reported as failed. */
 const STALL_LIMIT_MS = 60_000;
+/** How long a volunteer process may take to start and join. */
+const JOIN_LIMIT_MS = 30_000;
 /** How long a detection run goes on after the ban: the rewind it causes is reported too. */
 const AFTER_BAN_MS = 1_000;
 /** Task ids of audits volunteers were credited for: `<task>/audit` or `<task>/audit/<audit id>` (trust/auditing.ts `credit`). */
@@ -120,7 +123,8 @@ async function train(trust: TrustPolicy | null, rounds: number, cheats: Cheat[],
     },
     onTaskAccepted: (lease) => {
       const name = network.coordinator.volunteers.get(lease.volunteerId)?.name ?? '?';
-      o.accepted.set(name, [...(o.accepted.get(name) ?? []), Date.now()]);
+      if (!o.accepted.has(name)) o.accepted.set(name, []);
+      o.accepted.get(name)!.push(Date.now());
     },
     onFinished: () => stop(),
   });
@@ -136,8 +140,20 @@ async function train(trust: TrustPolicy | null, rounds: number, cheats: Cheat[],
   }, 1_000);
   try {
     await new Promise((r) => dashboard.once('snapshot', r));
-    for (let i = 0; i < VOLUNTEERS - cheats.length; i++) spawnTs('packages/volunteer/src/cli.ts', '--url', network.server.url, '--name', `honest-${i}`);
-    for (const c of cheats) spawnTs('apps/coordinator/test/support/hostile-volunteer.ts', '--url', network.server.url, '--name', `cheat-${c}`, '--cheat', c);
+    const url = network.server.url;
+    const honest = (i: number) => spawnTs('packages/volunteer/src/cli.ts', '--url', url, '--name', `honest-${i}`);
+    const joined = (name: string) => o.events.some((e) => e.kind === 'join' && e.text.startsWith(`${name} joined`));
+    // with a cheater, joins are ordered: honest-0 takes shard 0, the cheater the last shard (the one that reports the loss), then the rest
+    let next = 0;
+    for (const c of cheats) {
+      if (next === 0) {
+        honest(next++);
+        if (!(await until(() => joined('honest-0'), JOIN_LIMIT_MS))) fail(`honest-0 did not join within ${JOIN_LIMIT_MS / 1000} s`);
+      }
+      spawnTs('apps/coordinator/test/support/hostile-volunteer.ts', '--url', url, '--name', `cheat-${c}`, '--cheat', c);
+      if (!(await until(() => joined(`cheat-${c}`), JOIN_LIMIT_MS))) fail(`cheat-${c} did not join within ${JOIN_LIMIT_MS / 1000} s`);
+    }
+    while (next < VOLUNTEERS - cheats.length) honest(next++);
     await stopped;
     o.tasks = await network.stores.runs.tasks(network.runId);
     const v = network.coordinator.verification;
@@ -150,6 +166,12 @@ async function train(trust: TrustPolicy | null, rounds: number, cheats: Cheat[],
     await network.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Polls `ok` every 50 ms for up to `limitMs`; whether it came true. */
+async function until(ok: () => boolean, limitMs: number): Promise<boolean> {
+  for (const end = performance.now() + limitMs; performance.now() < end; await new Promise((r) => setTimeout(r, 50))) if (ok()) return true;
+  return false;
 }
 
 /** Wraps (on this instance only, nothing in src changes) what the coordinator does out of sight: its re-executions, its snapshots, a failed round commit. */
@@ -349,7 +371,7 @@ console.log(`reissues after: expired leases and backup copies in the rounds afte
 for (const r of overhead) for (const f of r.failures) console.log(`audit rate ${r.auditRate}: a run failed: ${f}`);
 for (const r of overhead) for (const i of r.incidents.flat()) console.log(`audit rate ${r.auditRate}, all volunteers honest: ${i}`);
 console.log(
-  `\ndetection: ${VOLUNTEERS - 1} honest volunteers and 1 cheater join together; default policy (audit rate ${DEFAULT_TRUST.auditRate}, probation ${DEFAULT_TRUST.probation}); up to ${DETECT_ROUNDS} rounds`,
+  `\ndetection: ${VOLUNTEERS - 1} honest volunteers and 1 cheater, which joins second and holds shard ${NETWORK.shards - 1}; default policy (audit rate ${DEFAULT_TRUST.auditRate}, probation ${DEFAULT_TRUST.probation}); up to ${DETECT_ROUNDS} rounds`,
 );
 printTable(
   ['cheat', 'shard', 'caught as', 'accepted before ban', 's join→ban', 's 1st result→ban', 'rewinds', 'rounds run', 'honest by design'],

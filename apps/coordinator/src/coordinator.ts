@@ -341,9 +341,7 @@ export class Coordinator {
     const effects: Effect[] = this.auditing?.purge() ?? [];
     if (this.finished) return effects;
     const verification = this.verification;
-    let idle = [...this.volunteers.values()].filter(
-      (v) => v.accepting && !this.scheduler.busy(v.id) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length,
-    );
+    let idle = [...this.volunteers.values()].filter((v) => v.accepting && !this.computing(v) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length);
     if (verification) {
       const idleAuthors = idle.map((v) => ({ ...authorOf(v), shard: v.shard }));
       for (const a of verification.audits.assign(idleAuthors, now, (x) => this.scheduler.deadlineMs(x.task))) {
@@ -358,6 +356,12 @@ export class Coordinator {
       effects.push(this.taskMessage(v, lease.id, lease.task, lease.round, lease.deadline, now));
     }
     return effects;
+  }
+
+  /** Whether the volunteer is computing a task now: a lease whose result already came and waits for its audit does not count. */
+  private computing(v: Volunteer): boolean {
+    const audits = this.verification?.audits;
+    return this.scheduler.leasesOf(v.id).some((l) => !audits?.forLease(l.id));
   }
 
   private taskMessage(v: Volunteer, leaseId: string, task: TaskKey, round: number, deadline: number, now: number): Effect {

@@ -203,6 +203,11 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     return (this.activeByVolunteer.get(volunteerId)?.size ?? 0) > 0;
   }
 
+  /** The volunteer's active leases. */
+  leasesOf(volunteerId: string): TaskLease<T>[] {
+    return [...(this.activeByVolunteer.get(volunteerId) ?? [])];
+  }
+
   private issue(graph: TaskGraph<T>, task: T, volunteerId: string, now: number, backup: boolean): TaskLease<T> {
     const duration = this.deadlineMs(task);
     const lease: TaskLease<T> = {
