@@ -1,5 +1,5 @@
 /**
- * npm run bench:trust [-- --rounds 80] [--passes 1] [--rates 0.01,0.05,0.2] [--detect-rounds 24] [--volunteers 4] [--overhead-only] [--out bench-results/trust.json]
+ * npm run bench:trust [-- --rounds 100] [--passes 3] [--rates 0.01,0.05,0.2] [--detect-rounds 24] [--volunteers 4] [--overhead-only] [--out bench-results/trust.json]
  *
  * 1. What verification costs: the same network (micro preset, 2 shards, Node volunteer processes
  *    on loopback, all honest) without verification and with audit rates p = 1%, 5%, 20% (default
@@ -40,8 +40,8 @@ const { values: args } = parseArgs({
     'overhead-only': { type: 'boolean' },
   },
 });
-const ROUNDS = Number(args.rounds ?? 80);
-const PASSES = Number(args.passes ?? 1);
+const ROUNDS = Number(args.rounds ?? 100);
+const PASSES = Number(args.passes ?? 3);
 const RATES = (args.rates ?? '0.01,0.05,0.2').split(',').map(Number);
 const DETECT_ROUNDS = Number(args['detect-rounds'] ?? 24);
 const VOLUNTEERS = Number(args.volunteers ?? 4);
@@ -136,7 +136,7 @@ async function train(trust: TrustPolicy | null, rounds: number, cheats: Cheat[],
   });
   const t0 = performance.now();
   const watchdog = setInterval(() => {
-    if (performance.now() - (o.closes.at(-1) ?? t0) > STALL_LIMIT_MS) fail(`no round closed for ${STALL_LIMIT_MS / 1000} s after round ${o.closes.length - 1}`);
+    if (performance.now() - (o.closes.at(-1) ?? t0) > STALL_LIMIT_MS) fail(`no round closed for ${STALL_LIMIT_MS / 1000} s${o.closes.length ? ` after round ${o.closes.length - 1}` : ''}`);
   }, 1_000);
   try {
     await new Promise((r) => dashboard.once('snapshot', r));
@@ -370,24 +370,26 @@ console.log('extra compute: audit FLOPs over training FLOPs (volunteers: credite
 console.log(`reissues after: expired leases and backup copies in the rounds after probation (the unverified peer: ${peers.map((o) => reissuesFrom(o, 0)).join(', ')} in the whole run)`);
 for (const r of overhead) for (const f of r.failures) console.log(`audit rate ${r.auditRate}: a run failed: ${f}`);
 for (const r of overhead) for (const i of r.incidents.flat()) console.log(`audit rate ${r.auditRate}, all volunteers honest: ${i}`);
-console.log(
-  `\ndetection: ${VOLUNTEERS - 1} honest volunteers and 1 cheater, which joins second and holds shard ${NETWORK.shards - 1}; default policy (audit rate ${DEFAULT_TRUST.auditRate}, probation ${DEFAULT_TRUST.probation}); up to ${DETECT_ROUNDS} rounds`,
-);
-printTable(
-  ['cheat', 'shard', 'caught as', 'accepted before ban', 's join→ban', 's 1st result→ban', 'rewinds', 'rounds run', 'honest by design'],
-  detection.map((d) => [
-    d.cheat,
-    String(d.shard ?? '?'),
-    d.caughtAs ?? (d.failure ? 'run failed' : 'not caught'),
-    d.caught ? String(d.resultsAcceptedBeforeBan) : `(${d.resultsAccepted} accepted)`,
-    fixed(d.secondsFromJoinToBan ?? Number.NaN, 1),
-    fixed(d.secondsFromFirstResultToBan ?? Number.NaN, 1),
-    String(d.rewinds),
-    String(d.roundsTrained),
-    d.honestByDesign,
-  ]),
-);
-for (const d of detection) if (d.failure) console.log(`${d.cheat}: the run failed: ${d.failure}`);
+if (detection.length) {
+  console.log(
+    `\ndetection: ${VOLUNTEERS - 1} honest volunteers and 1 cheater, which joins second and holds shard ${NETWORK.shards - 1}; default policy (audit rate ${DEFAULT_TRUST.auditRate}, probation ${DEFAULT_TRUST.probation}); up to ${DETECT_ROUNDS} rounds`,
+  );
+  printTable(
+    ['cheat', 'shard', 'caught as', 'accepted before ban', 's join→ban', 's 1st result→ban', 'rewinds', 'rounds run', 'honest by design'],
+    detection.map((d) => [
+      d.cheat,
+      String(d.shard ?? '?'),
+      d.caughtAs ?? (d.failure ? 'run failed' : 'not caught'),
+      d.caught ? String(d.resultsAcceptedBeforeBan) : `(${d.resultsAccepted} accepted)`,
+      fixed(d.secondsFromJoinToBan ?? Number.NaN, 1),
+      fixed(d.secondsFromFirstResultToBan ?? Number.NaN, 1),
+      String(d.rewinds),
+      String(d.roundsTrained),
+      d.honestByDesign,
+    ]),
+  );
+  for (const d of detection) if (d.failure) console.log(`${d.cheat}: the run failed: ${d.failure}`);
+}
 console.log(`\ntotal ${totalSeconds.toFixed(0)} s`);
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(
