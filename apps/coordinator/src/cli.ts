@@ -12,6 +12,7 @@ const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--bat
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
   [--data-dir data] [--local-chain | --chain FILE] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
   [--audit-rate 0.1] [--spot-check-rate 0.05] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
+  [--price-per-token 1000000000000] [--quote-minutes 10] [--payment-confirmations 1] [--serve-checkpoint DIR]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web implies it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
@@ -25,6 +26,10 @@ volunteers auditing each other); work vests after --holding-rounds rounds (docs/
 well-formed result as it is (for measuring the cost of verification, never for a public network).
 No identity (wallet, or connection when anonymous) is sent more than --exposure-shards distinct shards within
 --exposure-hours; shard choice and rebalancing respect it.
+The OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models; docs/inference.md) serves the latest
+committed checkpoint, or --serve-checkpoint DIR. Each request costs --price-per-token wei per token (prompt + max_tokens),
+paid on chain to the distributor's pay(requestId, deadline) within --quote-minutes; a payment counts after
+--payment-confirmations blocks. Without a chain, or at price 0, requests are free.
 --web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
 The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
 
@@ -77,6 +82,10 @@ const FLAGS = {
   'exposure-shards': { type: 'string' },
   'exposure-hours': { type: 'string' },
   web: { type: 'boolean' },
+  'price-per-token': { type: 'string' },
+  'quote-minutes': { type: 'string' },
+  'payment-confirmations': { type: 'string' },
+  'serve-checkpoint': { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>['values'];
@@ -111,7 +120,20 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
       maxShards: int('exposure-shards', f['exposure-shards'], d.exposure.maxShards, 1),
       windowMs: int('exposure-hours', f['exposure-hours'], d.exposure.windowMs / 3_600_000, 1) * 3_600_000,
     },
+    payments: {
+      ...d.payments,
+      pricePerToken: wei('price-per-token', f['price-per-token'], d.payments.pricePerToken),
+      quoteTtlMs: int('quote-minutes', f['quote-minutes'], d.payments.quoteTtlMs / 60_000, 1) * 60_000,
+      confirmations: int('payment-confirmations', f['payment-confirmations'], d.payments.confirmations, 1),
+    },
+    serveCheckpoint: f['serve-checkpoint'],
   };
+}
+
+function wei(name: string, raw: string | undefined, fallback: bigint): bigint {
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,40}$/.test(raw)) throw new Error(`--${name} is '${raw}'; it must be a whole number of wei (0 to 10^40)`);
+  return BigInt(raw);
 }
 
 function trustPolicy(f: Flags): TrustPolicy {

@@ -12,6 +12,8 @@ import { loadReferenceCurve } from './dashboard/reference-curve.ts';
 import { runInfo } from './dashboard/snapshot.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { ownershipRoutes } from './http/ownership-routes.ts';
+import { startServing } from './inference/serving.ts';
+import { DEFAULT_PAYMENTS, type PaymentPolicy } from './payments/payment-gate.ts';
 import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
 import { EpochPublisher } from './ownership/epoch-publisher.ts';
 import { EpochService, type EpochPolicy } from './ownership/epoch-service.ts';
@@ -54,6 +56,10 @@ export interface CoordinatorOptions extends NewRunOptions {
   trust: TrustPolicy | null;
   /** How many distinct shards one identity may be sent within a window. */
   exposure: ExposurePolicy;
+  /** The price of inference and how payments are confirmed (free without a chain, or at price 0). */
+  payments: PaymentPolicy;
+  /** A checkpoint folder to serve instead of the latest the run commits. */
+  serveCheckpoint?: string;
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease<TaskKey>, now: number) => void;
@@ -78,6 +84,7 @@ export const DEFAULT_COORDINATOR: CoordinatorOptions = {
   epochs: { everyRounds: 50, everyMs: 10 * 60_000 },
   trust: DEFAULT_TRUST,
   exposure: DEFAULT_EXPOSURE,
+  payments: DEFAULT_PAYMENTS,
 };
 
 export interface RunningCoordinator {
@@ -110,12 +117,14 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const siwe = signInVerifier(o, stores.nonces);
   const chain = o.chain ? distributorChain(o.chain) : null;
   const epochs = chain ? new EpochPublisher(new EpochService(store, stores.epochs, runId, chain, o.epochs, Date.now()), (text) => feed.notice('epoch', text)) : null;
+  const serving = await startServing(stores, runId, chain, { modelId: `openshard-${opened.spec.preset}`, shards: run.options.shards, payments: o.payments, pinned: o.serveCheckpoint ?? null, checkpointEvery: o.checkpointEvery });
   const validation = new Validation(run, validationBatches(corpus.validation, run.options.batch, run.options.config.contextLength, o.evalBatches), store, runId, feed);
   const steps: AfterRoundStep[] = [
     persistRound(store, runId, () => coordinator),
     broadcastRound(feed),
     validation.step(o.evalEvery),
     checkpointAndEpoch(o.checkpointEvery, opened.checkpoint, feed, epochs, o.trust?.holdingRounds ?? 0),
+    serving.step,
     reportRound(o.onRound, () => coordinator),
     finishRun(feed, () => o.onFinished?.(coordinator)),
   ];
@@ -130,7 +139,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   await feed.load(store, runId);
   await validation.atStart();
   const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
-  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownership] });
+  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownership, serving.routes] });
   epochs?.publishPending();
   feed.attach(server.io, info, reference);
   const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);
@@ -144,6 +153,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
       clearInterval(statsTimer);
       await server.close();
       await epochs?.idle();
+      await serving.close();
       run.dispose();
       await stores.close();
     },

@@ -49,8 +49,33 @@ describe('sampling', () => {
     expect(counts[4]).toBeGreaterThan(0);
   });
 
-  test('error: a negative temperature or a fractional k is refused', () => {
+  test('behavior: top-p keeps the most likely tokens until their mass reaches p, and follows their renormalised softmax', () => {
+    const rng = new Random(5);
+    const counts = new Array(5).fill(0);
+    // softmax of the logits: [0.062, 0.414, 0.414, 0.021, 0.092]; 0.8 is reached by the two 2s alone
+    for (let i = 0; i < 4000; i++) counts[sampleToken(logits, { temperature: 1, topK: 0, topP: 0.8 }, rng)]++;
+    expect(counts[0] + counts[3] + counts[4]).toBe(0);
+    expect(counts[1] / 4000).toBeCloseTo(0.5, 1);
+    // just above the two top tokens' mass, the third (id 4) comes in
+    const wider = new Array(5).fill(0);
+    for (let i = 0; i < 4000; i++) wider[sampleToken(logits, { temperature: 1, topK: 0, topP: 0.84 }, rng)]++;
+    expect(wider[4]).toBeGreaterThan(0);
+    expect(wider[0] + wider[3]).toBe(0);
+  });
+
+  test('behavior: the same seed draws the same tokens', () => {
+    const draw = (seed: number) => {
+      const rng = new Random(seed);
+      return Array.from({ length: 20 }, () => sampleToken(logits, { temperature: 0.9, topK: 0, topP: 0.95 }, rng));
+    };
+    expect(draw(7)).toEqual(draw(7));
+    expect(draw(7)).not.toEqual(draw(8));
+  });
+
+  test('error: a negative temperature, a fractional k or a top-p outside (0, 1] is refused', () => {
     expect(() => sampleToken(logits, { temperature: -1, topK: 0 }, new Random(1))).toThrow('temperature is -1');
     expect(() => sampleToken(logits, { temperature: 1, topK: 1.5 }, new Random(1))).toThrow('topK is 1.5');
+    expect(() => sampleToken(logits, { temperature: 1, topK: 0, topP: 0 }, new Random(1))).toThrow('topP is 0');
+    expect(() => sampleToken(logits, { temperature: 1, topK: 0, topP: 1.5 }, new Random(1))).toThrow('topP is 1.5');
   });
 });

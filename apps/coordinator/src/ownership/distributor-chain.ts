@@ -10,6 +10,8 @@ export interface DistributorChain {
   currentEpoch(): Promise<bigint>;
   root(): Promise<Hex>;
   claimed(account: Address): Promise<bigint>;
+  /** Wei paid for an inference request id, as of `confirmations` blocks ago (1: the latest block). */
+  paid(requestId: Hex, confirmations: number): Promise<bigint>;
   /** Sends publishRoot and waits until it is mined; throws if it reverted. */
   publishRoot(epoch: number, root: Hex, totalCumulative: bigint): Promise<Hex>;
 }
@@ -37,6 +39,12 @@ export function distributorChain(c: ChainConfig): DistributorChain {
     currentEpoch: () => publicClient.readContract({ ...contract, functionName: 'currentEpoch' }),
     root: () => publicClient.readContract({ ...contract, functionName: 'root' }),
     claimed: (account) => publicClient.readContract({ ...contract, functionName: 'claimed', args: [account] }),
+    async paid(requestId, confirmations) {
+      const latest = await publicClient.getBlockNumber({ cacheTime: 0 });
+      const blockNumber = latest - BigInt(Math.max(0, confirmations - 1));
+      if (blockNumber < 0n) return 0n;
+      return publicClient.readContract({ ...contract, functionName: 'paid', args: [requestId], blockNumber });
+    },
     async publishRoot(epoch, root, totalCumulative) {
       // simulated first: a refusal comes back as the contract's error, before any gas is spent
       const { request } = await publicClient.simulateContract({ ...contract, functionName: 'publishRoot', args: [BigInt(epoch), root, totalCumulative], account: walletClient.account });

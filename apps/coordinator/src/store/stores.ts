@@ -142,10 +142,51 @@ export interface EpochStore {
  */
 export type NonceStore = SiweNonceStore;
 
+/**
+ * A priced inference request: quoted (the 402's request id), then paid on chain by the caller,
+ * then served once. `serving` marks the one request being served under an id, so two concurrent
+ * requests cannot both be served for one payment; a failed generation puts it back to `quoted`.
+ */
+export type QuoteState = 'quoted' | 'serving' | 'served';
+
+export interface QuoteRecord {
+  requestId: Hex;
+  model: string;
+  /** Tokens priced: the prompt's and max_tokens. */
+  tokens: number;
+  /** Wei to pay. */
+  amount: bigint;
+  /** Unix ms after which an unpaid quote is no longer accepted (the chain refuses payment after it too). */
+  expiresAt: number;
+  createdAt: number;
+  state: QuoteState;
+  servedAt: number | null;
+  /** Wei seen paid on chain when served. */
+  paid: bigint | null;
+  completionTokens: number | null;
+}
+
+/** Quotes and which were served: one payment serves one request, also across restarts and processes. */
+export interface PaymentStore {
+  addQuote(q: QuoteRecord): Promise<void>;
+  quote(requestId: Hex): Promise<QuoteRecord | null>;
+  /** quoted → serving, atomically; false when the quote is not in state `quoted` (served, or being served). */
+  startServing(requestId: Hex): Promise<boolean>;
+  /** serving → served, with what was paid and generated. */
+  served(requestId: Hex, paid: bigint, completionTokens: number, at: number): Promise<void>;
+  /** serving → quoted: the generation failed; the payment stays good for a retry. */
+  unserved(requestId: Hex): Promise<void>;
+  /** Served requests and the wei they paid, per time window [from, to). */
+  servedBetween(from: number, to: number): Promise<{ requests: number; paid: bigint }>;
+  /** Forgets quotes not served whose expiry is before `before` (callers keep paid ones redeemable for a retention period); opening the store returns `serving` quotes to `quoted`. */
+  prune(before: number): Promise<void>;
+}
+
 export interface Stores {
   runs: RunStore;
   epochs: EpochStore;
   nonces: NonceStore;
+  payments: PaymentStore;
   /** Releases the connection(s); the stores are unusable after. */
   close(): Promise<void>;
 }

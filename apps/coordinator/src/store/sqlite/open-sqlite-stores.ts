@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { Stores } from '../stores.ts';
 import { SqliteEpochStore } from './sqlite-epoch-store.ts';
 import { SqliteNonceStore } from './sqlite-nonce-store.ts';
+import { SqlitePaymentStore } from './sqlite-payment-store.ts';
 import { SqliteRunStore } from './sqlite-run-store.ts';
 
 /**
@@ -19,6 +20,7 @@ export async function openSqliteStores(path: string): Promise<Stores> {
       runs: new SqliteRunStore(db),
       epochs: new SqliteEpochStore(db),
       nonces: new SqliteNonceStore(db),
+      payments: new SqlitePaymentStore(db),
       close: async () => {
         db.close();
       },

@@ -1,0 +1,57 @@
+import * as ort from 'onnxruntime-web';
+import { due, type AfterRoundStep } from '../after-round/after-round.ts';
+import { openAiRoutes } from '../http/openai-routes.ts';
+import type { DistributorChain } from '../ownership/distributor-chain.ts';
+import { PaymentGate, type PaymentChain, type PaymentPolicy } from '../payments/payment-gate.ts';
+import type { Stores } from '../store/stores.ts';
+import { ModelServer } from './served-model.ts';
+import { ServingStats } from './serving-stats.ts';
+
+export interface ServingOptions {
+  /** The name callers give as `model` (`openshard-<preset>`). */
+  modelId: string;
+  shards: number;
+  payments: PaymentPolicy;
+  /** A checkpoint folder to serve instead of the latest the run commits. */
+  pinned: string | null;
+  checkpointEvery: number;
+}
+
+export interface Serving {
+  models: ModelServer;
+  gate: PaymentGate;
+  stats: ServingStats;
+  routes: ReturnType<typeof openAiRoutes>;
+  /** After each checkpoint: serve it (loaded off the training path). */
+  step: AfterRoundStep;
+  close(): Promise<void>;
+}
+
+/**
+ * Inference, wired: the model server (the latest committed checkpoint, in onnxruntime), the
+ * payment gate (quotes in the store, payments read from the distributor) and the OpenAI API.
+ */
+export async function startServing(stores: Stores, runId: string, chain: DistributorChain | null, o: ServingOptions): Promise<Serving> {
+  // one thread: serving shares the machine with training and must not take every core
+  ort.env.wasm.numThreads = 1;
+  const models = new ModelServer(o.modelId, o.shards, o.pinned);
+  const gate = new PaymentGate(stores.payments, chain ? paymentChain(chain) : null, o.payments);
+  const stats = new ServingStats();
+  const latest = async () => {
+    const run = await stores.runs.latestRun();
+    return run?.id === runId ? run.checkpoint : null;
+  };
+  const serveLatest = async () => models.offer(await latest()).catch((e) => console.error('coordinator: could not serve the latest checkpoint:', e));
+  await serveLatest();
+  const step: AfterRoundStep = {
+    name: 'serve',
+    run(r) {
+      if (due(o.checkpointEvery, r)) void serveLatest();
+    },
+  };
+  return { models, gate, stats, routes: openAiRoutes({ models, gate, stats }), step, close: () => models.close() };
+}
+
+function paymentChain(chain: DistributorChain): PaymentChain {
+  return { chainId: chain.chainId, payTo: chain.distributor, paidFor: (id, confirmations) => chain.paid(id, confirmations) };
+}
