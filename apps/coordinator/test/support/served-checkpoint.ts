@@ -1,0 +1,27 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode } from '@openshard/data';
+import { DEFAULT_OPTIMIZER, preset } from '@openshard/model';
+import { CpuBackend } from '@openshard/tensor';
+import { saveCheckpoint, Trainer } from '@openshard/trainer';
+
+/** A text the micro model learns to continue in a few dozen steps, so greedy output is not noise. */
+export const SERVED_TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(8);
+
+/** Trains the micro preset for `steps` on one CPU and writes a checkpoint; returns its folder. */
+export async function trainedCheckpoint(steps = 40): Promise<string> {
+  const config = preset('micro');
+  const options = { config, shards: 1, batch: 4, microBatches: 1, seed: 3, optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 3e-3, warmupSteps: 5, decaySteps: 1000 } };
+  const text = encode(SERVED_TEXT);
+  const trainer = new Trainer(new CpuBackend(), text, options);
+  for (let i = 0; i < steps; i++) await trainer.trainStep();
+  const { config: _, ...saved } = options;
+  const dir = mkdtempSync(join(tmpdir(), 'openshard-served-'));
+  return saveCheckpoint(dir, {
+    config,
+    values: await trainer.parameterValues(),
+    optimizer: await trainer.optimizerState(),
+    trainer: { format: 1, backend: 'cpu', state: trainer.state, options: saved, corpus: { source: 'test', trainBytes: text.length, trainCrc32: '0' } },
+  });
+}
