@@ -34,6 +34,7 @@ export default defineConfig({
       '/siwe': { target: COORDINATOR_URL },
       '/ownership': { target: COORDINATOR_URL },
       '/chain': { target: COORDINATOR_URL },
+      '/v1': { target: COORDINATOR_URL },
     },
   },
   preview: { host: '127.0.0.1', headers: isolation },
