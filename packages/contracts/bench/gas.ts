@@ -2,8 +2,9 @@
  * npm run bench:contracts [-- --holders 1000] [--claims 20] [--out bench-results/contracts-gas.json]
  *
  * Gas of RevenueDistributor operations on a local anvil, read from receipts: claims (first and
- * later, by the owner itself and relayed to an account with no ETH yet), root publications,
- * deposits and the deployment. The peer is a plain ETH transfer between two EOAs in the same run.
+ * later, by the owner itself and relayed to an account with no ETH yet, and against the previous
+ * root after a new one landed), root publications, deposits, payments for inference requests and
+ * the deployment. The peer is a plain ETH transfer between two EOAs in the same run.
  * Prints a table and writes JSON.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { getAddress, keccak256, parseEther, toHex, type Address, type Hex } from
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { compiler, revenueDistributorAbi, revenueDistributorBytecode } from '../src/index.ts';
 import { createLocalClients, resolveAnvilBinary, startAnvil } from '../src/node.ts';
-import { entitlementTree, type ClaimArgs, type Entitlement } from '../test/fixtures.ts';
+import { entitlementTree, type ClaimArgs, type Entitlement, type EntitlementTree } from '../test/fixtures.ts';
 
 const { values: args } = parseArgs({
   options: { holders: { type: 'string' }, claims: { type: 'string' }, out: { type: 'string' } },
@@ -24,6 +25,8 @@ const HOLDERS = Number(args.holders ?? 1000);
 const CLAIMS = Math.min(Number(args.claims ?? 20), HOLDERS);
 const OUT = args.out ?? 'bench-results/contracts-gas.json';
 const CLAIMANT_FUNDING = parseEther('1');
+/** How long the quote answered by each measured payment stays open (s). */
+const QUOTE_TTL_S = 3_600n;
 
 const anvil = await startAnvil();
 const { publicClient, walletClient, testClient } = createLocalClients(anvil);
@@ -50,20 +53,32 @@ try {
   // The very first deposit also initialises totalDeposited's storage slot (0 → nonzero).
   await record('deposit(), first ever', await walletClient.writeContract({ ...write, functionName: 'deposit', value: 1n }));
   const publisherWallet = createLocalClients(anvil, publisher).walletClient;
+  // Payments for new request ids: each stores one new slot, like a first deposit plus a record.
+  const deadline = (await publicClient.getBlock()).timestamp + QUOTE_TTL_S;
+  for (let i = 0; i < CLAIMS; i++) {
+    const requestId = keccak256(toHex(`openshard bench request ${i}`));
+    await record('pay(), a new request', await walletClient.writeContract({ ...write, functionName: 'pay', args: [requestId, deadline], value: parseEther('0.001') }));
+  }
 
   // Holders 0..CLAIMS-1 sign their own claims; CLAIMS..2·CLAIMS-1 are claimed for by a relayer
-  // while they hold no ETH; the rest only fill the tree.
+  // while they hold no ETH; 2·CLAIMS..3·CLAIMS-1 are claimed for with epoch 1's proof after epoch
+  // 2's root landed; the rest only fill the tree.
   const owners: PrivateKeyAccount[] = Array.from({ length: CLAIMS }, (_, i) => privateKeyToAccount(keccak256(toHex(`openshard bench owner ${i}`))));
   const addresses: Address[] = [...owners.map((o) => o.address)];
   for (let i = owners.length; i < HOLDERS; i++) addresses.push(getAddress(keccak256(toHex(`openshard bench holder ${i}`)).slice(0, 42)));
   for (const owner of owners) await testClient.setBalance({ address: owner.address, value: CLAIMANT_FUNDING });
   const relayed = addresses.slice(CLAIMS, 2 * CLAIMS);
+  const late = addresses.slice(2 * CLAIMS, 3 * CLAIMS);
+  const trees: EntitlementTree[] = [];
   const entitlements = (epoch: bigint): Entitlement[] => addresses.map((account, i) => ({ account, shares: BigInt(i + 1), cumulative: parseEther('0.001') * BigInt(i + 1) * epoch }));
   const claim = (args: ClaimArgs, signer = createLocalClients(anvil, owners[0]).walletClient) =>
     signer.writeContract({ ...write, functionName: 'claim', args: [args.account, args.shares, args.cumulative, args.proof] });
   const proofLengths: number[] = [];
 
-  for (const epoch of [1n, 2n]) {
+  // Epoch 2's publication also writes previousRoot for the first time (0 → nonzero); epoch 3's
+  // is what every later one costs.
+  const publications: Record<string, string> = { '1': 'first (epoch 1)', '2': 'second (epoch 2)', '3': 'later (epoch 3)' };
+  for (const epoch of [1n, 2n, 3n]) {
     const buildStart = performance.now();
     const tree = entitlementTree(anvil.chainId, distributor, entitlements(epoch));
     const buildMs = performance.now() - buildStart;
@@ -73,13 +88,15 @@ try {
       epoch === 1n ? await walletClient.writeContract({ ...write, functionName: 'deposit', value: newRevenue }) : await walletClient.sendTransaction({ to: distributor, value: newRevenue }),
     );
     const kind = epoch === 1n ? 'first' : 'later';
-    await record(`publishRoot, ${kind} (epoch ${epoch})`, await publisherWallet.writeContract({ ...write, functionName: 'publishRoot', args: [epoch, tree.root, tree.totalCumulative] }));
+    await record(`publishRoot, ${publications[String(epoch)]}`, await publisherWallet.writeContract({ ...write, functionName: 'publishRoot', args: [epoch, tree.root, tree.totalCumulative] }));
     for (const owner of owners) {
       const args = tree.claimArgs(owner.address);
       proofLengths.push(args.proof.length);
       await record(`claim, ${kind}, by the owner`, await claim(args, createLocalClients(anvil, owner).walletClient));
     }
     if (epoch === 1n) for (const account of relayed) await record('claim, first, relayed to an account with no ETH', await claim(tree.claimArgs(account), walletClient));
+    if (epoch === 2n) for (const account of late) await record('claim, first, relayed, against the previous root', await claim(trees[0].claimArgs(account), walletClient));
+    trees.push(tree);
     console.log(`epoch ${epoch}: tree of ${HOLDERS} entitlements built in ${buildMs.toFixed(0)} ms`);
   }
 

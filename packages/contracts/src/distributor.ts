@@ -5,6 +5,8 @@ import { revenueDistributorAbi } from './generated/artifacts.ts';
 export interface DistributorState {
   currentEpoch: bigint;
   root: `0x${string}`;
+  /** The root of epoch currentEpoch − 1, still accepted by claim; zero before epoch 2. */
+  previousRoot: `0x${string}`;
   totalCumulative: bigint;
   totalDeposited: bigint;
   totalClaimed: bigint;
@@ -13,15 +15,16 @@ export interface DistributorState {
 }
 
 export async function readDistributorState(publicClient: PublicClient<Transport, Chain>, address: Address): Promise<DistributorState> {
-  const read = <F extends 'currentEpoch' | 'root' | 'totalCumulative' | 'totalDeposited' | 'totalClaimed'>(functionName: F) =>
+  const read = <F extends 'currentEpoch' | 'root' | 'previousRoot' | 'totalCumulative' | 'totalDeposited' | 'totalClaimed'>(functionName: F) =>
     publicClient.readContract({ address, abi: revenueDistributorAbi, functionName });
-  const [currentEpoch, root, totalCumulative, totalDeposited, totalClaimed, balance] = await Promise.all([
+  const [currentEpoch, root, previousRoot, totalCumulative, totalDeposited, totalClaimed, balance] = await Promise.all([
     read('currentEpoch'),
     read('root'),
+    read('previousRoot'),
     read('totalCumulative'),
     read('totalDeposited'),
     read('totalClaimed'),
     publicClient.getBalance({ address }),
   ]);
-  return { currentEpoch, root, totalCumulative, totalDeposited, totalClaimed, balance };
+  return { currentEpoch, root, previousRoot, totalCumulative, totalDeposited, totalClaimed, balance };
 }

@@ -1,4 +1,4 @@
-// Browser-safe: ABIs, bytecode, deployment, reads, leaf encoding. Node-only helpers (anvil) are in ./node.ts.
+// Browser-safe: ABIs, bytecode, deployment, reads, payments, leaf encoding. Node-only helpers (anvil) are in ./node.ts.
 export { compiler, revenueDistributorAbi, revenueDistributorBytecode } from './generated/artifacts.ts';
 export {
   deployedAddress,
@@ -9,4 +9,13 @@ export {
 } from './deploy.ts';
 export { readDistributorState, type DistributorState } from './distributor.ts';
 export { revertErrorName } from './errors.ts';
+export {
+  paidFor,
+  PaymentError,
+  payRequest,
+  type PayRequestClients,
+  type PayRequestParameters,
+  type PayRequestReturnType,
+  type RequestPayment,
+} from './payments.ts';
 export { ENTITLEMENT_LEAF_TYPES, entitlementLeaf, type EntitlementLeaf, type EntitlementLeafParameters } from './leaf.ts';

@@ -129,3 +129,20 @@ export async function revertOf(action: Promise<unknown>, abi: Abi = revenueDistr
   }
   throw new Error('expected a revert, but the transaction succeeded');
 }
+
+/** The custom error a mined, reverted transaction hit, replayed by anvil's call tracer. */
+export async function minedRevert(rpcUrl: string, hash: Hex, abi: Abi = revenueDistributorAbi): Promise<Revert> {
+  const response = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'debug_traceTransaction', params: [hash, { tracer: 'callTracer' }] }),
+  });
+  const { result } = (await response.json()) as { result: { output: Hex } };
+  const decoded = decodeErrorResult({ abi, data: result.output });
+  return { errorName: decoded.errorName, args: decoded.args ?? [] };
+}
+
+/** Wei a mined transaction cost its sender in gas. */
+export function gasCost(receipt: Pick<TransactionReceipt, 'gasUsed' | 'effectiveGasPrice'>): bigint {
+  return receipt.gasUsed * receipt.effectiveGasPrice;
+}

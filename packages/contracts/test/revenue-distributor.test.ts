@@ -146,9 +146,25 @@ describe('publishing roots', () => {
     expect([state.currentEpoch, state.root, state.totalCumulative]).toEqual([1n, someRoot, ETH]);
   });
 
+  test('behavior: each publication moves the root it replaces to previousRoot', async () => {
+    const roots = [1, 2, 3].map((i) => keccak256(toHex(`root ${i}`)));
+    await h.deposit(ETH);
+    const previous = [];
+    for (const [i, root] of roots.entries()) {
+      await h.publishRoot(BigInt(i + 1), root, ETH);
+      const state = await readDistributorState(h.clients.publicClient, h.distributor);
+      previous.push([state.root, state.previousRoot]);
+    }
+    expect(previous).toEqual([
+      [roots[0], zeroHash],
+      [roots[1], roots[0]],
+      [roots[2], roots[1]],
+    ]);
+  });
+
   test('behavior: a fresh distributor is at epoch 0 with an empty root', async () => {
     const state = await readDistributorState(h.clients.publicClient, h.distributor);
-    expect(state).toEqual({ currentEpoch: 0n, root: zeroHash, totalCumulative: 0n, totalDeposited: 0n, totalClaimed: 0n, balance: 0n });
+    expect(state).toEqual({ currentEpoch: 0n, root: zeroHash, previousRoot: zeroHash, totalCumulative: 0n, totalDeposited: 0n, totalClaimed: 0n, balance: 0n });
   });
 
   test('error: a root for a skipped or repeated epoch reverts EpochNotNext', async () => {
