@@ -117,7 +117,13 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const siwe = signInVerifier(o, stores.nonces);
   const chain = o.chain ? distributorChain(o.chain) : null;
   const epochs = chain ? new EpochPublisher(new EpochService(store, stores.epochs, runId, chain, o.epochs, Date.now()), (text) => feed.notice('epoch', text)) : null;
-  const serving = await startServing(stores, runId, chain, { modelId: `openshard-${opened.spec.preset}`, shards: run.options.shards, payments: o.payments, pinned: o.serveCheckpoint ?? null, checkpointEvery: o.checkpointEvery });
+  const serving = await startServing(stores, runId, chain, {
+    modelId: `openshard-${opened.spec.preset}`,
+    shards: run.options.shards,
+    payments: o.payments,
+    pinned: o.serveCheckpoint ?? null,
+    checkpointEvery: o.checkpointEvery,
+  });
   const validation = new Validation(run, validationBatches(corpus.validation, run.options.batch, run.options.config.contextLength, o.evalBatches), store, runId, feed);
   const steps: AfterRoundStep[] = [
     persistRound(store, runId, () => coordinator),

@@ -105,7 +105,9 @@ function stream(c: Context, m: ServedModel, job: CompletionJob, head: ResponseHe
       await sse.writeSSE({ data: '[DONE]' });
     } catch (e) {
       await failed(admission, stats, e);
-      await send({ error: { message: `the generation failed: ${(e as Error).message}; your payment was not spent, send the same request again`, type: 'server_error', param: null, code: 'generation_failed' } });
+      await send({
+        error: { message: `the generation failed: ${(e as Error).message}; your payment was not spent, send the same request again`, type: 'server_error', param: null, code: 'generation_failed' },
+      });
     }
   });
 }

@@ -19,7 +19,12 @@ const sampling = {
   top_p: z.number().gt(0).max(1).nullish(),
   /** Not OpenAI's; as in most OpenAI-compatible servers. */
   top_k: z.number().int().min(0).nullish(),
-  seed: z.number().int().min(0).max(2 ** 32 - 1).nullish(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .nullish(),
   stop,
   n: z.literal(1, { message: 'n must be 1: one completion per request' }).nullish(),
   stream: z.boolean().nullish(),

@@ -52,6 +52,7 @@ export async function startServing(stores: Stores, runId: string, chain: Distrib
   return { models, gate, stats, routes: openAiRoutes({ models, gate, stats }), step, close: () => models.close() };
 }
 
-function paymentChain(chain: DistributorChain): PaymentChain {
+/** The payment gate's view of the distributor. */
+export function paymentChain(chain: DistributorChain): PaymentChain {
   return { chainId: chain.chainId, payTo: chain.distributor, paidFor: (id, confirmations) => chain.paid(id, confirmations) };
 }

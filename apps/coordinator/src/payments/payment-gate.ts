@@ -95,12 +95,24 @@ export class PaymentGate {
 
   async admit(model: string, tokens: number, header: string | undefined): Promise<Admission> {
     if (this.free) return FREE;
-    if (header === undefined || header === '') throw new PaymentRefusal('payment_required', `this request costs ${this.price(tokens)} wei (${tokens} tokens × ${this.policy.pricePerToken} wei); ${this.howToPay()}`, await this.quote(model, tokens));
+    if (header === undefined || header === '')
+      throw new PaymentRefusal(
+        'payment_required',
+        `this request costs ${this.price(tokens)} wei (${tokens} tokens × ${this.policy.pricePerToken} wei); ${this.howToPay()}`,
+        await this.quote(model, tokens),
+      );
     if (!isHex(header) || header.length !== 66) throw await this.refuse('invalid_payment_id', `${PAYMENT_HEADER} '${header.slice(0, 80)}' is not a request id (0x and 64 hex digits)`, model, tokens);
     const requestId = header.toLowerCase() as Hex;
     const q = await this.store.quote(requestId);
-    if (!q) throw await this.refuse('unknown_request_id', `request id ${requestId} was not quoted by this coordinator (or its payment window closed ${this.policy.retentionMs / 3_600_000} h after expiry)`, model, tokens);
-    if (q.model !== model || tokens > q.tokens) throw await this.refuse('quote_mismatch', `request id ${requestId} was quoted for ${q.tokens} tokens of ${q.model}; this request is ${tokens} tokens of ${model}`, model, tokens);
+    if (!q)
+      throw await this.refuse(
+        'unknown_request_id',
+        `request id ${requestId} was not quoted by this coordinator (or its payment window closed ${this.policy.retentionMs / 3_600_000} h after expiry)`,
+        model,
+        tokens,
+      );
+    if (q.model !== model || tokens > q.tokens)
+      throw await this.refuse('quote_mismatch', `request id ${requestId} was quoted for ${q.tokens} tokens of ${q.model}; this request is ${tokens} tokens of ${model}`, model, tokens);
     if (q.state === 'served') throw await this.refuse('payment_already_used', `request id ${requestId} was served already (a payment serves one request)`, model, tokens);
     if (q.state === 'serving') throw new PaymentRefusal('request_in_progress', `request id ${requestId} is being served by another request right now; wait for it`, null);
     const paid = await this.chain!.paidFor(requestId, this.policy.confirmations);
@@ -117,7 +129,8 @@ export class PaymentGate {
   private async checkPaid(q: QuoteRecord, paid: bigint, model: string, tokens: number): Promise<void> {
     if (paid >= q.amount) return;
     const where = `on chain eip155:${this.chain!.chainId} at ${this.chain!.payTo}`;
-    if (paid > 0n) throw await this.refuse('payment_insufficient', `request id ${q.requestId} was paid ${paid} wei ${where}, below its quote of ${q.amount} wei (a request id is paid once)`, model, tokens);
+    if (paid > 0n)
+      throw await this.refuse('payment_insufficient', `request id ${q.requestId} was paid ${paid} wei ${where}, below its quote of ${q.amount} wei (a request id is paid once)`, model, tokens);
     if (this.clock() > q.expiresAt) throw await this.refuse('quote_expired', `the quote for request id ${q.requestId} expired unpaid at ${new Date(q.expiresAt).toISOString()}`, model, tokens);
     throw new PaymentRefusal('payment_not_found', `no payment for request id ${q.requestId} ${where} with ${this.policy.confirmations} confirmation(s) yet; ${this.howToPay()}`, q);
   }

@@ -90,7 +90,11 @@ export class OnnxStage implements ServingStage {
     if (input.kind === 'tokens') {
       if (this.spec.index !== 0) throw new RangeError(`shard ${this.spec.index} takes hidden states, not token ids`);
       feeds[INPUT_IDS] = new ort.Tensor('int64', BigInt64Array.from(input.tokens, BigInt), [1, T]);
-      feeds[POSITION_IDS] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, t) => BigInt(cache.length + t)), [1, T]);
+      feeds[POSITION_IDS] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: T }, (_, t) => BigInt(cache.length + t)),
+        [1, T],
+      );
     } else {
       if (this.spec.index === 0) throw new RangeError('shard 0 takes token ids, not hidden states');
       if (input.hidden.length !== T * C) throw new RangeError(`hidden states hold ${input.hidden.length} values, expected T·C = ${T}·${C}`);
