@@ -35,6 +35,7 @@ export default defineConfig({
       '/ownership': { target: COORDINATOR_URL },
       '/chain': { target: COORDINATOR_URL },
       '/v1': { target: COORDINATOR_URL },
+      '/revenue': { target: COORDINATOR_URL },
     },
   },
   preview: { host: '127.0.0.1', headers: isolation },

@@ -12,6 +12,7 @@ import { loadReferenceCurve } from './dashboard/reference-curve.ts';
 import { runInfo } from './dashboard/snapshot.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { ownershipRoutes } from './http/ownership-routes.ts';
+import { revenueRoutes } from './http/revenue-routes.ts';
 import { startServing } from './inference/serving.ts';
 import { DEFAULT_PAYMENTS, type PaymentPolicy } from './payments/payment-gate.ts';
 import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
@@ -145,7 +146,11 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   await feed.load(store, runId);
   await validation.atStart();
   const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
-  const server = await startCoordinatorServer(coordinator, { host: o.host, port: o.port, routes: [ownership, serving.routes] });
+  const server = await startCoordinatorServer(coordinator, {
+    host: o.host,
+    port: o.port,
+    routes: [ownership, serving.routes, revenueRoutes({ epochs: stores.epochs, payments: stores.payments, runId })],
+  });
   epochs?.publishPending();
   feed.attach(server.io, info, reference);
   const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);

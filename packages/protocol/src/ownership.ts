@@ -26,3 +26,22 @@ export interface OwnershipView {
   /** null: no epoch is on chain yet, or this address holds nothing in it. */
   epoch: EpochView | null;
 }
+
+/** One epoch's revenue, as GET /revenue answers it (wei as decimal strings). */
+export interface RevenueEpoch {
+  epoch: number;
+  /** Unix ms the epoch closed. */
+  closedAt: number;
+  /** Wei that entered the distributor during the epoch (paid requests and deposits). */
+  revenue: string;
+  /** Inference requests served between the previous epoch's close and this one's, and the wei they paid. */
+  requests: number;
+  paidForRequests: string;
+  /** What the epoch added to the address's cumulative entitlement; null without an address. */
+  holderPart: string | null;
+  published: boolean;
+}
+
+export interface RevenueView {
+  epochs: RevenueEpoch[];
+}

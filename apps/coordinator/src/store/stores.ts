@@ -133,6 +133,8 @@ export interface EpochStore {
   latestPublished(runId: string): Promise<EpochRecord | null>;
   /** Epochs stored but not yet on chain, in epoch order. */
   unpublished(runId: string): Promise<EpochRecord[]>;
+  /** Every epoch of the run, in epoch order. */
+  all(runId: string): Promise<EpochRecord[]>;
 }
 
 /**

@@ -34,6 +34,10 @@ export class SqliteEpochStore implements EpochStore {
     return row ? fromRow(row) : null;
   }
 
+  async all(runId: string): Promise<EpochRecord[]> {
+    return (this.db.prepare('SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch').all(runId) as Row[]).map(fromRow);
+  }
+
   async latestPublished(runId: string): Promise<EpochRecord | null> {
     const row = this.db.prepare('SELECT * FROM epochs WHERE run_id = ? AND published_tx IS NOT NULL ORDER BY epoch DESC LIMIT 1').get(runId) as Row | undefined;
     return row ? fromRow(row) : null;
