@@ -239,6 +239,26 @@ export class Coordinator {
     return { to: v.id, type: 'accepted', message: { leaseId, round, flops } };
   }
 
+  /**
+   * Serving work (`positions` of a generation through `shard`) is credited like a task: in the
+   * log of the round that closes next, as kind 'serve'.
+   */
+  creditServing(volunteerId: string, shard: number, positions: number, elapsedMs: number, taskId: string): void {
+    const v = this.volunteers.get(volunteerId);
+    if (!v || positions < 1) return;
+    const flops = shardFlops(this.run.options.config, this.run.specs[shard], 'forward', 1, positions);
+    v.tasksAccepted += 1;
+    v.flopsAccepted += flops;
+    this.accepted.push({ round: this.run.round, taskId, leaseId: taskId, volunteer: v.name, kind: 'serve', shard, microBatch: 0, flops, computeMs: elapsedMs, address: v.address });
+  }
+
+  /** A server whose output differed from the coordinator's re-execution: caught like any cheat. */
+  async convictServer(volunteerId: string, reason: string, now: number): Promise<Effect[]> {
+    const v = this.volunteers.get(volunteerId);
+    if (!v || !this.auditing) return [];
+    return this.auditing.convictServer(authorOf(v), reason, now);
+  }
+
   /** New weights to the holders of every shard that stepped; a closed round is committed before the next one is leased. */
   private async afterAccept(outcome: AcceptOutcome, now: number): Promise<Effect[]> {
     const effects: Effect[] = [];

@@ -6,6 +6,7 @@ import { Server, type Socket } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
 import { buildApp, type RouteModule } from './http/app.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import type { ServingHub } from './inference/serving-hub.ts';
 
 /** What the socket edge has done, for benchmarks and the dashboard. */
 export interface ServerStats {
@@ -53,13 +54,24 @@ export interface CoordinatorServerOptions {
   flood?: FloodLimits;
   /** HTTP route modules served beside /health (ownership, …). */
   routes?: readonly RouteModule[];
+  /** Volunteers serving the model: their serving messages go here. */
+  serving?: ServingHub;
 }
 
 /**
  * One event from a volunteer, parsed completely (type, schema, tensors, finiteness) before the
  * Coordinator sees it; a message that does not parse is refused.
  */
-function dispatch(coordinator: Coordinator, id: string, type: string, json: unknown, attachments: unknown[], limits: ProtocolLimits, now: number): Promise<Effect[]> | Effect[] {
+async function dispatch(
+  coordinator: Coordinator,
+  hub: ServingHub | undefined,
+  id: string,
+  type: string,
+  json: unknown,
+  attachments: unknown[],
+  limits: ProtocolLimits,
+  now: number,
+): Promise<Effect[]> {
   let parsed: ReturnType<typeof parseMessage<typeof clientMessages, ClientMessageType>>;
   try {
     parsed = parseMessage(clientMessages, type as ClientMessageType, json, attachments, { finite: true, limits });
@@ -72,13 +84,19 @@ function dispatch(coordinator: Coordinator, id: string, type: string, json: unkn
     case 'hello':
       return coordinator.hello(id, m, now);
     case 'ready':
-      return coordinator.ready(id, m, now);
+      return [...coordinator.ready(id, m, now), ...(hub?.offers() ?? [])];
     case 'result':
       return coordinator.result(id, m, parsed.tensors, now);
     case 'giveBack':
       return coordinator.giveBack(id, m, now);
     case 'availability':
       return coordinator.availability(id, m, now);
+    case 'serving':
+      return hub ? hub.serving(id, m) : coordinator.refuse(id, new ProtocolError('bad-message', 'serving: this coordinator does not serve a model'));
+    case 'stepped':
+      return hub ? hub.stepped(id, m, parsed.tensors) : [];
+    case 'stepFailed':
+      return hub ? hub.stepFailed(id, m) : [];
   }
 }
 
@@ -148,11 +166,17 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
       if (!bucket.take(Date.now())) return cutOff(socket, `more than ${flood.messagesPerSecond} messages per second (burst ${flood.messageBurst})`);
       stats.bytesIn += messageBytes(json, attachments);
-      serial(() => dispatch(coordinator, socket.id, type, json, attachments, limits, Date.now()));
+      serial(() => dispatch(coordinator, o.serving, socket.id, type, json, attachments, limits, Date.now()));
     });
-    socket.on('disconnect', () => serial(() => coordinator.disconnect(socket.id, Date.now())));
+    socket.on('disconnect', () =>
+      serial(() => {
+        o.serving?.left(socket.id);
+        return coordinator.disconnect(socket.id, Date.now());
+      }),
+    );
   });
   const timer = setInterval(() => serial(() => coordinator.tick(Date.now())), TICK_MS);
+  o.serving?.attach(serial);
 
   await new Promise<void>((resolve) => http.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
   const { address, port } = http.address() as AddressInfo;
@@ -163,6 +187,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
     stats,
     async close() {
       clearInterval(timer);
+      o.serving?.close();
       io.close();
       await queue;
     },

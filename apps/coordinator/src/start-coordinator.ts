@@ -13,7 +13,7 @@ import { runInfo } from './dashboard/snapshot.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
 import { ownershipRoutes } from './http/ownership-routes.ts';
 import { revenueRoutes } from './http/revenue-routes.ts';
-import { startServing } from './inference/serving.ts';
+import { startServing, type Serving } from './inference/serving.ts';
 import { DEFAULT_PAYMENTS, type PaymentPolicy } from './payments/payment-gate.ts';
 import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
 import { EpochPublisher } from './ownership/epoch-publisher.ts';
@@ -96,6 +96,8 @@ export interface RunningCoordinator {
   startRound: number;
   /** The run's record (`stores.runs`), epochs and sign-in nonces. */
   stores: Stores;
+  /** The served model, its servers and payments. */
+  serving: Serving;
   close(): Promise<void>;
 }
 
@@ -118,7 +120,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const siwe = signInVerifier(o, stores.nonces);
   const chain = o.chain ? distributorChain(o.chain) : null;
   const epochs = chain ? new EpochPublisher(new EpochService(store, stores.epochs, runId, chain, o.epochs, Date.now()), (text) => feed.notice('epoch', text)) : null;
-  const serving = await startServing(stores, runId, chain, {
+  const serving = await startServing(stores, runId, chain, () => coordinator, {
+    tolerance: o.trust?.tolerance ?? DEFAULT_TRUST.tolerance,
     modelId: `openshard-${opened.spec.preset}`,
     shards: run.options.shards,
     payments: o.payments,
@@ -150,6 +153,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     host: o.host,
     port: o.port,
     routes: [ownership, serving.routes, revenueRoutes({ epochs: stores.epochs, payments: stores.payments, runId })],
+    serving: serving.hub,
   });
   epochs?.publishPending();
   feed.attach(server.io, info, reference);
@@ -160,6 +164,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     runId,
     startRound: opened.startRound,
     stores,
+    serving,
     async close() {
       clearInterval(statsTimer);
       await server.close();

@@ -13,6 +13,8 @@ const count = z
   .int()
   .min(0)
   .max(2 ** 31 - 1);
+/** onnxruntime-web's execution providers a volunteer serves with. */
+export const SERVING_BACKENDS = ['webgpu', 'wasm'] as const;
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
 export const tensorHeader = z.strictObject({
@@ -67,6 +69,12 @@ export const clientMessages = {
   giveBack: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
   /** Whether the volunteer takes tasks now (paused, resting between tasks to keep its duty cycle). */
   availability: z.strictObject({ accepting: z.boolean(), reason: z.string().max(200) }),
+  /** The volunteer serves `shard` of the served model `modelId` with onnxruntime-web's `backend` (after `serveShard`). */
+  serving: z.strictObject({ modelId: id, shard: count, backend: z.enum(SERVING_BACKENDS) }),
+  /** The output of a generation step: hidden states [1, T, C], or logits [1, T, V] on the last shard. */
+  stepped: z.strictObject({ generation: id, step: count, tensors: z.array(tensorHeader) }),
+  /** A generation step the volunteer could not run (its message says why). */
+  stepFailed: z.strictObject({ generation: id, step: count, message: z.string().max(500) }),
 } as const;
 
 /** Coordinator → volunteer. */
@@ -96,6 +104,16 @@ export const serverMessages = {
   cancel: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
   /** The volunteer's result was accepted: it earns these work units (FLOPs). */
   accepted: z.strictObject({ leaseId: id, round: count, flops: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  /** Serve this shard of the served model (a committed checkpoint): its weights, for an ONNX graph with a KV cache. */
+  serveShard: z.strictObject({ modelId: id, config: gptConfig, shard: shardSpec, tensors: z.array(tensorHeader) }),
+  /**
+   * T new positions of a generation through the volunteer's served shard: token ids i32 [1, T] on
+   * shard 0, else hidden states f32 [1, T, C]. `step` 0 starts the generation afresh (a replay
+   * after a lost server starts again from the whole prefix).
+   */
+  step: z.strictObject({ generation: id, step: count, modelId: id, shard: count, tensors: z.array(tensorHeader) }),
+  /** The generation is over (or moved elsewhere): its KV cache can go. */
+  endGeneration: z.strictObject({ generation: id }),
   /** A message of the volunteer's was refused and not applied. */
   refused: z.strictObject({ code: z.string(), message: z.string(), leaseId: id.optional() }),
 } as const;

@@ -4,18 +4,27 @@ import { CpuBackend, type Backend } from '@openshard/tensor';
 import { describeEvent } from './describe-event.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 import { signIn } from './sign-in.ts';
-import { VolunteerClient } from './volunteer.ts';
+import { VolunteerClient, type VolunteerOptions } from './volunteer.ts';
 
 const USAGE = `usage: openshard-volunteer --url http://127.0.0.1:8600 [--backend cpu|webgpu] [--name NAME]
   --slowdown F   stretch every task to F times its compute time (to test stragglers)
   --key 0x…      sign in with this wallet key (or OPENSHARD_VOLUNTEER_KEY): accepted work accrues shares to it;
-                 without a key the volunteer contributes but accrues nothing`;
+                 without a key the volunteer contributes but accrues nothing
+  --no-serve     train only: do not serve the shard's part of generations (onnxruntime-web, wasm)`;
 
 async function main(): Promise<void> {
-  let f: { url?: string; backend?: string; name?: string; slowdown?: string; key?: string; help?: boolean };
+  let f: { url?: string; backend?: string; name?: string; slowdown?: string; key?: string; 'no-serve'?: boolean; help?: boolean };
   try {
     f = parseArgs({
-      options: { url: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' }, slowdown: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        url: { type: 'string' },
+        backend: { type: 'string' },
+        name: { type: 'string' },
+        slowdown: { type: 'string' },
+        key: { type: 'string' },
+        'no-serve': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     }).values;
   } catch (e) {
@@ -41,7 +50,9 @@ async function main(): Promise<void> {
   } else {
     console.log(`[${name}] no wallet: contributing without accruing shares (--key to sign in)`);
   }
-  const client = new VolunteerClient({ url, name, backend, slowdown, ...(session ? { session } : {}), onEvent: (e) => console.log(`[${name}] ${describeEvent(e)}`) });
+  const log = (text: string) => console.log(`[${name}] ${text}`);
+  const serving = f['no-serve'] ? undefined : await servingHost(log);
+  const client = new VolunteerClient({ url, name, backend, slowdown, ...(session ? { session } : {}), ...(serving ? { serving } : {}), onEvent: (e) => log(describeEvent(e)) });
   client.start();
   const stop = async () => {
     await client.stop();
@@ -50,6 +61,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** Serving on onnxruntime-web's wasm backend, one thread (the process trains as well). */
+async function servingHost(log: (text: string) => void): Promise<NonNullable<VolunteerOptions['serving']>> {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  const { ServingHost } = await import('./serving/serving-host.ts');
+  return (link) => new ServingHost(['wasm'], link, (e) => log(e.type === 'serving' ? `serving shard ${e.shard} of ${e.modelId} on onnxruntime-web (${e.backend})` : `could not serve: ${e.message}`));
 }
 
 main().catch((e: Error) => {

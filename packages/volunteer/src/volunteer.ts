@@ -1,9 +1,10 @@
-import { packTensors, parseMessage, serverMessages, type ServerMessageType } from '@openshard/protocol';
+import { packTensors, parseMessage, serverMessages, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
 import { WebGpuBackend, type Backend } from '@openshard/tensor';
 import { io, type Socket } from 'socket.io-client';
 import type { VolunteerEvent, VolunteerStats } from './events.ts';
 import { VolunteerMachine } from './machine.ts';
 import { checkDutyCycle, type ServerInput, type VolunteerAction, type VolunteerInput, type WireMessage } from './machine-io.ts';
+import type { ServingHost, ServingLink } from './serving/serving-host.ts';
 import { KernelExecutor, type TaskExecutor } from './task-executor.ts';
 
 export interface VolunteerOptions {
@@ -23,6 +24,11 @@ export interface VolunteerOptions {
   session?: string;
   /** What runs tasks on a backend (our kernels by default); called again with each new backend. */
   executor?: (backend: Backend) => TaskExecutor;
+  /**
+   * Serves the volunteer's shard of the served model too (`new ServingHost(backends, link)` from
+   * `@openshard/volunteer/serving`, which brings onnxruntime-web); without it the volunteer only trains.
+   */
+  serving?: (link: ServingLink) => ServingHost;
 }
 
 /** Server messages the machine takes in arrival order; 'cancel' is not among them: it overtakes them. */
@@ -50,6 +56,7 @@ export class VolunteerClient {
   private restTimer: ReturnType<typeof setTimeout> | null = null;
   /** The executor call in flight, if any: stop() waits for it before disposing the executor. */
   private inFlight: Promise<void> = Promise.resolve();
+  private serving: ServingHost | null = null;
 
   constructor(private readonly o: VolunteerOptions) {
     this.backend = o.backend;
@@ -77,15 +84,45 @@ export class VolunteerClient {
     for (const type of [...QUEUED, 'cancel'] as const) {
       socket.on(type, (json: unknown, ...attachments: unknown[]) => this.step(parse(type, json, attachments)));
     }
+    if (this.o.serving) this.startServing(socket, this.o.serving);
+  }
+
+  /** Serving messages go straight to the serving host: it runs beside the task machine, on its own session. */
+  private startServing(socket: Socket, factory: NonNullable<VolunteerOptions['serving']>): void {
+    const emit = (type: string, json: object, tensors: WireTensor[] = []) => {
+      if (!socket.connected) return;
+      const { headers, attachments } = packTensors(tensors);
+      socket.emit(type, tensors.length ? { ...json, tensors: headers } : json, ...attachments);
+    };
+    const host = factory({
+      serving: (m) => emit('serving', m),
+      stepped: (m, output) => emit('stepped', m, [output]),
+      stepFailed: (m) => emit('stepFailed', m),
+    });
+    this.serving = host;
+    const on = <K extends 'serveShard' | 'step' | 'endGeneration'>(type: K, handle: (m: ServerMessage<K>, tensors: WireTensor[]) => void) =>
+      socket.on(type as string, (json: unknown, ...attachments: unknown[]) => {
+        try {
+          const { message, tensors } = parseMessage(serverMessages, type, json, attachments, { finite: true });
+          handle(message as ServerMessage<K>, tensors);
+        } catch (e) {
+          this.o.onEvent?.({ type: 'error', message: `${type}: ${(e as Error).message}` });
+        }
+      });
+    on('serveShard', (m, t) => host.serveShard(m, t));
+    on('step', (m, t) => host.step(m, t));
+    on('endGeneration', (m) => host.endGeneration(m));
   }
 
   /** Stops taking tasks and gives back the one running now (its result would come too late to matter). */
   pause(reason = 'paused'): void {
+    this.serving?.pause();
     this.step({ type: 'pause', reason });
   }
 
   resume(reason = 'resumed'): void {
     this.step({ type: 'resume', reason });
+    this.serving?.resume();
   }
 
   setDutyCycle(d: number): void {
@@ -101,6 +138,7 @@ export class VolunteerClient {
     this.step({ type: 'stop' });
     await this.inFlight;
     this.executor.dispose();
+    await this.serving?.dispose();
   }
 
   /** Steps the machine through `input` and whatever its actions cause, one input at a time. */

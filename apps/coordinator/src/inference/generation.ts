@@ -38,6 +38,7 @@ export async function* generate(pipeline: Pipeline, generation: string, spec: Ge
   const text = new TextStream(spec.stops);
   const V = Math.min(pipeline.vocabSize, BYTE_VOCAB_SIZE);
   let input = Int32Array.from(spec.prompt);
+  let ok = false;
   try {
     for (let n = 1; n <= spec.maxTokens; n++) {
       const logits = await pipeline.next(generation, input);
@@ -45,11 +46,15 @@ export async function* generate(pipeline: Pipeline, generation: string, spec: Ge
       const last = n === spec.maxTokens;
       const shown = text.push(token);
       yield { token, text: text.done || !last ? shown : shown + text.end() };
-      if (text.done) return { finishReason: 'stop', completionTokens: n };
+      if (text.done) {
+        ok = true;
+        return { finishReason: 'stop', completionTokens: n };
+      }
       input = Int32Array.of(token);
     }
+    ok = true;
     return { finishReason: 'length', completionTokens: spec.maxTokens };
   } finally {
-    pipeline.end(generation);
+    pipeline.end(generation, ok);
   }
 }

@@ -1,8 +1,12 @@
-import { partition, type GptConfig } from '@openshard/model';
+import { partition, type GptConfig, type ParameterValues, type ShardSpec } from '@openshard/model';
 import { shardGraph } from '@openshard/model/onnx';
 import { loadModel } from '@openshard/trainer';
 import { OnnxStage } from '@openshard/volunteer/serving';
 import { Pipeline } from './pipeline.ts';
+import { localStages, type StageSource } from './router.ts';
+
+/** Chooses who serves each generation's stages: the coordinator alone, or volunteers too. */
+export type StageRouting = (m: Omit<ServedModel, 'pipeline'>) => StageSource;
 
 /** A committed checkpoint being served: its shards' ONNX graphs in onnxruntime, chained. */
 export interface ServedModel {
@@ -10,6 +14,11 @@ export interface ServedModel {
   id: string;
   checkpoint: string;
   config: GptConfig;
+  specs: ShardSpec[];
+  /** The checkpoint's parameters (the weights sent to volunteers that serve a shard). */
+  values: ParameterValues;
+  /** The coordinator's own stage of every shard. */
+  local: OnnxStage[];
   pipeline: Pipeline;
   /** Unix seconds it was loaded (the `created` of /v1/models). */
   created: number;
@@ -20,11 +29,12 @@ export interface ServedModel {
  * loads it in onnxruntime-web's wasm backend in this process: the coordinator serves every shard
  * nobody else serves.
  */
-export async function loadServedModel(id: string, checkpoint: string, shards: number): Promise<ServedModel> {
+export async function loadServedModel(id: string, checkpoint: string, shards: number, routing: StageRouting = (m) => localStages(m.local)): Promise<ServedModel> {
   const { config, values } = loadModel(checkpoint);
+  const specs = partition(config, shards);
   const stages: OnnxStage[] = [];
   try {
-    for (const spec of partition(config, shards)) {
+    for (const spec of specs) {
       const graph = shardGraph(config, spec, (p) => values.get(p.name)!);
       stages.push(await OnnxStage.load(graph, config, spec, ['wasm']));
     }
@@ -32,7 +42,8 @@ export async function loadServedModel(id: string, checkpoint: string, shards: nu
     for (const s of stages) await s.release();
     throw e;
   }
-  return { id, checkpoint, config, pipeline: new Pipeline(stages, config.vocabSize), created: Math.floor(Date.now() / 1000) };
+  const model = { id, checkpoint, config, specs, values, local: stages, created: Math.floor(Date.now() / 1000) };
+  return { ...model, pipeline: new Pipeline(routing(model), config.vocabSize) };
 }
 
 /**
@@ -50,6 +61,9 @@ export class ModelServer {
     private readonly shards: number,
     /** A checkpoint folder served whatever training commits. */
     readonly pinned: string | null = null,
+    private readonly routing?: StageRouting,
+    /** Told when a new model is served (volunteers are offered its shards). */
+    private readonly onServed?: (m: ServedModel) => void,
   ) {}
 
   get current(): ServedModel | null {
@@ -61,9 +75,10 @@ export class ModelServer {
     const wanted = this.pinned ?? checkpoint;
     this.loading = this.loading.then(async () => {
       if (!wanted || this.model?.checkpoint === wanted) return;
-      const next = await loadServedModel(this.id, wanted, this.shards);
+      const next = await loadServedModel(this.id, wanted, this.shards, this.routing);
       const previous = this.model;
       this.model = next;
+      this.onServed?.(next);
       if (previous && !this.users.get(previous)) await this.release(previous);
     });
     return this.loading;
@@ -93,6 +108,6 @@ export class ModelServer {
   }
 
   private async release(m: ServedModel): Promise<void> {
-    for (const s of m.pipeline.stages) await (s as OnnxStage).release();
+    for (const s of m.local) await s.release();
   }
 }

@@ -4,7 +4,11 @@ import { openAiRoutes } from '../http/openai-routes.ts';
 import type { DistributorChain } from '../ownership/distributor-chain.ts';
 import { PaymentGate, type PaymentChain, type PaymentPolicy } from '../payments/payment-gate.ts';
 import type { Stores } from '../store/stores.ts';
+import type { Coordinator } from '../coordinator.ts';
+import { ServingRouter } from './router.ts';
 import { ModelServer } from './served-model.ts';
+import { modelKey, ServingHub, servingPolicy } from './serving-hub.ts';
+import { ServingRoster } from './serving-roster.ts';
 import { ServingStats } from './serving-stats.ts';
 
 export interface ServingOptions {
@@ -15,12 +19,15 @@ export interface ServingOptions {
   /** A checkpoint folder to serve instead of the latest the run commits. */
   pinned: string | null;
   checkpointEvery: number;
+  /** How far a volunteer's serving output may be from the coordinator's (relative), as for training results. */
+  tolerance: number;
 }
 
 export interface Serving {
   models: ModelServer;
   gate: PaymentGate;
   stats: ServingStats;
+  hub: ServingHub;
   routes: ReturnType<typeof openAiRoutes>;
   /** After each checkpoint: serve it (loaded off the training path). */
   step: AfterRoundStep;
@@ -31,10 +38,19 @@ export interface Serving {
  * Inference, wired: the model server (the latest committed checkpoint, in onnxruntime), the
  * payment gate (quotes in the store, payments read from the distributor) and the OpenAI API.
  */
-export async function startServing(stores: Stores, runId: string, chain: DistributorChain | null, o: ServingOptions): Promise<Serving> {
+export async function startServing(stores: Stores, runId: string, chain: DistributorChain | null, coordinator: () => Coordinator, o: ServingOptions): Promise<Serving> {
   // one thread: serving shares the machine with training and must not take every core
   ort.env.wasm.numThreads = 1;
-  const models = new ModelServer(o.modelId, o.shards, o.pinned);
+  const roster = new ServingRoster();
+  const hub = new ServingHub(roster, coordinator);
+  const policy = servingPolicy(coordinator, hub, o.tolerance);
+  const models = new ModelServer(
+    o.modelId,
+    o.shards,
+    o.pinned,
+    (m) => new ServingRouter(modelKey(m), m.local, m.config.width, roster, hub, policy),
+    (m) => hub.serve(m),
+  );
   const gate = new PaymentGate(stores.payments, chain ? paymentChain(chain) : null, o.payments);
   const stats = new ServingStats();
   const latest = async () => {
@@ -49,7 +65,7 @@ export async function startServing(stores: Stores, runId: string, chain: Distrib
       if (due(o.checkpointEvery, r)) void serveLatest();
     },
   };
-  return { models, gate, stats, routes: openAiRoutes({ models, gate, stats }), step, close: () => models.close() };
+  return { models, gate, stats, hub, routes: openAiRoutes({ models, gate, stats }), step, close: () => models.close() };
 }
 
 /** The payment gate's view of the distributor. */

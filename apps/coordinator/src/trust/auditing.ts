@@ -129,6 +129,11 @@ export class Auditing {
     return this.port.afterAccept(this.port.run.release(a.task), now);
   }
 
+  /** A serving step that differed from the coordinator's: nothing of it entered the model, so nothing is rewound. */
+  convictServer(who: Author, reason: string, now: number): Promise<Effect[]> {
+    return this.convict(who, reason, now, null);
+  }
+
   /**
    * Caught: the identity is banned (its connections dropped, its unvested work forfeited) and the
    * run goes back to before the first of its results no audit confirmed (and before `applied`, the

@@ -1,2 +1,3 @@
 export * from './stage.ts';
 export * from './onnx-stage.ts';
+export * from './serving-host.ts';

@@ -1,0 +1,202 @@
+import { shardParameterSpecs } from '@openshard/model';
+import { ProtocolError, type ClientMessage, type WireTensor } from '@openshard/protocol';
+import { refusal, type Effect } from '../coordinator-io.ts';
+import type { Coordinator } from '../coordinator.ts';
+import { identityOf } from '../trust/verification.ts';
+import { StageLost, type StageLink } from './remote-stage.ts';
+import type { ServingPolicy } from './router.ts';
+import type { ServedModel } from './served-model.ts';
+import type { ServingRoster } from './serving-roster.ts';
+
+/** How long a volunteer has to answer one generation step before the generation moves on without it (ms). */
+export const STEP_TIMEOUT_MS = 10_000;
+
+/** Runs work in the coordinator's serial queue and sends the effects it returns. */
+export type Enqueue = (work: () => Promise<Effect[]> | Effect[]) => void;
+
+interface PendingStep {
+  volunteerId: string;
+  /** The output's expected shape: [1, T, C], or [1, T, V] on the last shard. */
+  shape: number[];
+  resolve(t: WireTensor): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The coordinator's side of volunteer serving: offers each holder its shard of the served model,
+ * keeps the roster of servers, sends generation steps and matches their answers (checking each
+ * one's shape), and turns a lost server into a `StageLost` so the pipeline replays elsewhere.
+ */
+export class ServingHub implements StageLink {
+  private readonly pending = new Map<string, PendingStep>();
+  /** What each volunteer was offered last: `${model key}/${shard}`. */
+  private readonly offered = new Map<string, string>();
+  private model: ServedModel | null = null;
+  private enqueue: Enqueue | null = null;
+
+  constructor(
+    readonly roster: ServingRoster,
+    private readonly coordinatorOf: () => Coordinator,
+  ) {}
+
+  private get coordinator(): Coordinator {
+    return this.coordinatorOf();
+  }
+
+  /** Where work on the coordinator's state runs, in turn with every socket event, and its effects go out (the server, once it listens). */
+  attach(enqueue: Enqueue): void {
+    this.enqueue = enqueue;
+    this.send(this.offers());
+  }
+
+  /** Runs work on the coordinator's state in turn with socket events. */
+  run(work: () => Promise<Effect[]> | Effect[]): void {
+    if (!this.enqueue) throw new Error('the serving hub is not attached to a server yet');
+    this.enqueue(work);
+  }
+
+  private send(effects: Effect[]): void {
+    if (effects.length > 0) this.run(() => effects);
+  }
+
+  /** A new model is served: every holder is offered its shard. */
+  serve(model: ServedModel): void {
+    this.model = model;
+    if (this.enqueue) this.send(this.offers());
+  }
+
+  /** Offers to holders not yet offered the served model's shard they hold (after a `ready`, say). */
+  offers(): Effect[] {
+    const m = this.model;
+    if (!m) return [];
+    const effects: Effect[] = [];
+    for (const v of this.coordinator.volunteers.values()) {
+      const spec = m.specs[v.shard];
+      if (v.shard < 0 || !spec || this.offered.get(v.id) === `${m.checkpoint}/${v.shard}`) continue;
+      if (this.roster.get(v.id)?.shard !== v.shard) this.roster.remove(v.id);
+      this.offered.set(v.id, `${m.checkpoint}/${v.shard}`);
+      const tensors = shardParameterSpecs(m.config, spec).map((p) => ({ name: p.name, dtype: 'f32' as const, shape: p.shape, data: m.values.get(p.name)! }));
+      effects.push({ to: v.id, type: 'serveShard', message: { modelId: modelKey(m), config: m.config, shard: spec, tensors: [] }, tensors });
+    }
+    return effects;
+  }
+
+  serving(volunteerId: string, msg: ClientMessage<'serving'>): Effect[] {
+    const v = this.coordinator.volunteers.get(volunteerId);
+    const m = this.model;
+    if (!v || !m || msg.modelId !== modelKey(m) || msg.shard !== v.shard) {
+      return [refusal(volunteerId, new ProtocolError('bad-message', `serving: shard ${msg.shard} of ${msg.modelId} is not what this volunteer was offered`))];
+    }
+    this.roster.add({ volunteerId, name: v.name, modelId: msg.modelId, shard: msg.shard, backend: msg.backend });
+    return [];
+  }
+
+  stepped(volunteerId: string, msg: ClientMessage<'stepped'>, tensors: WireTensor[]): Effect[] {
+    const key = pendingKey(volunteerId, msg.generation, msg.step);
+    const p = this.pending.get(key);
+    // a late answer (after a timeout or a replay): not counted against the volunteer
+    if (!p) return [refusal(volunteerId, new ProtocolError('stale', `stepped: step ${msg.step} of generation ${msg.generation} is not awaited (too late, or never sent)`), undefined)];
+    this.settle(key);
+    const out = tensors[0];
+    if (tensors.length !== 1 || out.dtype !== 'f32' || out.shape.join(',') !== p.shape.join(',')) {
+      p.reject(new StageLost(-1, volunteerId, `its step output is ${tensors.map((t) => `${t.dtype}[${t.shape}]`).join(', ')}, expected f32[${p.shape}]`));
+      return [refusal(volunteerId, new ProtocolError('bad-tensor', `stepped: expected one f32 tensor of shape [${p.shape}]`))];
+    }
+    p.resolve(out);
+    return [];
+  }
+
+  stepFailed(volunteerId: string, msg: ClientMessage<'stepFailed'>): Effect[] {
+    const key = pendingKey(volunteerId, msg.generation, msg.step);
+    const p = this.pending.get(key);
+    if (!p) return [];
+    this.settle(key);
+    this.roster.remove(volunteerId);
+    p.reject(new StageLost(-1, volunteerId, `it could not run the step: ${msg.message}`));
+    return [];
+  }
+
+  /** A volunteer left: it serves nothing, and its steps in flight are lost. */
+  left(volunteerId: string): void {
+    this.roster.remove(volunteerId);
+    this.offered.delete(volunteerId);
+    for (const [key, p] of this.pending) {
+      if (p.volunteerId !== volunteerId) continue;
+      this.settle(key);
+      p.reject(new StageLost(-1, volunteerId, 'it disconnected'));
+    }
+  }
+
+  step(volunteerId: string, m: { generation: string; step: number; modelId: string; shard: number }, input: WireTensor): Promise<WireTensor> {
+    const model = this.model!;
+    const last = m.shard === model.specs.length - 1;
+    const shape = [1, input.shape[1], last ? model.config.vocabSize : model.config.width];
+    const lost = (why: string) => new StageLost(m.shard, volunteerId, why);
+    // it left (or stopped serving) since this generation chose it
+    if (!this.roster.get(volunteerId)) return Promise.reject(lost('it no longer serves'));
+    return new Promise<WireTensor>((resolve, reject) => {
+      const key = pendingKey(volunteerId, m.generation, m.step);
+      const timer = setTimeout(() => {
+        this.settle(key);
+        this.roster.remove(volunteerId);
+        reject(lost(`it did not answer step ${m.step} within ${STEP_TIMEOUT_MS} ms`));
+      }, STEP_TIMEOUT_MS);
+      this.pending.set(key, { volunteerId, shape, timer, resolve, reject: (e) => reject(e instanceof StageLost ? lost(e.message) : e) });
+      this.send([{ to: volunteerId, type: 'step', message: { ...m, tensors: [] }, tensors: [input] }]);
+    });
+  }
+
+  end(volunteerId: string, generation: string): void {
+    this.send([{ to: volunteerId, type: 'endGeneration', message: { generation } }]);
+  }
+
+  close(): void {
+    for (const key of [...this.pending.keys()]) this.settle(key);
+  }
+
+  private settle(key: string): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(key);
+  }
+}
+
+/** What names a served model on the wire: its id and checkpoint, so a server of an older checkpoint is never used. */
+export function modelKey(m: Pick<ServedModel, 'id' | 'checkpoint'>): string {
+  const name = m.checkpoint.split(/[\\/]/).filter(Boolean).pop() ?? m.checkpoint;
+  return `${m.id}@${name}`.slice(0, 128);
+}
+
+function pendingKey(volunteerId: string, generation: string, step: number): string {
+  return `${volunteerId}|${generation}|${step}`;
+}
+
+/** Serving policy from the coordinator's verification: who is checked, credited and convicted. */
+export function servingPolicy(coordinatorOf: () => Coordinator, hub: ServingHub, tolerance: number): ServingPolicy {
+  const identity = (id: string) => {
+    const v = coordinatorOf().volunteers.get(id);
+    return v ? identityOf(v) : null;
+  };
+  const bookOf = () => coordinatorOf().verification?.book ?? null;
+  return {
+    shouldCheck: (id) => {
+      const who = identity(id);
+      const book = bookOf();
+      return book !== null && who !== null && book.shouldAudit(who);
+    },
+    tolerance,
+    lie: (id, reason) => hub.run(() => coordinatorOf().convictServer(id, reason, Date.now())),
+    passed: (id) => {
+      const who = identity(id);
+      const book = bookOf();
+      if (book && who) book.passed(who, null);
+    },
+    credit: (id, shard, positions, ms, taskId) =>
+      hub.run(() => {
+        coordinatorOf().creditServing(id, shard, positions, ms, taskId);
+        return [];
+      }),
+  };
+}
