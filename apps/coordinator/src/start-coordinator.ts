@@ -157,7 +157,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   });
   epochs?.publishPending();
   feed.attach(server.io, info, reference);
-  const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now())), DASHBOARD_STATS_INTERVAL_MS);
+  const statsTimer = setInterval(() => feed.stats(feed.telemetry.sample(coordinator, server.stats, Date.now(), serving.live())), DASHBOARD_STATS_INTERVAL_MS);
   return {
     server,
     coordinator,

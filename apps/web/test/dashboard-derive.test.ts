@@ -10,6 +10,7 @@ import {
   throughput,
   tokensTrained,
   validationSummary,
+  servingSummary,
   verificationSummary,
   volunteerActivity,
 } from '../src/dashboard/derive.ts';
@@ -29,6 +30,7 @@ const sample = (at: number, bytesIn: number, bytesOut: number, latency: LiveStat
   maxExposure: 0,
   exposureBudget: 0.5,
   verification: null,
+  serving: null,
 });
 
 describe('throughput', () => {
@@ -198,5 +200,14 @@ describe('verification summary', () => {
     expect(verificationSummary({ audits: 12, agreed: 7, reexecuted: 5, banned: 0 })).toBe('12 results audited (7 confirmed by another volunteer, 5 re-executed by the coordinator); no cheat caught');
     expect(verificationSummary({ audits: 3, agreed: 1, reexecuted: 2, banned: 1 })).toMatch(/; 1 cheater caught$/);
     expect(verificationSummary({ audits: 3, agreed: 1, reexecuted: 2, banned: 2 })).toMatch(/; 2 cheaters caught$/);
+  });
+});
+
+describe('serving summary', () => {
+  test('behavior: names the model, the requests and their speed, and who serves each shard; says when nothing is served yet', () => {
+    expect(servingSummary(undefined)).toBe('—');
+    expect(servingSummary(null)).toBe('nothing yet: the first checkpoint is served once it is written');
+    const live = { model: 'openshard-tiny', checkpoint: 'step-000010', requests: 3, failed: 1, tokens: 48, tokensPerSecond: 12.345, ttftMs: 80.4, serversPerShard: [0, 2] };
+    expect(servingSummary(live)).toBe('openshard-tiny (step-000010): 3 requests (1 failed), 48 tokens, 12.3 tokens/s, first token in 80 ms; served by shard 0: the coordinator, shard 1: 2 volunteers');
   });
 });

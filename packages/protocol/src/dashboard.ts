@@ -100,6 +100,23 @@ export interface LiveStats {
   exposureBudget: number;
   /** Since the coordinator started: results audited, audits two volunteers agreed on, tasks the coordinator re-executed, identities banned; null without verification. */
   verification: { audits: number; agreed: number; reexecuted: number; banned: number } | null;
+  /** Inference since the coordinator started; null while no checkpoint is served. */
+  serving: ServingLive | null;
+}
+
+export interface ServingLive {
+  /** The served model (`openshard-<preset>`) and the checkpoint folder's name. */
+  model: string;
+  checkpoint: string;
+  requests: number;
+  failed: number;
+  tokens: number;
+  /** Generated tokens per second of generating; null before any request. */
+  tokensPerSecond: number | null;
+  /** Median time to the first token of the last 100 requests (ms). */
+  ttftMs: number | null;
+  /** Volunteers serving each shard (the coordinator serves a shard with none). */
+  serversPerShard: number[];
 }
 
 export interface RunInfo {

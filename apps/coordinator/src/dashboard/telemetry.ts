@@ -1,5 +1,5 @@
 import { parameterCount, shardParameterSpecs } from '@openshard/model';
-import type { DashboardEvent, DashboardEventKind, LatencyPercentiles, LiveStats } from '@openshard/protocol';
+import type { DashboardEvent, DashboardEventKind, LatencyPercentiles, LiveStats, ServingLive } from '@openshard/protocol';
 import type { Coordinator } from '../coordinator.ts';
 import type { TaskLease } from '../scheduler/leases.ts';
 import type { ServerStats } from '../server.ts';
@@ -46,7 +46,7 @@ export class Telemetry {
   }
 
   /** A stats sample of the coordinator as it is now; kept for dashboards that connect later. */
-  sample(c: Coordinator, server: ServerStats, now: number): LiveStats {
+  sample(c: Coordinator, server: ServerStats, now: number, serving: ServingLive | null = null): LiveStats {
     this.accepted = this.accepted.filter((a) => now - a.at <= TELEMETRY_WINDOW_MS);
     const window = Math.min(TELEMETRY_WINDOW_MS, Math.max(1, now - this.startedAt));
     const { config } = c.run.options;
@@ -87,6 +87,7 @@ export class Telemetry {
       maxExposure: c.maxExposure(),
       exposureBudget: c.exposure.budgetFraction(),
       verification: c.verification ? { ...c.verification.counts } : null,
+      serving,
     };
     this.samples.push(stats);
     if (this.samples.length > MAX_STATS_SAMPLES) this.samples.splice(0, this.samples.length - MAX_STATS_SAMPLES);

@@ -4,6 +4,7 @@ import { openAiRoutes } from '../http/openai-routes.ts';
 import type { DistributorChain } from '../ownership/distributor-chain.ts';
 import { PaymentGate, type PaymentChain, type PaymentPolicy } from '../payments/payment-gate.ts';
 import type { Stores } from '../store/stores.ts';
+import type { ServingLive } from '@openshard/protocol';
 import type { Coordinator } from '../coordinator.ts';
 import { ServingRouter } from './router.ts';
 import { ModelServer } from './served-model.ts';
@@ -31,6 +32,8 @@ export interface Serving {
   routes: ReturnType<typeof openAiRoutes>;
   /** After each checkpoint: serve it (loaded off the training path). */
   step: AfterRoundStep;
+  /** What the dashboard shows of serving now; null while nothing is served. */
+  live(): ServingLive | null;
   close(): Promise<void>;
 }
 
@@ -65,7 +68,13 @@ export async function startServing(stores: Stores, runId: string, chain: Distrib
       if (due(o.checkpointEvery, r)) void serveLatest();
     },
   };
-  return { models, gate, stats, hub, routes: openAiRoutes({ models, gate, stats }), step, close: () => models.close() };
+  const live = (): ServingLive | null => {
+    const m = models.current;
+    if (!m) return null;
+    const { requests, failed, tokens, tokensPerSecond, ttftMs } = stats;
+    return { model: m.id, checkpoint: modelKey(m).split('@')[1], requests, failed, tokens, tokensPerSecond, ttftMs, serversPerShard: roster.count(modelKey(m), m.specs.length) };
+  };
+  return { models, gate, stats, hub, live, routes: openAiRoutes({ models, gate, stats }), step, close: () => models.close() };
 }
 
 /** The payment gate's view of the distributor. */

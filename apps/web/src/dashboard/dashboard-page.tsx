@@ -1,5 +1,5 @@
 import type { LiveStats, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
-import { lossSummary, roundsCompleted, tokensTrained, validationSummary, verificationSummary } from './derive.ts';
+import { lossSummary, roundsCompleted, servingSummary, tokensTrained, validationSummary, verificationSummary } from './derive.ts';
 import { formatCount, formatPercent, shortRunId } from './format.ts';
 import { LatencyChart, LossChart, ThroughputChart, TrafficChart } from './dashboard-charts.tsx';
 import { EventFeed, ShardsTable, VolunteersTable } from './dashboard-tables.tsx';
@@ -86,6 +86,7 @@ function RunSummary({ run, rounds, validation, latest }: RunSummaryProps) {
         {stat('Tokens trained', formatCount(tokensTrained(rounds)))}
         {stat('Largest share of the model any volunteer has seen', latest ? `${formatPercent(latest.maxExposure)} (budget ${formatPercent(latest.exposureBudget)})` : '—')}
         {stat('Verification', verificationSummary(latest?.verification))}
+        {stat('Serving', servingSummary(latest?.serving))}
       </section>
       <p className="loss-summary">
         {loss ? <span data-testid="loss-summary">{loss}</span> : <span className="muted">No round has closed yet.</span>}

@@ -143,3 +143,14 @@ export function verificationSummary(v: LiveStats['verification'] | undefined): s
   const caught = v.banned === 0 ? 'no cheat caught' : `${v.banned} ${v.banned === 1 ? 'cheater' : 'cheaters'} caught`;
   return `${v.audits} results audited (${v.agreed} confirmed by another volunteer, ${v.reexecuted} re-executed by the coordinator); ${caught}`;
 }
+
+/** Serving in a line: the model, requests, speed, time to first token, and who serves the shards. */
+export function servingSummary(s: LiveStats['serving'] | undefined): string {
+  if (s === undefined) return '—';
+  if (s === null) return 'nothing yet: the first checkpoint is served once it is written';
+  const speed = s.tokensPerSecond === null ? '' : `, ${s.tokensPerSecond.toFixed(1)} tokens/s`;
+  const ttft = s.ttftMs === null ? '' : `, first token in ${Math.round(s.ttftMs)} ms`;
+  const failed = s.failed > 0 ? ` (${s.failed} failed)` : '';
+  const shards = s.serversPerShard.map((n, i) => `shard ${i}: ${n === 0 ? 'the coordinator' : `${n} ${n === 1 ? 'volunteer' : 'volunteers'}`}`).join(', ');
+  return `${s.model} (${s.checkpoint}): ${s.requests} ${s.requests === 1 ? 'request' : 'requests'}${failed}, ${s.tokens} tokens${speed}${ttft}; served by ${shards}`;
+}
