@@ -42,6 +42,8 @@ export async function* generate(pipeline: Pipeline, generation: string, spec: Ge
   try {
     for (let n = 1; n <= spec.maxTokens; n++) {
       const logits = await pipeline.next(generation, input);
+      // onnxruntime's wasm backend can answer without ever yielding: let sockets and timers run between tokens
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const token = sampleToken(logits.subarray(0, V), spec.sampling, rng);
       const last = n === spec.maxTokens;
       const shown = text.push(token);
