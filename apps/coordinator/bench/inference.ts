@@ -53,7 +53,12 @@ const options = { config, shards: 1, batch: 2, microBatches: 1, seed: 1, optimiz
 const trainer = new Trainer(new CpuBackend(), text, options);
 for (let i = 0; i < 3; i++) await trainer.trainStep();
 const { config: _, ...saved } = options;
-const checkpoint = saveCheckpoint(work, { config, values: await trainer.parameterValues(), optimizer: await trainer.optimizerState(), trainer: { format: 1, backend: 'cpu', state: trainer.state, options: saved, corpus: { source: 'bench', trainBytes: text.length, trainCrc32: '0' } } });
+const checkpoint = saveCheckpoint(work, {
+  config,
+  values: await trainer.parameterValues(),
+  optimizer: await trainer.optimizerState(),
+  trainer: { format: 1, backend: 'cpu', state: trainer.state, options: saved, corpus: { source: 'bench', trainBytes: text.length, trainCrc32: '0' } },
+});
 
 /** Times one generation: when its first token came and how fast the rest did. */
 async function timed(run: (onToken: () => void) => Promise<number>): Promise<{ ttftMs: number; tokensPerSecond: number }> {
@@ -152,10 +157,15 @@ const cpus = os.cpus();
 console.log(`\n${cpus.length} CPU cores (${cpus[0]?.model}); everything shares them. tiny preset, prompt ${PROMPT.length} tokens, ${TOKENS} generated, greedy; median of ${REQUESTS}.`);
 console.log('setup                                                shards  served by                                              first token  tokens/s  vs direct onnxruntime');
 for (const r of rows) {
-  console.log(`${r.setup.padEnd(52)} ${String(r.shards).padStart(6)}  ${r.servers.padEnd(54)} ${r.ttftMs.toFixed(1).padStart(8)} ms ${r.tokensPerSecond.toFixed(1).padStart(9)} ${r.vsDirect.toFixed(2).padStart(8)}×`);
+  console.log(
+    `${r.setup.padEnd(52)} ${String(r.shards).padStart(6)}  ${r.servers.padEnd(54)} ${r.ttftMs.toFixed(1).padStart(8)} ms ${r.tokensPerSecond.toFixed(1).padStart(9)} ${r.vsDirect.toFixed(2).padStart(8)}×`,
+  );
 }
 mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version }, preset: 'tiny', promptTokens: PROMPT.length, tokens: TOKENS, requests: REQUESTS, rows }, null, 2)}\n`);
+writeFileSync(
+  OUT,
+  `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version }, preset: 'tiny', promptTokens: PROMPT.length, tokens: TOKENS, requests: REQUESTS, rows }, null, 2)}\n`,
+);
 console.log(`wrote ${OUT}`);
 rmSync(work, { recursive: true, force: true });
 process.exit(0);

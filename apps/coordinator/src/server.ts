@@ -164,7 +164,9 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
     if (open > flood.connectionsPerAddress) return cutOff(socket, `${from} has ${open} connections open; at most ${flood.connectionsPerAddress} are allowed`);
     const bucket = new TokenBucket(flood.messageBurst, flood.messagesPerSecond);
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
-      if (!bucket.take(Date.now())) return cutOff(socket, `more than ${flood.messagesPerSecond} messages per second (burst ${flood.messageBurst})`);
+      // an answer to a generation step the coordinator asked for is not flooding: a server sends one per token it serves
+      const solicited = o.serving?.awaits(socket.id, type, json) ?? false;
+      if (!solicited && !bucket.take(Date.now())) return cutOff(socket, `more than ${flood.messagesPerSecond} messages per second (burst ${flood.messageBurst})`);
       stats.bytesIn += messageBytes(json, attachments);
       serial(() => dispatch(coordinator, o.serving, socket.id, type, json, attachments, limits, Date.now()));
     });

@@ -92,6 +92,13 @@ export class ServingHub implements StageLink {
     return [];
   }
 
+  /** Whether a message off a socket answers a step this hub awaits from it (read before parsing: every field is checked). */
+  awaits(volunteerId: string, type: string, json: unknown): boolean {
+    if (type !== 'stepped' || typeof json !== 'object' || json === null) return false;
+    const { generation, step } = json as { generation?: unknown; step?: unknown };
+    return typeof generation === 'string' && typeof step === 'number' && this.pending.has(pendingKey(volunteerId, generation, step));
+  }
+
   stepped(volunteerId: string, msg: ClientMessage<'stepped'>, tensors: WireTensor[]): Effect[] {
     const key = pendingKey(volunteerId, msg.generation, msg.step);
     const p = this.pending.get(key);
