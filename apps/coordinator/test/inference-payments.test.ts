@@ -109,7 +109,7 @@ describe('paid inference (anvil, the RevenueDistributor, the openai client)', ()
     expect(text).toBe(served.choices[0].text);
   });
 
-  test('error: not paid yet, paid too little, paid at another contract, a quote for a smaller request, a malformed or unknown id, and two requests racing on one payment are refused with what to do', async () => {
+  test('error: not paid yet, paid too little, paid at another contract or on another chain, a quote for a smaller request, a malformed or unknown id, and two requests racing on one payment are refused with what to do', async () => {
     const unpaid = await quoteOf(client.completions.create(body()));
     const notYet = await quoteOf(client.completions.create(body(), paidWith(unpaid)));
     expect(notYet.error.code).toBe('payment_not_found');
@@ -124,6 +124,21 @@ describe('paid inference (anvil, the RevenueDistributor, the openai client)', ()
     const misdirected = await quoteOf(client.completions.create(body()));
     await pay(misdirected, BigInt(misdirected.accepts[0].amount), elsewhere);
     expect((await quoteOf(client.completions.create(body(), paidWith(misdirected)))).error.code).toBe('payment_not_found');
+
+    // the same distributor, deployed on another chain (chain id 31338), paid there: nothing is paid here
+    const other = await startAnvil({ chainId: 31338 });
+    try {
+      const [admin, publisher, payerThere] = other.accounts;
+      const there = await deployRevenueDistributor(createLocalClients(other, admin), { admin: admin.address, publisher: publisher.address });
+      const wrongChain = await quoteOf(client.completions.create(body()));
+      const { requestId, deadline } = wrongChain.accepts[0].extra;
+      await payRequest(createLocalClients(other, payerThere), there, { requestId, deadline: BigInt(deadline), value: BigInt(wrongChain.accepts[0].amount) });
+      const refused = await quoteOf(client.completions.create(body(), paidWith(wrongChain)));
+      expect(refused.error.code).toBe('payment_not_found');
+      expect(refused.error.message).toContain(`on chain eip155:${anvil.chainId} at ${distributor}`);
+    } finally {
+      await other.stop();
+    }
 
     const small = await quoteOf(client.completions.create(body(2)));
     await pay(small);
