@@ -19,7 +19,8 @@ beforeAll(async () => {
   checkpoint = await trainedCheckpoint();
   dataDir = mkdtempSync(join(tmpdir(), 'openshard-api-'));
   // no chain: requests are free; payments are tested in inference-payments.test.ts
-  network = await startCoordinator({ ...DEFAULT_COORDINATOR, preset: 'micro', shards: 2, rounds: 1, port: 0, dataDir, evalBatches: 1, serveCheckpoint: checkpoint });
+  network = await startCoordinator({ ...DEFAULT_COORDINATOR, preset: 'micro', shards: 2, rounds: 1, port: 0, dataDir, evalBatches: 1 });
+  await network.serving.models.offer(checkpoint);
   client = new OpenAI({ baseURL: `${network.server.url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
 }, 60_000);
 
@@ -60,6 +61,42 @@ describe('the OpenAI-compatible API, served shard by shard (onnxruntime, 2 shard
     expect(chunks.join('')).toBe(expected);
     expect(chunks.filter((t) => t.length > 0).length).toBeGreaterThan(5);
     expect(finish).toBe('length');
+  });
+
+  test('behavior: the stream reaches the caller token by token, and a newer checkpoint served mid-stream does not cut it', async () => {
+    const prompt = 'It was the ';
+    const expected = await reference(prompt, 20);
+    const newer = await trainedCheckpoint(5);
+    try {
+      const res = await fetch(`${network.server.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'openshard-micro', prompt, max_tokens: 20, temperature: 0, stream: true }),
+      });
+      const reader = res.body!.getReader();
+      let body = '';
+      let reads = 0;
+      let swapped: Promise<void> | null = null;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        reads++;
+        body += new TextDecoder().decode(r.value);
+        // the next checkpoint is served while this generation is under way: it finishes on the one it started on
+        swapped ??= network.serving.models.offer(newer);
+      }
+      await swapped;
+      expect(network.serving.models.current!.checkpoint).toBe(newer);
+      const events = body.split('\n\n').filter((e) => e.startsWith('data: '));
+      expect(events.at(-1)).toBe('data: [DONE]');
+      const text = events
+        .slice(0, -1)
+        .map((e) => (JSON.parse(e.slice(6)) as { choices: { text: string }[] }).choices[0].text)
+        .join('');
+      expect(text).toBe(expected);
+      expect(reads, 'each token is written out as it is generated, not all at the end').toBeGreaterThan(5);
+    } finally {
+      await network.serving.models.offer(checkpoint);
+      rmSync(dirname(dirname(newer)), { recursive: true, force: true });
+    }
   });
 
   test('behavior: a stop sequence ends the text before it; the same seed samples the same text; chat answers in the plain template, plain and streamed', async () => {

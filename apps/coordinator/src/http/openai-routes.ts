@@ -57,7 +57,10 @@ async function complete(c: Context, parse: (body: unknown) => CompletionJob, o: 
   const admission = await o.gate.admit(model.id, job.prompt.length + job.maxTokens, c.req.header(PAYMENT_HEADER));
   if (admission.requestId) c.header(PAYMENT_HEADER, admission.requestId);
   const head = responseHead(job, model.id);
-  return o.models.with(async (m) => (job.stream ? stream(c, m, job, head, admission, o.stats) : whole(c, m, job, head, admission, o.stats)));
+  // the model stays loaded until the text is out: a newer checkpoint swapped in meanwhile waits to release it
+  const held = o.models.acquire();
+  if (!job.stream) return whole(c, held.model, job, head, admission, o.stats).finally(held.release);
+  return stream(c, held.model, job, head, admission, o.stats, held.release);
 }
 
 async function whole(c: Context, m: ServedModel, job: CompletionJob, head: ResponseHead, admission: Admission, stats: ServingStats): Promise<Response> {
@@ -84,7 +87,7 @@ async function whole(c: Context, m: ServedModel, job: CompletionJob, head: Respo
   return c.json(completionBody(job, head, text, result.finishReason, usage(job, result.completionTokens)));
 }
 
-function stream(c: Context, m: ServedModel, job: CompletionJob, head: ResponseHead, admission: Admission, stats: ServingStats): Response {
+function stream(c: Context, m: ServedModel, job: CompletionJob, head: ResponseHead, admission: Admission, stats: ServingStats, done: () => Promise<void>): Response {
   return streamSSE(c, async (sse) => {
     const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
     const started = Date.now();

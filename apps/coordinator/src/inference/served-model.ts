@@ -84,21 +84,23 @@ export class ModelServer {
     return this.loading;
   }
 
-  /** Runs `use` on the current model, keeping it loaded until `use` settles. */
-  async with<T>(use: (m: ServedModel) => Promise<T>): Promise<T> {
+  /** The current model, kept loaded until `release` is called (a stream outlives the request handler). */
+  acquire(): { model: ServedModel; release: () => Promise<void> } {
     const m = this.model;
     if (!m) throw new Error('no model is served yet');
     this.users.set(m, (this.users.get(m) ?? 0) + 1);
-    try {
-      return await use(m);
-    } finally {
-      const left = this.users.get(m)! - 1;
-      if (left > 0) this.users.set(m, left);
-      else {
+    let released = false;
+    return {
+      model: m,
+      release: async () => {
+        if (released) return;
+        released = true;
+        const left = this.users.get(m)! - 1;
+        if (left > 0) return void this.users.set(m, left);
         this.users.delete(m);
         if (m !== this.model) await this.release(m);
-      }
-    }
+      },
+    };
   }
 
   async close(): Promise<void> {
