@@ -7,6 +7,7 @@ import { CpuBackend } from '@openshard/tensor';
 import { generate, loadModel } from '@openshard/trainer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MAX_API_BODY_BYTES } from '../src/http/openai-routes.ts';
 import { DEFAULT_COORDINATOR, startCoordinator, type RunningCoordinator } from '../src/start-coordinator.ts';
 import { trainedCheckpoint } from './support/served-checkpoint.ts';
 
@@ -131,5 +132,12 @@ describe('the OpenAI-compatible API, served shard by shard (onnxruntime, 2 shard
     const raw = await fetch(`${network.server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
     expect(raw.status).toBe(400);
     expect(await raw.json()).toEqual({ error: { message: 'request body is not JSON', type: 'invalid_request_error', param: null, code: 'bad-json' } });
+    // what never reaches the API's routes is answered in its shape too
+    const unknown = await fetch(`${network.server.url}/v1/embeddings`, { method: 'POST', body: '{}' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: { message: 'no route POST /v1/embeddings', type: 'invalid_request_error', param: null, code: 'not-found' } });
+    const huge = await fetch(`${network.server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(MAX_API_BODY_BYTES + 1) });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error: { code: 'too-large', message: `request body is ${MAX_API_BODY_BYTES + 1} bytes, above the limit of ${MAX_API_BODY_BYTES} bytes` } });
   });
 });

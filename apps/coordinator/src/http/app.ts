@@ -34,5 +34,7 @@ function asHttpError(e: Error): HttpError {
 
 function refuse(c: Context, e: HttpError): Response {
   c.header('cache-control', 'no-store');
+  // the OpenAI-compatible API answers in OpenAI's error shape, also for what never reached its routes (404, 413)
+  if (c.req.path.startsWith('/v1/')) return c.json({ error: { message: e.message, type: e.status < 500 ? 'invalid_request_error' : 'server_error', param: null, code: e.code } }, e.status);
   return c.json({ error: e.code, message: e.message }, e.status);
 }

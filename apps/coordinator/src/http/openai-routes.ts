@@ -8,7 +8,7 @@ import type { ModelServer, ServedModel } from '../inference/served-model.ts';
 import type { ServingStats } from '../inference/serving-stats.ts';
 import { PAYMENT_HEADER, PaymentRefusal, type Admission, type PaymentGate } from '../payments/payment-gate.ts';
 import { paymentRequiredBody } from '../payments/x402.ts';
-import { HttpError, readJson } from './http-error.ts';
+import { HttpError, limitBody, readJson } from './http-error.ts';
 
 /** The largest request body the API reads (bytes). */
 export const MAX_API_BODY_BYTES = 256 * 1024;
@@ -28,7 +28,7 @@ export interface OpenAiRoutesOptions {
 export function openAiRoutes(o: OpenAiRoutesOptions) {
   const app = new Hono();
   app.onError((e, c) => refuse(c, e, o.gate));
-  app.use('/v1/*', async (c, next) => {
+  app.use('/v1/*', limitBody(MAX_API_BODY_BYTES), async (c, next) => {
     await next();
     c.header('cache-control', 'no-store');
   });
