@@ -4,13 +4,16 @@ import { ROUTES, useRoute } from './routes.ts';
 
 // the charting code loads only for researchers who open the dashboard
 const DashboardPage = lazy(() => import('../dashboard/dashboard-page.tsx').then((m) => ({ default: m.DashboardPage })));
-// and the wallet code only for those who open Earnings
+// and the wallet code only for those who open Earnings or the Playground
 const EarningsPage = lazy(() => import('../earnings/earnings-page.tsx').then((m) => ({ default: m.EarningsPage })));
+const PlaygroundPage = lazy(() => import('../playground/playground-page.tsx').then((m) => ({ default: m.PlaygroundPage })));
 
 export function App() {
   const route = useRoute();
   const earningsOpened = useRef(false);
+  const playgroundOpened = useRef(false);
   if (route === 'earnings') earningsOpened.current = true;
+  if (route === 'playground') playgroundOpened.current = true;
   return (
     <>
       <header className="top">
@@ -43,17 +46,15 @@ export function App() {
             </Suspense>
           </div>
         )}
-        {route === 'playground' && <NotYet title="Playground" what="Trying the model you help train" />}
+        {/* and a generation keeps streaming in while its owner looks at other pages */}
+        {playgroundOpened.current && (
+          <div hidden={route !== 'playground'}>
+            <Suspense fallback={<p>Loading the playground…</p>}>
+              <PlaygroundPage />
+            </Suspense>
+          </div>
+        )}
       </main>
     </>
-  );
-}
-
-function NotYet({ title, what }: { title: string; what: string }) {
-  return (
-    <section>
-      <h1>{title}</h1>
-      <p>{what} is not built yet.</p>
-    </section>
   );
 }
