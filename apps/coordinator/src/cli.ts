@@ -165,7 +165,7 @@ async function startWebApp(coordinatorUrl: string): Promise<{ close(): Promise<v
   const vite = await createServer({ configFile: 'vite.config.ts', logLevel: 'warn' });
   await vite.listen();
   const app = vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/';
-  console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard, earnings: ${app}#/earnings)`);
+  console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard, earnings: ${app}#/earnings, playground: ${app}#/playground)`);
   return vite;
 }
 
@@ -183,7 +183,7 @@ function spawnVolunteers(count: number, url: string, localChain: LocalChain | nu
 function printAddresses(running: RunningCoordinator, o: CoordinatorOptions): void {
   const { server } = running;
   console.log(`${running.startRound ? `resumed run ${running.runId} at round ${running.startRound}` : `new run ${running.runId}`} (data in ${o.dataDir})`);
-  console.log(`coordinator: ${server.url} (health: ${server.url}/health)`);
+  console.log(`coordinator: ${server.url} (health: ${server.url}/health, OpenAI-compatible API: ${server.url}/v1)`);
   console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
   if (o.chain) console.log(`chain: ${o.chain.rpcUrl} (chain id ${o.chain.chainId}), RevenueDistributor ${o.chain.distributor}; epochs every ${o.epochs.everyRounds} rounds`);
   else console.log('no chain: work accrues shares to signed-in wallets, but no epoch is published (--local-chain or --chain FILE)');
