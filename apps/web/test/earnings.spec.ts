@@ -59,6 +59,8 @@ test('behavior: connect a wallet, sign in, contribute, and claim the revenue sha
   await expect(page.getByTestId('wallet-address')).toContainText(HOLDER.address, { timeout: 30_000 });
   await page.getByRole('button', { name: 'Sign in with Ethereum' }).click();
   await expect(page.getByTestId('signed-in-as')).toContainText(HOLDER.address, { timeout: 30_000 });
+  // nobody has trained yet: no epoch, and the revenue history says so
+  await expect(page.getByTestId('revenue-no-epoch')).toContainText('No epoch has closed yet');
 
   await page.getByRole('link', { name: 'Contribute', exact: true }).click();
   await expect(page.getByTestId('contribute-wallet')).toContainText(`Signed in as ${HOLDER.address}`);
@@ -75,6 +77,11 @@ test('behavior: connect a wallet, sign in, contribute, and claim the revenue sha
   await expect.poll(async () => BigInt((await claimable.getAttribute('data-wei')) ?? '0'), { timeout: 120_000 }).toBeGreaterThan(REVENUE - 1000n);
   const entitled = BigInt((await claimable.getAttribute('data-wei'))!);
   expect(entitled).toBeLessThanOrEqual(REVENUE);
+  // the revenue history agrees: the deposit is all the revenue, and the epochs' parts add up to the entitlement
+  const history = page.getByTestId('revenue-history');
+  await expect(history.getByTestId('revenue-total')).toHaveAttribute('data-wei', String(REVENUE), { timeout: 30_000 });
+  await expect(history.getByTestId('revenue-total-part')).toHaveAttribute('data-wei', String(entitled), { timeout: 30_000 });
+  await expect(history.getByRole('img', { name: 'Revenue and your part per epoch' })).toBeVisible();
 
   const before = await publicClient.getBalance({ address: HOLDER.address });
   await page.getByRole('button', { name: 'Claim' }).click();

@@ -4,8 +4,10 @@ import { useBalance, useConnection, WagmiProvider } from 'wagmi';
 import { coordinatorUrl } from '../shell/coordinator-url.ts';
 import { fetchChainInfo, type ChainInfo, type ChainLookup } from './chain-info.ts';
 import { OwnershipPanel } from './ownership-panel.tsx';
+import { RevenueHistoryPanel } from './revenue-history-panel.tsx';
 import { SignInPanel } from './sign-in-panel.tsx';
 import { useOwnership } from './use-ownership.ts';
+import { useRevenueHistory } from './use-revenue-history.ts';
 import { mockWalletAccount, walletConfig } from './wallet-config.ts';
 import { WalletPanel } from './wallet-panel.tsx';
 
@@ -58,6 +60,7 @@ function Earnings({ chain }: { chain: ChainInfo }) {
   const account = connection.status === 'connected' ? connection.address : undefined;
   const balance = useBalance({ address: account, chainId: chain.chainId, query: { enabled: account !== undefined } });
   const ownership = useOwnership(url, account);
+  const history = useRevenueHistory(url, account);
 
   return (
     <>
@@ -80,6 +83,8 @@ function Earnings({ chain }: { chain: ChainInfo }) {
               void ownership.refetch();
             }}
           />
+          <h2>Revenue history</h2>
+          <RevenueHistoryPanel history={history.data} problem={history.error ? `Could not read the revenue history: ${history.error.message}` : null} />
         </>
       )}
     </>
