@@ -2,9 +2,7 @@ import { shardParameterSpecs } from '@openshard/model';
 import { ProtocolError, type ClientMessage, type WireTensor } from '@openshard/protocol';
 import { refusal, type Effect } from '../coordinator-io.ts';
 import type { Coordinator } from '../coordinator.ts';
-import { identityOf } from '../trust/verification.ts';
 import { StageLost, type StageLink } from './remote-stage.ts';
-import type { ServingPolicy } from './router.ts';
 import type { ServedModel } from './served-model.ts';
 import type { ServingRoster } from './serving-roster.ts';
 
@@ -178,32 +176,4 @@ export function modelKey(m: Pick<ServedModel, 'id' | 'checkpoint'>): string {
 
 function pendingKey(volunteerId: string, generation: string, step: number): string {
   return `${volunteerId}|${generation}|${step}`;
-}
-
-/** Serving policy from the coordinator's verification: who is checked, credited and convicted. */
-export function servingPolicy(coordinatorOf: () => Coordinator, hub: ServingHub, tolerance: number): ServingPolicy {
-  const identity = (id: string) => {
-    const v = coordinatorOf().volunteers.get(id);
-    return v ? identityOf(v) : null;
-  };
-  const bookOf = () => coordinatorOf().verification?.book ?? null;
-  return {
-    shouldCheck: (id) => {
-      const who = identity(id);
-      const book = bookOf();
-      return book !== null && who !== null && book.shouldAudit(who);
-    },
-    tolerance,
-    lie: (id, reason) => hub.run(() => coordinatorOf().convictServer(id, reason, Date.now())),
-    passed: (id) => {
-      const who = identity(id);
-      const book = bookOf();
-      if (book && who) book.passed(who, null);
-    },
-    credit: (id, shard, positions, ms, taskId) =>
-      hub.run(() => {
-        coordinatorOf().creditServing(id, shard, positions, ms, taskId);
-        return [];
-      }),
-  };
 }

@@ -8,7 +8,8 @@ import type { ServingLive } from '@openshard/protocol';
 import type { Coordinator } from '../coordinator.ts';
 import { ServingRouter } from './router.ts';
 import { ModelServer } from './served-model.ts';
-import { modelKey, ServingHub, servingPolicy } from './serving-hub.ts';
+import { modelKey, ServingHub } from './serving-hub.ts';
+import { servingPolicy } from './serving-policy.ts';
 import { ServingRoster } from './serving-roster.ts';
 import { ServingStats } from './serving-stats.ts';
 
