@@ -40,10 +40,27 @@ export default defineConfig({
   },
   preview: { host: '127.0.0.1', headers: isolation },
   // pre-bundled up front (the worker's too): a dependency found later reloads every open page,
-  // which would end a volunteer's session mid-task
+  // which would end a volunteer's session mid-task. onnx-proto (CommonJS) comes with the worker's
+  // serving. onnxruntime-web is served as it ships, an ES module: it finds its files and workers
+  // from its own import.meta.url, which pre-bundling would move into .vite/deps
   optimizeDeps: {
     entries: ['index.html', 'src/**/*.worker.ts'],
-    include: ['react', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'socket.io-client', 'uplot', 'zod', 'viem', 'viem/siwe', 'wagmi', 'wagmi/connectors', '@tanstack/react-query'],
+    include: [
+      'react',
+      'react-dom/client',
+      'react/jsx-runtime',
+      'react/jsx-dev-runtime',
+      'socket.io-client',
+      'uplot',
+      'zod',
+      'viem',
+      'viem/siwe',
+      'wagmi',
+      'wagmi/connectors',
+      '@tanstack/react-query',
+      'onnx-proto',
+    ],
+    exclude: ['onnxruntime-web'],
   },
   worker: { format: 'es' },
   build: { outDir: fileURLToPath(new URL('./dist/web', import.meta.url)), emptyOutDir: true, target: 'es2022' },

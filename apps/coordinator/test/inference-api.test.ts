@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_API_BODY_BYTES } from '../src/http/openai-routes.ts';
 import { DEFAULT_COORDINATOR, startCoordinator, type RunningCoordinator } from '../src/start-coordinator.ts';
-import { trainedCheckpoint } from './support/served-checkpoint.ts';
+import { greedyReference, trainedCheckpoint } from '../../../packages/trainer/test/support/served-checkpoint.ts';
 
 let checkpoint: string;
 let network: RunningCoordinator;
@@ -30,15 +30,7 @@ afterAll(async () => {
   for (const d of [dataDir, checkpoint && dirname(dirname(checkpoint))]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
-/** What `npm run generate` prints for the checkpoint: the single-process generation on our CPU kernels. */
-async function reference(prompt: string, maxTokens: number): Promise<string> {
-  const { config, values } = loadModel(checkpoint);
-  const backend = new CpuBackend();
-  const shards = partition(config, 1).map((spec) => Shard.fromValues(backend, config, spec, (p) => values.get(p.name)!));
-  const out = await generate(shards, encode(prompt), { maxTokens, temperature: 0, topK: 0, seed: 1 });
-  for (const s of shards) s.dispose();
-  return decode(out);
-}
+const reference = (prompt: string, maxTokens: number) => greedyReference(checkpoint, prompt, maxTokens);
 
 describe('the OpenAI-compatible API, served shard by shard (onnxruntime, 2 shards)', () => {
   test('behavior: the openai client lists the model; a greedy completion equals `npm run generate` on the same checkpoint, plain and streamed', async () => {

@@ -12,7 +12,7 @@ import { DEFAULT_PAYMENTS, PaymentGate, type PaymentRefusal } from '../src/payme
 import { DEFAULT_COORDINATOR, startCoordinator, type RunningCoordinator } from '../src/start-coordinator.ts';
 import { openSqliteStores } from '../src/store/sqlite/open-sqlite-stores.ts';
 import type { Stores } from '../src/store/stores.ts';
-import { trainedCheckpoint } from './support/served-checkpoint.ts';
+import { trainedCheckpoint } from '../../../packages/trainer/test/support/served-checkpoint.ts';
 
 const PRICE = 10n ** 12n;
 const MODEL = 'openshard-micro';

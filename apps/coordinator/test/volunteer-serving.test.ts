@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { STEP_TIMEOUT_MS } from '../src/inference/serving-hub.ts';
 import { DEFAULT_COORDINATOR, startCoordinator, type RunningCoordinator } from '../src/start-coordinator.ts';
-import { trainedCheckpoint } from './support/served-checkpoint.ts';
+import { greedyReference, trainedCheckpoint } from '../../../packages/trainer/test/support/served-checkpoint.ts';
 
 let checkpoint: string;
 const dirs: string[] = [];
@@ -60,13 +60,7 @@ function volunteer(name: string, events: VolunteerEvent[] = [], lie = 1): Volunt
   return v;
 }
 
-async function reference(prompt: string, maxTokens: number): Promise<string> {
-  const { config, values } = loadModel(checkpoint);
-  const backend = new CpuBackend();
-  const shards = partition(config, 1).map((spec) => Shard.fromValues(backend, config, spec, (p) => values.get(p.name)!));
-  const out = await generate(shards, encode(prompt), { maxTokens, temperature: 0, topK: 0, seed: 1 });
-  return decode(out);
-}
+const reference = (prompt: string, maxTokens: number) => greedyReference(checkpoint, prompt, maxTokens);
 
 const servers = () => network!.serving.hub.roster.all();
 const flopsOf = (name: string) => [...network!.coordinator.volunteers.values()].find((v) => v.name === name)?.flopsAccepted ?? 0;

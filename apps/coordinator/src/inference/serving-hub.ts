@@ -117,7 +117,7 @@ export class ServingHub implements StageLink {
     const p = this.pending.get(key);
     if (!p) return [];
     this.settle(key);
-    this.roster.remove(volunteerId);
+    this.drop(volunteerId);
     p.reject(new StageLost(-1, volunteerId, `it could not run the step: ${msg.message}`));
     return [];
   }
@@ -144,7 +144,7 @@ export class ServingHub implements StageLink {
       const key = pendingKey(volunteerId, m.generation, m.step);
       const timer = setTimeout(() => {
         this.settle(key);
-        this.roster.remove(volunteerId);
+        this.drop(volunteerId);
         reject(lost(`it did not answer step ${m.step} within ${STEP_TIMEOUT_MS} ms`));
       }, STEP_TIMEOUT_MS);
       this.pending.set(key, { volunteerId, shape, timer, resolve, reject: (e) => reject(e instanceof StageLost ? lost(e.message) : e) });
@@ -158,6 +158,12 @@ export class ServingHub implements StageLink {
 
   close(): void {
     for (const key of [...this.pending.keys()]) this.settle(key);
+  }
+
+  /** A server that failed or timed out serves no new generation; it is offered its shard again at its next `ready` (it may have been slow once, or paused). */
+  private drop(volunteerId: string): void {
+    this.roster.remove(volunteerId);
+    this.offered.delete(volunteerId);
   }
 
   private settle(key: string): void {

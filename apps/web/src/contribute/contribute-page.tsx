@@ -1,11 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import { describeLayers } from '@openshard/model/shard-spec';
 import { coordinatorUrl } from '../shell/coordinator-url.ts';
 import { currentSession } from '../shell/session.ts';
 import { detectWebGpu, ENABLE_WEBGPU_HELP, type Capability } from './capability.ts';
 import { KernelCheck } from './kernel-check.tsx';
-import { recentRates, si } from './recent-rates.ts';
 import { useVolunteerWorker } from './use-volunteer-worker.ts';
+import { VolunteerStatus } from './volunteer-status.tsx';
 import { saveVolunteerName, tabVolunteerName, volunteerNameProblem } from './volunteer-name.ts';
 import type { BackendChoice } from './worker-messages.ts';
 
@@ -72,7 +71,8 @@ export function ContributePage() {
     <section>
       <h1>Contribute</h1>
       <p>
-        This tab trains one shard of the model: a few layers, never the whole of it. Its work is credited to your volunteer name. Closing the tab stops it; the network hands its task to someone else.
+        This tab trains one shard of the model (a few layers, never the whole of it) and serves that shard for generations. Its work is credited to your volunteer name. Closing the tab stops it; the
+        network hands its task to someone else.
       </p>
       <Capabilities capability={capability} />
       {!started && (
@@ -120,7 +120,7 @@ export function ContributePage() {
             }}
             onPauseWhenHidden={setPauseWhenHidden}
           />
-          <Status state={state} />
+          <VolunteerStatus state={state} />
         </>
       )}
       <details>
@@ -197,53 +197,6 @@ function Controls(p: ControlsProps) {
         Resting or paused, it takes no task, and pausing gives back the task it holds at once.
       </p>
     </div>
-  );
-}
-
-function Status({ state }: { state: ReturnType<typeof useVolunteerWorker>['state'] }) {
-  const s = state.stats;
-  const rates = recentRates(state.samples);
-  const connection = state.phase === 'failed' ? 'failed' : (s?.connection ?? 'starting');
-  const stat = (label: string, value: string, testid: string, extra: Record<string, string> = {}) => (
-    <div className="stat">
-      <span className="label">{label}</span>
-      <span className="value" data-testid={testid} {...extra}>
-        {value}
-      </span>
-    </div>
-  );
-  return (
-    <>
-      <section className="panel grid" aria-label="Volunteer status">
-        {stat('Volunteer', state.name ?? '—', 'status-name')}
-        {stat('Connection', s?.paused ? `${connection}, paused` : connection, 'status-connection')}
-        {stat('Backend', state.adapter ? `${state.backend} · ${state.adapter}` : '—', 'status-backend')}
-        {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (${describeLayers(...s.layers!)})`, 'status-shard')}
-        {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${((s.parameters * 4) / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
-        {stat('Working on', s?.task ? `${s.task.kind}, round ${s.task.round}, micro-batch ${s.task.microBatch}` : 'nothing', 'status-task', {
-          'data-task': s?.task ? JSON.stringify({ ...s.task, shard: s.shard }) : '',
-        })}
-        {stat('Tasks done', String(s?.tasksDone ?? 0), 'status-tasks-done')}
-        {stat('Tasks accepted', String(s?.tasksAccepted ?? 0), 'status-tasks-accepted')}
-        {stat('Work accepted', `${si(s?.flopsAccepted ?? 0)}FLOP`, 'status-work-accepted', { 'data-flops': String(s?.flopsAccepted ?? 0) })}
-        {stat('GPU busy', s ? `${(s.busyMs / 1000).toFixed(1)} s${rates ? ` (${Math.round(rates.busyFraction * 100)}% lately)` : ''}` : '—', 'status-busy')}
-        {stat('Throughput', rates ? `${si(rates.flopsPerSecond)}FLOP/s · ${rates.tasksPerMinute.toFixed(1)} tasks/min` : '—', 'status-throughput')}
-      </section>
-      {state.failure && (
-        <p className="bad" role="alert">
-          {state.failure}
-        </p>
-      )}
-      <h2>Recent events</h2>
-      <ol className="log" aria-label="Volunteer events">
-        {state.log.map((e, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: entries have no id and two may share a millisecond; an item holds no state, so an index that shifts as entries are prepended only costs a re-render
-          <li key={`${e.at}-${i}`} data-kind={e.kind}>
-            <span className="muted">{new Date(e.at).toLocaleTimeString('en-GB')}</span> {e.text}
-          </li>
-        ))}
-      </ol>
-    </>
   );
 }
 

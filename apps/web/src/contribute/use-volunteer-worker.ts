@@ -1,6 +1,7 @@
 import type { VolunteerEvent, VolunteerStats } from '@openshard/volunteer';
+import type { ServingEvent } from '@openshard/volunteer/serving';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
-import type { BackendChoice, FromWorker, ToWorker } from './worker-messages.ts';
+import type { BackendChoice, FromWorker, ServedCount, ToWorker } from './worker-messages.ts';
 
 /** Events kept for the log, and stats samples kept for throughput (one per STATS_INTERVAL_MS). */
 const MAX_LOG = 100;
@@ -8,7 +9,13 @@ const MAX_SAMPLES = 120;
 
 export interface LogEntry {
   at: number;
-  kind: VolunteerEvent['type'];
+  kind: VolunteerEvent['type'] | ServingEvent['type'];
+  text: string;
+}
+
+/** What the tab serves: the last serving event, in words (which execution provider, or why none). */
+export interface ServingState {
+  event: ServingEvent;
   text: string;
 }
 
@@ -21,9 +28,11 @@ export interface WorkerState {
   samples: { at: number; stats: VolunteerStats }[];
   log: LogEntry[];
   failure: string | null;
+  serving: ServingState | null;
+  served: ServedCount;
 }
 
-const INITIAL: WorkerState = { phase: 'idle', name: null, backend: null, adapter: null, stats: null, samples: [], log: [], failure: null };
+const INITIAL: WorkerState = { phase: 'idle', name: null, backend: null, adapter: null, stats: null, samples: [], log: [], failure: null, serving: null, served: { steps: 0, positions: 0 } };
 
 type Action = FromWorker | { type: 'starting'; name: string };
 
@@ -42,8 +51,10 @@ function reduce(s: WorkerState, a: Action): WorkerState {
       };
     case 'event':
       return { ...s, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
+    case 'serving':
+      return { ...s, serving: { event: a.event, text: a.text }, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
     case 'stats':
-      return { ...s, stats: a.stats, samples: [...s.samples, { at: a.at, stats: a.stats }].slice(-MAX_SAMPLES) };
+      return { ...s, stats: a.stats, served: a.served, samples: [...s.samples, { at: a.at, stats: a.stats }].slice(-MAX_SAMPLES) };
   }
 }
 

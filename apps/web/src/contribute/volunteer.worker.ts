@@ -1,11 +1,13 @@
 /// <reference lib="webworker" />
 import { CpuBackend, WebGpuBackend, type Backend } from '@openshard/tensor';
 import { describeEvent, VolunteerClient } from '@openshard/volunteer';
-import { STATS_INTERVAL_MS, type BackendChoice, type FromWorker, type ToWorker } from './worker-messages.ts';
+import { servingFor } from './serving.ts';
+import { STATS_INTERVAL_MS, type BackendChoice, type ServedCount, type FromWorker, type ToWorker } from './worker-messages.ts';
 
 /**
  * The volunteer runtime off the page's thread: GPU submissions, tensor decoding and socket
- * traffic never make the page stutter. A thin shell around packages/volunteer.
+ * traffic never make the page stutter. A thin shell around packages/volunteer: it trains its shard
+ * and serves it for generations (onnxruntime-web, see serving.ts).
  */
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let client: VolunteerClient | null = null;
@@ -18,6 +20,7 @@ async function createBackend(choice: BackendChoice): Promise<Backend> {
 }
 
 async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  const served: ServedCount = { steps: 0, positions: 0 };
   const backend = await createBackend(m.backend);
   post({ type: 'started', backend: m.backend, adapter: backend instanceof WebGpuBackend ? backend.adapterName : 'CPU (JavaScript)' });
   client = new VolunteerClient({
@@ -28,10 +31,11 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     slowdown: m.slowdown,
     ...(m.session ? { session: m.session } : {}),
     recreateBackend: () => createBackend(m.backend),
+    serving: servingFor(m.backend, served, (event, text) => post({ type: 'serving', at: Date.now(), event, text })),
     onEvent: (event) => post({ type: 'event', at: Date.now(), event, text: describeEvent(event) }),
   });
   client.start();
-  statsTimer = setInterval(() => client && post({ type: 'stats', at: Date.now(), stats: client.stats }), STATS_INTERVAL_MS);
+  statsTimer = setInterval(() => client && post({ type: 'stats', at: Date.now(), stats: client.stats, served: { ...served } }), STATS_INTERVAL_MS);
 }
 
 scope.onmessage = async (e: MessageEvent<ToWorker>) => {

@@ -1,6 +1,13 @@
 import type { VolunteerEvent, VolunteerStats } from '@openshard/volunteer';
+import type { ServingEvent } from '@openshard/volunteer/serving';
 
 export type BackendChoice = 'webgpu' | 'cpu';
+
+/** What this tab has served since it started: generation steps answered, and the positions they carried. */
+export interface ServedCount {
+  steps: number;
+  positions: number;
+}
 
 /** Page → volunteer worker. */
 export type ToWorker =
@@ -16,7 +23,9 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'started'; backend: BackendChoice; adapter: string }
   | { type: 'event'; at: number; event: VolunteerEvent; text: string }
-  | { type: 'stats'; at: number; stats: VolunteerStats }
+  | { type: 'stats'; at: number; stats: VolunteerStats; served: ServedCount }
+  /** The serving host loaded its shard (with which execution provider) or could not. */
+  | { type: 'serving'; at: number; event: ServingEvent; text: string }
   | { type: 'failed'; message: string };
 
 /** How often the worker reports its stats (ms). */

@@ -9,6 +9,15 @@ export type ServingBackend = 'webgpu' | 'wasm';
 /** Generations one stage keeps a KV cache for at once; the least recently used is forgotten beyond it. */
 export const MAX_GENERATIONS_PER_STAGE = 64;
 
+/**
+ * New positions of each warm-up step. onnxruntime-web compiles a WebGPU kernel per variant: MatMul
+ * per (new positions ≤ 8 or not) × (total positions divisible by 4 or not), Softmax per vector
+ * width of the total (1, 2 or 4). These steps, at totals 2, 3, 4, 8, 20 and 29, meet every one.
+ */
+const WARM_UP_STEPS = [2, 1, 1, 4, 12, 9];
+/** The warm-up's generation id: no step message can name it (the wire's ids have at least one character). */
+const WARM_UP = '';
+
 interface Cache {
   /** Positions already in the cache. */
   length: number;
@@ -39,14 +48,37 @@ export class OnnxStage implements ServingStage {
   static async load(graph: Uint8Array, config: GptConfig, spec: ShardSpec, backends: readonly ServingBackend[]): Promise<OnnxStage> {
     const failures: string[] = [];
     for (const backend of backends) {
+      let session: ort.InferenceSession | null = null;
       try {
-        const session = await ort.InferenceSession.create(graph, { executionProviders: [backend], graphOptimizationLevel: 'all' });
-        return new OnnxStage(session, config, spec, backend);
+        session = await ort.InferenceSession.create(graph, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+        const stage = new OnnxStage(session, config, spec, backend);
+        await stage.warmUp();
+        return stage;
       } catch (e) {
+        await session?.release().catch(() => {});
         failures.push(`${backend}: ${(e as Error).message}`);
       }
     }
     throw new Error(`onnxruntime-web could not load shard ${spec.index}'s graph (${failures.join('; ')})`);
+  }
+
+  /**
+   * Runs a throwaway generation (WARM_UP_STEPS) so that no real step pays for compiling the
+   * provider's kernels. On WebGPU (SwiftShader, micro, in a tab that also trains) the first prompt
+   * took 20 s, past the coordinator's step timeout (10 s), which then dropped the server for good;
+   * a kernel variant not seen yet costs 2–5 s. Warmed up, steps of any length and past take
+   * 0.02–0.3 s there. A provider that cannot run the graph fails here, at load, and the next one is tried.
+   */
+  private async warmUp(): Promise<void> {
+    const C = this.config.width;
+    try {
+      for (const T of WARM_UP_STEPS) {
+        if (this.positions(WARM_UP) + T > this.config.contextLength) break;
+        await this.step(WARM_UP, this.spec.index === 0 ? { kind: 'tokens', tokens: new Int32Array(T) } : { kind: 'hidden', hidden: new Float32Array(T * C), T });
+      }
+    } finally {
+      this.end(WARM_UP);
+    }
   }
 
   /** Positions generation `id` holds in its cache (0 when unknown). */
