@@ -78,6 +78,8 @@ describe('the OpenAI-compatible API, served shard by shard (onnxruntime, 2 shard
       }
       await swapped;
       expect(network.serving.models.current!.checkpoint).toBe(newer);
+      // the replaced model was released when its stream ended
+      await expect.poll(() => network.serving.models.loaded).toBe(1);
       const events = body.split('\n\n').filter((e) => e.startsWith('data: '));
       expect(events.at(-1)).toBe('data: [DONE]');
       const text = events

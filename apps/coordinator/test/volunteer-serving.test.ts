@@ -107,6 +107,8 @@ describe('volunteers serve their shards (onnxruntime-web wasm in Node, 2 shards)
     }
     expect(stopped).toBe(true);
     expect(text).toBe(expected);
+    // uninterrupted, each server serves 7 + 23 positions; the replay sent the prefix through the one that stayed again
+    await expect.poll(() => servers().find((s) => s.name === 'staying')?.served ?? 0).toBeGreaterThan(30);
     expect(Date.now() - started, 'the replay follows the disconnect, not the step timeout').toBeLessThan(STEP_TIMEOUT_MS);
   });
 

@@ -111,7 +111,7 @@ export const serverMessages = {
    * shard 0, else hidden states f32 [1, T, C]. `step` 0 starts the generation afresh (a replay
    * after a lost server starts again from the whole prefix).
    */
-  step: z.strictObject({ generation: id, step: count, modelId: id, shard: count, tensors: z.array(tensorHeader) }),
+  step: z.strictObject({ generation: id, step: count, modelId: id, shard: count, past: count, tensors: z.array(tensorHeader) }),
   /** The generation is over (or moved elsewhere): its KV cache can go. */
   endGeneration: z.strictObject({ generation: id }),
   /** A message of the volunteer's was refused and not applied. */

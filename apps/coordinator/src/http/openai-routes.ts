@@ -50,17 +50,48 @@ function servedModel(models: ModelServer, id: string): ServedModel {
   return m;
 }
 
+/**
+ * Generations under way at once, at most: below the KV caches a stage keeps (MAX_GENERATIONS_PER_STAGE),
+ * so no generation's cache is ever forgotten while it runs.
+ */
+export const MAX_CONCURRENT_GENERATIONS = 32;
+
 async function complete(c: Context, parse: (body: unknown) => CompletionJob, o: OpenAiRoutesOptions): Promise<Response> {
   const job = parse(await readJson(c));
   const model = servedModel(o.models, job.model);
   checkContext(job, model.config.contextLength);
-  const admission = await o.gate.admit(model.id, job.prompt.length + job.maxTokens, c.req.header(PAYMENT_HEADER));
-  if (admission.requestId) c.header(PAYMENT_HEADER, admission.requestId);
+  // before the payment is looked at: a busy answer spends nothing
+  if (o.stats.running >= MAX_CONCURRENT_GENERATIONS)
+    throw new HttpError(503, 'busy', `${o.stats.running} generations are under way, the most this coordinator runs at once; send the request again in a moment`);
+  const admission = await admitting(o.gate, model.id, job.prompt.length + job.maxTokens, c.req.header(PAYMENT_HEADER));
+  o.stats.running++;
+  let held: ReturnType<ModelServer['acquire']>;
+  try {
+    if (admission.requestId) c.header(PAYMENT_HEADER, admission.requestId);
+    // the model stays loaded until the text is out: a newer checkpoint swapped in meanwhile waits to release it
+    held = o.models.acquire();
+  } catch (e) {
+    o.stats.running--;
+    await admission.failed();
+    throw e;
+  }
+  const finish = async () => {
+    o.stats.running--;
+    await held.release();
+  };
   const head = responseHead(job, model.id);
-  // the model stays loaded until the text is out: a newer checkpoint swapped in meanwhile waits to release it
-  const held = o.models.acquire();
-  if (!job.stream) return whole(c, held.model, job, head, admission, o.stats).finally(held.release);
-  return stream(c, held.model, job, head, admission, o.stats, held.release);
+  if (!job.stream) return whole(c, held.model, job, head, admission, o.stats).finally(finish);
+  return stream(c, held.model, job, head, admission, o.stats, finish);
+}
+
+/** The payment gate, with the chain's failures as 503 (the request was not served, nothing was spent). */
+async function admitting(gate: PaymentGate, model: string, tokens: number, header: string | undefined): Promise<Admission> {
+  try {
+    return await gate.admit(model, tokens, header);
+  } catch (e) {
+    if (e instanceof PaymentRefusal) throw e;
+    throw new HttpError(503, 'chain_unavailable', `the payment could not be checked on chain (${(e as Error).message.split('\n')[0]}); nothing was spent, send the request again`);
+  }
 }
 
 async function whole(c: Context, m: ServedModel, job: CompletionJob, head: ResponseHead, admission: Admission, stats: ServingStats): Promise<Response> {
@@ -81,6 +112,11 @@ async function whole(c: Context, m: ServedModel, job: CompletionJob, head: Respo
   } catch (e) {
     await failed(admission, stats, e);
     throw new HttpError(503, 'generation_failed', `the generation failed: ${(e as Error).message}; your payment was not spent, send the same request again`);
+  }
+  // a caller gone before the answer could be sent keeps its payment for a retry
+  if (c.req.raw.signal.aborted) {
+    await admission.failed();
+    throw new HttpError(503, 'generation_failed', 'the connection closed before the answer was sent; your payment was not spent, send the same request again');
   }
   await admission.served(result.completionTokens);
   stats.served(result.completionTokens, Date.now() - started, ttft);
@@ -111,6 +147,8 @@ function stream(c: Context, m: ServedModel, job: CompletionJob, head: ResponseHe
       await send({
         error: { message: `the generation failed: ${(e as Error).message}; your payment was not spent, send the same request again`, type: 'server_error', param: null, code: 'generation_failed' },
       });
+    } finally {
+      await done();
     }
   });
 }

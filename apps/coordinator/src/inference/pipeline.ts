@@ -23,9 +23,10 @@ export class Pipeline {
   async next(generation: string, tokens: Int32Array): Promise<Float32Array> {
     const fed = this.fed.get(generation) ?? [];
     let input = tokens;
+    let past = fed.length;
     for (let replays = 0; ; replays++) {
       try {
-        const logits = await this.through(generation, input);
+        const logits = await this.through(generation, input, past);
         fed.push(...tokens);
         this.fed.set(generation, fed);
         return logits;
@@ -34,6 +35,7 @@ export class Pipeline {
         for (const stage of this.source.stagesFor(generation)) stage.end(generation);
         this.source.replace(generation, e);
         input = Int32Array.from([...fed, ...tokens]);
+        past = 0;
       }
     }
   }
@@ -45,12 +47,12 @@ export class Pipeline {
     this.fed.delete(generation);
   }
 
-  private async through(generation: string, tokens: Int32Array): Promise<Float32Array> {
-    let input: StageInput = { kind: 'tokens', tokens };
+  private async through(generation: string, tokens: Int32Array, past: number): Promise<Float32Array> {
+    let input: StageInput = { kind: 'tokens', tokens, past };
     let out: Float32Array = new Float32Array(0);
     for (const stage of this.source.stagesFor(generation)) {
       out = await stage.step(generation, input);
-      input = { kind: 'hidden', hidden: out, T: tokens.length };
+      input = { kind: 'hidden', hidden: out, T: tokens.length, past };
     }
     const V = this.vocabSize;
     if (out.length !== tokens.length * V) throw new Error(`the last stage returned ${out.length} values, expected ${tokens.length}·${V} logits`);

@@ -15,7 +15,7 @@ export class StageLost extends Error {
 
 /** What a remote stage needs from the hub: send a step, await its answer. */
 export interface StageLink {
-  step(volunteerId: string, m: { generation: string; step: number; modelId: string; shard: number }, input: WireTensor): Promise<WireTensor>;
+  step(volunteerId: string, m: { generation: string; step: number; modelId: string; shard: number; past: number }, input: WireTensor): Promise<WireTensor>;
   end(volunteerId: string, generation: string): void;
 }
 
@@ -46,7 +46,7 @@ export class RemoteStage implements ServingStage {
         ? { name: 'input', dtype: 'i32', shape: [1, input.tokens.length], data: input.tokens }
         : { name: 'input', dtype: 'f32', shape: [1, input.T, this.width], data: input.hidden };
     const started = performance.now();
-    const out = await this.link.step(this.volunteerId, { generation, step, modelId: this.modelId, shard: this.shard }, tensor);
+    const out = await this.link.step(this.volunteerId, { generation, step, modelId: this.modelId, shard: this.shard, past: input.past }, tensor);
     const w = this.work.get(generation) ?? { positions: 0, ms: 0 };
     w.positions += tensor.shape[1];
     w.ms += performance.now() - started;

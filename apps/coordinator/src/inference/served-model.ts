@@ -70,6 +70,13 @@ export class ModelServer {
     return this.model;
   }
 
+  /** Models in memory: the current one, and replaced ones still finishing generations. */
+  get loaded(): number {
+    const held = new Set(this.users.keys());
+    if (this.model) held.add(this.model);
+    return held.size;
+  }
+
   /** Serves `checkpoint` from now on unless a checkpoint is pinned or it is served already; in order, one load at a time. */
   offer(checkpoint: string | null): Promise<void> {
     const wanted = this.pinned ?? checkpoint;

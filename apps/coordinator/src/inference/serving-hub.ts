@@ -16,6 +16,8 @@ interface PendingStep {
   volunteerId: string;
   /** The output's expected shape: [1, T, C], or [1, T, V] on the last shard. */
   shape: number[];
+  /** An answer arrived (it may still wait in the serial queue). */
+  answered: boolean;
   resolve(t: WireTensor): void;
   reject(e: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -83,8 +85,10 @@ export class ServingHub implements StageLink {
   serving(volunteerId: string, msg: ClientMessage<'serving'>): Effect[] {
     const v = this.coordinator.volunteers.get(volunteerId);
     const m = this.model;
-    if (!v || !m || msg.modelId !== modelKey(m) || msg.shard !== v.shard) {
-      return [refusal(volunteerId, new ProtocolError('bad-message', `serving: shard ${msg.shard} of ${msg.modelId} is not what this volunteer was offered`))];
+    // only what it was offered, and not again after a failure until it is offered again (at its next `ready`)
+    if (!v || !m || msg.modelId !== modelKey(m) || msg.shard !== v.shard || this.offered.get(volunteerId) !== `${m.checkpoint}/${v.shard}`) {
+      // not counted toward a disconnect: a server resuming after a failure announces itself before it is offered again
+      return this.coordinator.refuse(volunteerId, new ProtocolError('bad-message', `serving: shard ${msg.shard} of ${msg.modelId} is not what this volunteer was offered`), undefined, false);
     }
     this.roster.add({ volunteerId, name: v.name, modelId: msg.modelId, shard: msg.shard, backend: msg.backend });
     return [];
@@ -94,7 +98,12 @@ export class ServingHub implements StageLink {
   awaits(volunteerId: string, type: string, json: unknown): boolean {
     if (type !== 'stepped' || typeof json !== 'object' || json === null) return false;
     const { generation, step } = json as { generation?: unknown; step?: unknown };
-    return typeof generation === 'string' && typeof step === 'number' && this.pending.has(pendingKey(volunteerId, generation, step));
+    if (typeof generation !== 'string' || typeof step !== 'number') return false;
+    const p = this.pending.get(pendingKey(volunteerId, generation, step));
+    // the first answer only: duplicates count toward the flood limit like any message
+    if (!p || p.answered) return false;
+    p.answered = true;
+    return true;
   }
 
   stepped(volunteerId: string, msg: ClientMessage<'stepped'>, tensors: WireTensor[]): Effect[] {
@@ -105,8 +114,9 @@ export class ServingHub implements StageLink {
     this.settle(key);
     const out = tensors[0];
     if (tensors.length !== 1 || out.dtype !== 'f32' || out.shape.join(',') !== p.shape.join(',')) {
+      this.drop(volunteerId);
       p.reject(new StageLost(-1, volunteerId, `its step output is ${tensors.map((t) => `${t.dtype}[${t.shape}]`).join(', ')}, expected f32[${p.shape}]`));
-      return [refusal(volunteerId, new ProtocolError('bad-tensor', `stepped: expected one f32 tensor of shape [${p.shape}]`))];
+      return this.coordinator.refuse(volunteerId, new ProtocolError('bad-tensor', `stepped: expected one f32 tensor of shape [${p.shape}]`));
     }
     p.resolve(out);
     return [];
@@ -133,7 +143,7 @@ export class ServingHub implements StageLink {
     }
   }
 
-  step(volunteerId: string, m: { generation: string; step: number; modelId: string; shard: number }, input: WireTensor): Promise<WireTensor> {
+  step(volunteerId: string, m: { generation: string; step: number; modelId: string; shard: number; past: number }, input: WireTensor): Promise<WireTensor> {
     const model = this.model!;
     const last = m.shard === model.specs.length - 1;
     const shape = [1, input.shape[1], last ? model.config.vocabSize : model.config.width];
@@ -147,7 +157,7 @@ export class ServingHub implements StageLink {
         this.drop(volunteerId);
         reject(lost(`it did not answer step ${m.step} within ${STEP_TIMEOUT_MS} ms`));
       }, STEP_TIMEOUT_MS);
-      this.pending.set(key, { volunteerId, shape, timer, resolve, reject: (e) => reject(e instanceof StageLost ? lost(e.message) : e) });
+      this.pending.set(key, { volunteerId, shape, answered: false, timer, resolve, reject: (e) => reject(e instanceof StageLost ? lost(e.message) : e) });
       this.send([{ to: volunteerId, type: 'step', message: { ...m, tensors: [] }, tensors: [input] }]);
     });
   }

@@ -18,11 +18,13 @@ export function servingPolicy(coordinatorOf: () => Coordinator, hub: ServingHub,
     },
     tolerance,
     lie: (id, reason) => hub.run(() => coordinatorOf().convictServer(id, reason, Date.now())),
-    passed: (id) => {
-      const who = identity(id);
-      const book = bookOf();
-      if (book && who) book.passed(who, null);
-    },
+    passed: (id) =>
+      hub.run(() => {
+        const who = identity(id);
+        const book = bookOf();
+        if (book && who) book.passed(who, null);
+        return [];
+      }),
     credit: (id, shard, positions, ms, taskId) =>
       hub.run(() => {
         coordinatorOf().creditServing(id, shard, positions, ms, taskId);

@@ -18,7 +18,8 @@ export class ServingRoster {
   private readonly servers = new Map<string, Server>();
 
   add(s: Omit<Server, 'load' | 'served'>): void {
-    this.servers.set(s.volunteerId, { ...s, load: 0, served: this.servers.get(s.volunteerId)?.served ?? 0 });
+    const known = this.servers.get(s.volunteerId);
+    this.servers.set(s.volunteerId, { ...s, load: known?.load ?? 0, served: known?.served ?? 0 });
   }
 
   remove(volunteerId: string): boolean {

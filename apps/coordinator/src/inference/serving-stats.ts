@@ -1,5 +1,7 @@
 /** What serving has done since start-up, for the dashboard: requests, tokens, time to first token. */
 export class ServingStats {
+  /** Generations under way now. */
+  running = 0;
   requests = 0;
   failed = 0;
   tokens = 0;

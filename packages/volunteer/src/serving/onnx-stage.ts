@@ -74,7 +74,8 @@ export class OnnxStage implements ServingStage {
     try {
       for (const T of WARM_UP_STEPS) {
         if (this.positions(WARM_UP) + T > this.config.contextLength) break;
-        await this.step(WARM_UP, this.spec.index === 0 ? { kind: 'tokens', tokens: new Int32Array(T) } : { kind: 'hidden', hidden: new Float32Array(T * C), T });
+        const past = this.positions(WARM_UP);
+        await this.step(WARM_UP, this.spec.index === 0 ? { kind: 'tokens', tokens: new Int32Array(T), past } : { kind: 'hidden', hidden: new Float32Array(T * C), T, past });
       }
     } finally {
       this.end(WARM_UP);
@@ -91,6 +92,7 @@ export class OnnxStage implements ServingStage {
     const cache = this.cacheOf(id);
     const T = input.kind === 'tokens' ? input.tokens.length : input.T;
     if (T < 1) throw new RangeError('a serving step needs at least one new position');
+    if (input.past !== cache.length) throw new RangeError(`generation ${id} holds ${cache.length} positions here, but the step follows ${input.past} (its cache was forgotten, or steps were lost)`);
     if (cache.length + T > this.config.contextLength) {
       throw new RangeError(`generation ${id} would hold ${cache.length + T} positions; the model's context is ${this.config.contextLength}`);
     }

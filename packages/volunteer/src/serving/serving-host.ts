@@ -18,10 +18,12 @@ export type ServingEvent = { type: 'serving'; modelId: string; shard: number; ba
  * generation steps it is sent, keeping each generation's KV cache.
  */
 export class ServingHost {
-  private stage: OnnxStage | null = null;
-  private modelId: string | null = null;
+  /** The served checkpoint's stage, and the one before it (generations under way finish on it). */
+  private stages: { modelId: string; stage: OnnxStage }[] = [];
   /** Steps run one at a time, in arrival order (one session runs one step at a time). */
   private queue: Promise<void> = Promise.resolve();
+  /** Loads run one at a time beside the steps: a new checkpoint's warm-up does not hold up generations on the old one. */
+  private loading: Promise<void> = Promise.resolve();
   private paused = false;
 
   constructor(
@@ -31,8 +33,8 @@ export class ServingHost {
   ) {}
 
   serveShard(m: ServerMessage<'serveShard'>, tensors: readonly WireTensor[]): void {
-    this.enqueue(
-      async () => {
+    this.loading = this.loading
+      .then(async () => {
         const values = new Map(tensors.map((t) => [t.name, t.data as Float32Array]));
         const graph = shardGraph(m.config, m.shard, (p) => {
           const v = values.get(p.name);
@@ -40,28 +42,33 @@ export class ServingHost {
           return v;
         });
         const stage = await OnnxStage.load(graph, m.config, m.shard, this.backends);
-        await this.stage?.release();
-        this.stage = stage;
-        this.modelId = m.modelId;
-        this.link.serving({ modelId: m.modelId, shard: m.shard.index, backend: stage.backend });
+        this.stages.unshift({ modelId: m.modelId, stage });
+        // the one before the previous is released once the steps queued before now have run
+        for (const old of this.stages.splice(2))
+          this.enqueue(
+            () => old.stage.release(),
+            () => {},
+          );
         this.onEvent?.({ type: 'serving', modelId: m.modelId, shard: m.shard.index, backend: stage.backend });
-      },
-      (message) => this.onEvent?.({ type: 'serving-failed', message }),
-    );
+        if (!this.paused) this.announce();
+      })
+      .catch((e: unknown) => this.onEvent?.({ type: 'serving-failed', message: (e as Error).message }));
   }
 
   step(m: ServerMessage<'step'>, tensors: readonly WireTensor[]): void {
     this.enqueue(
       async () => {
         if (this.paused) throw new Error('paused: this volunteer gives no compute now');
-        const stage = this.stage;
-        if (!stage || m.modelId !== this.modelId || m.shard !== stage.spec.index)
-          throw new Error(`this volunteer serves ${this.modelId ? `shard ${stage?.spec.index} of ${this.modelId}` : 'nothing yet'}, not shard ${m.shard} of ${m.modelId}`);
+        const stage = this.stages.find((s) => s.modelId === m.modelId)?.stage;
+        if (!stage || m.shard !== stage.spec.index) throw new Error(`this volunteer does not serve shard ${m.shard} of ${m.modelId}`);
         if (m.step === 0) stage.end(m.generation);
         const input = tensors[0];
         if (!input || tensors.length !== 1) throw new Error(`a step carries one tensor, not ${tensors.length}`);
         const T = input.shape[1];
-        const out = await stage.step(m.generation, input.dtype === 'i32' ? { kind: 'tokens', tokens: input.data as Int32Array } : { kind: 'hidden', hidden: input.data as Float32Array, T });
+        const out = await stage.step(
+          m.generation,
+          input.dtype === 'i32' ? { kind: 'tokens', tokens: input.data as Int32Array, past: m.past } : { kind: 'hidden', hidden: input.data as Float32Array, T, past: m.past },
+        );
         this.link.stepped({ generation: m.generation, step: m.step }, { name: 'output', dtype: 'f32', shape: [1, T, out.length / T], data: out });
       },
       (message) => this.link.stepFailed({ generation: m.generation, step: m.step, message: message.slice(0, 500) }),
@@ -70,7 +77,9 @@ export class ServingHost {
 
   endGeneration(m: ServerMessage<'endGeneration'>): void {
     this.enqueue(
-      async () => this.stage?.end(m.generation),
+      async () => {
+        for (const s of this.stages) s.stage.end(m.generation);
+      },
       () => {},
     );
   }
@@ -84,14 +93,19 @@ export class ServingHost {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    const stage = this.stage;
-    if (stage && this.modelId) this.link.serving({ modelId: this.modelId, shard: stage.spec.index, backend: stage.backend });
+    this.announce();
   }
 
   async dispose(): Promise<void> {
+    await this.loading;
     await this.queue;
-    await this.stage?.release();
-    this.stage = null;
+    for (const s of this.stages.splice(0)) await s.stage.release();
+  }
+
+  /** Tells the coordinator what this volunteer serves now: the newest stage. */
+  private announce(): void {
+    const current = this.stages[0];
+    if (current) this.link.serving({ modelId: current.modelId, shard: current.stage.spec.index, backend: current.stage.backend });
   }
 
   private enqueue(work: () => Promise<void>, failed: (message: string) => void): void {

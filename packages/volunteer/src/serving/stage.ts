@@ -1,5 +1,9 @@
-/** What flows into a stage: token ids on the first, the previous stage's hidden states on the others. */
-export type StageInput = { kind: 'tokens'; tokens: Int32Array } | { kind: 'hidden'; hidden: Float32Array; T: number };
+/**
+ * What flows into a stage: token ids on the first, the previous stage's hidden states on the
+ * others; `past` is how many positions of the generation the stage must hold already (a stage
+ * that holds another number refuses the step rather than computing on the wrong cache).
+ */
+export type StageInput = ({ kind: 'tokens'; tokens: Int32Array } | { kind: 'hidden'; hidden: Float32Array; T: number }) & { past: number };
 
 /**
  * One shard of the served model, serving generations: each generation is a session whose KV cache
