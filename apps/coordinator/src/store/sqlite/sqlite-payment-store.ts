@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS quotes (
   completion_tokens INTEGER
 );
 CREATE INDEX IF NOT EXISTS quotes_by_served_at ON quotes (served_at);
+CREATE INDEX IF NOT EXISTS quotes_by_expiry ON quotes (state, expires_at);
 `;
 
 interface QuoteRow {
