@@ -15,10 +15,11 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encode } from '@openshard/data';
-import { DEFAULT_OPTIMIZER, partition, preset, Shard } from '@openshard/model';
+import { partition, preset, Shard } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
-import { generate as generateOnCpu, loadModel, saveCheckpoint, Trainer } from '@openshard/trainer';
+import { generate as generateOnCpu, loadModel } from '@openshard/trainer';
 import OpenAI from 'openai';
+import { trainedCheckpoint } from '../../../packages/trainer/test/support/served-checkpoint.ts';
 import * as ort from 'onnxruntime-web';
 import { generate } from '../src/inference/generation.ts';
 import { loadServedModel } from '../src/inference/served-model.ts';
@@ -48,17 +49,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 // a checkpoint of the tiny preset (a few steps: speed does not depend on what it learnt)
 const work = mkdtempSync(join(os.tmpdir(), 'openshard-bench-inference-'));
-const text = encode('It was the best of times, it was the worst of times. '.repeat(40));
-const options = { config, shards: 1, batch: 2, microBatches: 1, seed: 1, optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: 10 } };
-const trainer = new Trainer(new CpuBackend(), text, options);
-for (let i = 0; i < 3; i++) await trainer.trainStep();
-const { config: _, ...saved } = options;
-const checkpoint = saveCheckpoint(work, {
-  config,
-  values: await trainer.parameterValues(),
-  optimizer: await trainer.optimizerState(),
-  trainer: { format: 1, backend: 'cpu', state: trainer.state, options: saved, corpus: { source: 'bench', trainBytes: text.length, trainCrc32: '0' } },
-});
+const checkpoint = await trainedCheckpoint(3, 'tiny');
 
 /** Times one generation: when its first token came and how fast the rest did. */
 async function timed(run: (onToken: () => void) => Promise<number>): Promise<{ ttftMs: number; tokensPerSecond: number }> {
@@ -168,4 +159,5 @@ writeFileSync(
 );
 console.log(`wrote ${OUT}`);
 rmSync(work, { recursive: true, force: true });
+rmSync(dirname(dirname(checkpoint)), { recursive: true, force: true });
 process.exit(0);

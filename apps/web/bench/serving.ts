@@ -7,16 +7,12 @@
  * its rows to the JSON the first part (apps/coordinator/bench/inference.ts) wrote and prints the
  * whole table against that run's direct in-process peer.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
-import { encode } from '@openshard/data';
-import { DEFAULT_OPTIMIZER, preset } from '@openshard/model';
-import { CpuBackend } from '@openshard/tensor';
-import { saveCheckpoint, Trainer } from '@openshard/trainer';
 import OpenAI from 'openai';
+import { trainedCheckpoint } from '../../../packages/trainer/test/support/served-checkpoint.ts';
 import { chromiumLaunchOptions, chromiumWithoutWebGpu } from '../../../packages/tensor/test/browser/chromium.ts';
 import { startCoordinatorProcess, startWebApp } from '../test/local-network.ts';
 
@@ -38,24 +34,38 @@ interface Row {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const work = mkdtempSync(join(os.tmpdir(), 'openshard-bench-serving-'));
-const config = preset('tiny');
-const text = encode('It was the best of times, it was the worst of times. '.repeat(40));
-const options = { config, shards: 1, batch: 2, microBatches: 1, seed: 1, optimizer: { ...DEFAULT_OPTIMIZER, decaySteps: 10 } };
-const trainer = new Trainer(new CpuBackend(), text, options);
-for (let i = 0; i < 3; i++) await trainer.trainStep();
-const { config: _, ...saved } = options;
-const checkpoint = saveCheckpoint(work, { config, values: await trainer.parameterValues(), optimizer: await trainer.optimizerState(), trainer: { format: 1, backend: 'cpu', state: trainer.state, options: saved, corpus: { source: 'bench', trainBytes: text.length, trainCrc32: '0' } } });
+const checkpoint = await trainedCheckpoint(3, 'tiny');
 
 async function throughTab(backend: 'webgpu' | 'wasm'): Promise<Row> {
-  const coordinator = await startCoordinatorProcess(['--preset', 'tiny', '--shards', '1', '--batch', '1', '--micro-batches', '1', '--rounds', '100000', '--eval-every', '100000', '--eval-batches', '1', '--no-verification', '--serve-checkpoint', checkpoint]);
+  const coordinator = await startCoordinatorProcess([
+    '--preset',
+    'tiny',
+    '--shards',
+    '1',
+    '--batch',
+    '1',
+    '--micro-batches',
+    '1',
+    '--rounds',
+    '100000',
+    '--eval-every',
+    '100000',
+    '--eval-batches',
+    '1',
+    '--no-verification',
+    '--serve-checkpoint',
+    checkpoint,
+  ]);
   const web = await startWebApp(coordinator.url);
   const browser = await chromium.launch(backend === 'webgpu' ? chromiumLaunchOptions : chromiumWithoutWebGpu);
   try {
     const page = await browser.newPage();
     await page.goto(`${web.url}?slowdown=${TAB_SLOWDOWN}#/contribute`);
     await page.getByRole('button', { name: backend === 'webgpu' ? 'Contribute this GPU' : 'Contribute with the CPU instead' }).click();
-    await page.getByTestId('status-serving').and(page.locator(`[data-backend="${backend}"]`)).waitFor({ timeout: 180_000 });
+    await page
+      .getByTestId('status-serving')
+      .and(page.locator(`[data-backend="${backend}"]`))
+      .waitFor({ timeout: 180_000 });
     const client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: 'bench', maxRetries: 0 });
     const once = async () => {
       const started = performance.now();
@@ -74,7 +84,14 @@ async function throughTab(backend: 'webgpu' | 'wasm'): Promise<Row> {
     const served = await page.getByTestId('status-served').getAttribute('data-positions');
     if (!(Number(served) > 0)) throw new Error(`the ${backend} tab says it served ${served} positions: the coordinator served instead`);
     const label = backend === 'webgpu' ? 'a Chromium tab, onnxruntime-web WebGPU (SwiftShader)' : 'a Chromium tab without WebGPU, onnxruntime-web wasm';
-    return { setup: 'protocol (OpenAI API, streamed)', shards: 1, servers: label, ttftMs: median(runs.map((r) => r.ttftMs)), tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)), vsDirect: NaN };
+    return {
+      setup: 'protocol (OpenAI API, streamed)',
+      shards: 1,
+      servers: label,
+      ttftMs: median(runs.map((r) => r.ttftMs)),
+      tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)),
+      vsDirect: NaN,
+    };
   } finally {
     await browser.close();
     await web.server.close();
@@ -92,10 +109,12 @@ const peer = rows.find((r) => r.setup.startsWith('direct: onnxruntime'))?.tokens
 for (const r of rows) r.vsDirect = r.tokensPerSecond / peer;
 console.log('\nsetup                                                shards  served by                                              first token  tokens/s  vs direct onnxruntime');
 for (const r of rows) {
-  console.log(`${r.setup.padEnd(52)} ${String(r.shards).padStart(6)}  ${r.servers.padEnd(54)} ${r.ttftMs.toFixed(1).padStart(8)} ms ${r.tokensPerSecond.toFixed(1).padStart(9)} ${r.vsDirect.toFixed(2).padStart(8)}×`);
+  console.log(
+    `${r.setup.padEnd(52)} ${String(r.shards).padStart(6)}  ${r.servers.padEnd(54)} ${r.ttftMs.toFixed(1).padStart(8)} ms ${r.tokensPerSecond.toFixed(1).padStart(9)} ${r.vsDirect.toFixed(2).padStart(8)}×`,
+  );
 }
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, `${JSON.stringify({ ...report, rows }, null, 2)}\n`);
 console.log(`wrote ${OUT}`);
-rmSync(work, { recursive: true, force: true });
+rmSync(dirname(dirname(checkpoint)), { recursive: true, force: true });
 process.exit(0);

@@ -10,12 +10,12 @@ import { generate, loadModel, saveCheckpoint, Trainer } from '@openshard/trainer
 export const SERVED_TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(8);
 
 /**
- * Trains the micro preset for `steps` on one CPU (a few seconds) and writes a checkpoint for the
- * coordinator's --serve-checkpoint; returns its folder. The serving tests of the coordinator and of
- * the web app share it.
+ * Trains a preset (micro by default) for `steps` on one CPU (a few seconds) and writes a checkpoint for the
+ * coordinator's --serve-checkpoint; returns its folder. The serving tests and benchmarks of the
+ * coordinator and of the web app share it.
  */
-export async function trainedCheckpoint(steps = 40): Promise<string> {
-  const config = preset('micro');
+export async function trainedCheckpoint(steps = 40, presetName = 'micro'): Promise<string> {
+  const config = preset(presetName);
   const options = { config, shards: 1, batch: 4, microBatches: 1, seed: 3, optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 3e-3, warmupSteps: 5, decaySteps: 1000 } };
   const text = encode(SERVED_TEXT);
   const trainer = new Trainer(new CpuBackend(), text, options);
