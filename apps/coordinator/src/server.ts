@@ -84,7 +84,7 @@ async function dispatch(
     case 'hello':
       return coordinator.hello(id, m, now);
     case 'ready':
-      return [...coordinator.ready(id, m, now), ...(hub?.offers() ?? [])];
+      return [...coordinator.ready(id, m, now), ...(hub?.offerTo(id) ?? [])];
     case 'result':
       return coordinator.result(id, m, parsed.tensors, now);
     case 'giveBack':

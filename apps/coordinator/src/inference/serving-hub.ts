@@ -19,7 +19,8 @@ interface PendingStep {
   /** An answer arrived (it may still wait in the serial queue). */
   answered: boolean;
   resolve(t: WireTensor): void;
-  reject(e: Error): void;
+  /** The step is lost: the generation replays without this server. */
+  lose(why: string): void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -66,20 +67,21 @@ export class ServingHub implements StageLink {
     if (this.enqueue) this.send(this.offers());
   }
 
-  /** Offers to holders not yet offered the served model's shard they hold (after a `ready`, say). */
-  offers(): Effect[] {
+  /** Offers every holder not yet offered the served model's shard it holds. */
+  private offers(): Effect[] {
+    return [...this.coordinator.volunteers.keys()].flatMap((id) => this.offerTo(id));
+  }
+
+  /** Offers one volunteer the served model's shard it holds, unless it was offered that already (after its `ready`, say). */
+  offerTo(volunteerId: string): Effect[] {
     const m = this.model;
-    if (!m) return [];
-    const effects: Effect[] = [];
-    for (const v of this.coordinator.volunteers.values()) {
-      const spec = m.specs[v.shard];
-      if (v.shard < 0 || !spec || this.offered.get(v.id) === `${m.checkpoint}/${v.shard}`) continue;
-      if (this.roster.get(v.id)?.shard !== v.shard) this.roster.remove(v.id);
-      this.offered.set(v.id, `${m.checkpoint}/${v.shard}`);
-      const tensors = shardParameterSpecs(m.config, spec).map((p) => ({ name: p.name, dtype: 'f32' as const, shape: p.shape, data: m.values.get(p.name)! }));
-      effects.push({ to: v.id, type: 'serveShard', message: { modelId: modelKey(m), config: m.config, shard: spec, tensors: [] }, tensors });
-    }
-    return effects;
+    const v = this.coordinator.volunteers.get(volunteerId);
+    const spec = v && m?.specs[v.shard];
+    if (!m || !v || !spec || this.offered.get(v.id) === `${m.checkpoint}/${v.shard}`) return [];
+    if (this.roster.get(v.id)?.shard !== v.shard) this.roster.remove(v.id);
+    this.offered.set(v.id, `${m.checkpoint}/${v.shard}`);
+    const tensors = shardParameterSpecs(m.config, spec).map((p) => ({ name: p.name, dtype: 'f32' as const, shape: p.shape, data: m.values.get(p.name)! }));
+    return [{ to: v.id, type: 'serveShard', message: { modelId: modelKey(m), config: m.config, shard: spec, tensors: [] }, tensors }];
   }
 
   serving(volunteerId: string, msg: ClientMessage<'serving'>): Effect[] {
@@ -115,7 +117,7 @@ export class ServingHub implements StageLink {
     const out = tensors[0];
     if (tensors.length !== 1 || out.dtype !== 'f32' || out.shape.join(',') !== p.shape.join(',')) {
       this.drop(volunteerId);
-      p.reject(new StageLost(-1, volunteerId, `its step output is ${tensors.map((t) => `${t.dtype}[${t.shape}]`).join(', ')}, expected f32[${p.shape}]`));
+      p.lose(`its step output is ${tensors.map((t) => `${t.dtype}[${t.shape}]`).join(', ')}, expected f32[${p.shape}]`);
       return this.coordinator.refuse(volunteerId, new ProtocolError('bad-tensor', `stepped: expected one f32 tensor of shape [${p.shape}]`));
     }
     p.resolve(out);
@@ -128,7 +130,7 @@ export class ServingHub implements StageLink {
     if (!p) return [];
     this.settle(key);
     this.drop(volunteerId);
-    p.reject(new StageLost(-1, volunteerId, `it could not run the step: ${msg.message}`));
+    p.lose(`it could not run the step: ${msg.message}`);
     return [];
   }
 
@@ -139,7 +141,7 @@ export class ServingHub implements StageLink {
     for (const [key, p] of this.pending) {
       if (p.volunteerId !== volunteerId) continue;
       this.settle(key);
-      p.reject(new StageLost(-1, volunteerId, 'it disconnected'));
+      p.lose('it disconnected');
     }
   }
 
@@ -157,7 +159,7 @@ export class ServingHub implements StageLink {
         this.drop(volunteerId);
         reject(lost(`it did not answer step ${m.step} within ${STEP_TIMEOUT_MS} ms`));
       }, STEP_TIMEOUT_MS);
-      this.pending.set(key, { volunteerId, shape, answered: false, timer, resolve, reject: (e) => reject(e instanceof StageLost ? lost(e.message) : e) });
+      this.pending.set(key, { volunteerId, shape, answered: false, timer, resolve, lose: (why) => reject(lost(why)) });
       this.send([{ to: volunteerId, type: 'step', message: { ...m, tensors: [] }, tensors: [input] }]);
     });
   }
