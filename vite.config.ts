@@ -36,6 +36,7 @@ export default defineConfig({
       '/chain': { target: COORDINATOR_URL },
       '/v1': { target: COORDINATOR_URL },
       '/revenue': { target: COORDINATOR_URL },
+      '/checkpoints': { target: COORDINATOR_URL },
     },
   },
   preview: { host: '127.0.0.1', headers: isolation },
@@ -63,5 +64,16 @@ export default defineConfig({
     exclude: ['onnxruntime-web'],
   },
   worker: { format: 'es' },
-  build: { outDir: fileURLToPath(new URL('./dist/web', import.meta.url)), emptyOutDir: true, target: 'es2022' },
+  build: {
+    outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+    rollupOptions: {
+      // dependencies' "use client" directives and misplaced /* @__PURE__ */ comments: harmless, and a hundred lines per build
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE' || warning.code === 'INVALID_ANNOTATION') return;
+        warn(warning);
+      },
+    },
+  },
 });

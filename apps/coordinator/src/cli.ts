@@ -2,23 +2,29 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import type { Coordinator } from './coordinator.ts';
+import { staticRoutes } from './http/static-routes.ts';
 import type { ChainConfig } from './ownership/distributor-chain.ts';
 import { LOCAL_CHAIN_PORT, readChainConfig, startLocalChain, type LocalChain } from './ownership/local-chain.ts';
 import { DEFAULT_COORDINATOR, startCoordinator, type CoordinatorOptions, type RunningCoordinator } from './start-coordinator.ts';
+import { ignoredOnResume } from './run/run-spec.ts';
+import { DEFAULT_STAND_IN } from './training/stand-in.ts';
 import type { RoundSummary } from './training/training-run.ts';
 import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
+import { ensureWebBuild } from './web-build.ts';
 
 const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--batch 4] [--micro-batches 4] [--rounds 2000]
   [--seed 1337] [--data brown|FILE|FOLDER] [--host 127.0.0.1] [--port 8600] [--volunteers N]
-  [--data-dir data] [--local-chain | --chain FILE] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin http://127.0.0.1:5173] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web]
+  [--data-dir data] [--local-chain | --chain FILE] [--chain-port 8545] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin URL] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web [--dev]]
   [--audit-rate 0.1] [--spot-check-rate 0.05] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
   [--price-per-token 1000000000000] [--quote-minutes 10] [--payment-confirmations 1] [--serve-checkpoint DIR]
+  [--stand-in-seconds 5 | --no-stand-in]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
-RevenueDistributor deployed (written to DATA_DIR/chain.json); --web implies it. --chain FILE uses any EVM network
+RevenueDistributor deployed (written to DATA_DIR/chain.json); --web and --dev imply it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
 --epoch-minutes 10 minutes and their Merkle roots are published to the distributor.
---web-origin is where volunteers sign in from (SIWE domain and URI; default http://127.0.0.1:5173), --chain-id the chain
-their sign-in names (default 31337, the local anvil).
+--web-origin is where volunteers sign in from (SIWE domain and URI): the origin the browser shows, e.g.
+https://openshard.example behind a TLS proxy; default this coordinator's own URL with --web, http://127.0.0.1:5173 (the
+dev server) with --dev or without --web. --chain-id is the chain their sign-in names (default the chain file's, else 31337).
 --reference overlays the curve of \`npm run train\` in RUN_FOLDER (same batch, micro-batches, seed and rounds as steps) on the dashboard.
 --audit-rate is the fraction of a trusted volunteer's results re-executed by another volunteer (every result until it has
 passed --probation audits); the coordinator re-executes --spot-check-rate of the audits that agree as well (colluding
@@ -30,8 +36,15 @@ The OpenAI-compatible API (/v1/completions, /v1/chat/completions, /v1/models; do
 committed checkpoint, or --serve-checkpoint DIR. Each request costs --price-per-token wei per token (prompt + max_tokens),
 paid on chain to the distributor's pay(requestId, deadline) within --quote-minutes; a payment counts after
 --payment-confirmations blocks. Without a chain, or at price 0, requests are free.
---web also serves the web app (apps/web) with Vite: this is what \`npm start\` runs.
-The latest run in --data-dir resumes from its last checkpoint; the run options are those it was started with.`;
+--web also serves the web app (apps/web) from the coordinator's own port: the build in dist/web (\`npm run build\`), built
+first when any of its sources is newer, with COOP/COEP for threaded wasm. This is what \`npm start\` runs. --dev serves it
+with Vite's dev server on http://127.0.0.1:5173 instead (hot reload, proxying to the coordinator).
+--stand-in-seconds: while a volunteer trains, a shard that no training volunteer holds (nobody holds it, its holders
+paused, its last holder left) is computed by the coordinator itself after this many seconds, so the pipeline never waits
+on it; that work earns nobody anything, and the dashboard says which shards the coordinator computes. --no-stand-in
+lets such a shard wait for a volunteer.
+The latest run in --data-dir resumes from its last checkpoint; the run options (--preset, --shards, --batch,
+--micro-batches, --seed, --rounds) are those it was started with: any of them given with another value is named and ignored.`;
 
 /** Dev accounts 0 and 1 administer and publish; local volunteers sign in from account 2 on. */
 const LOCAL_VOLUNTEER_FIRST_ACCOUNT = 2;
@@ -82,10 +95,13 @@ const FLAGS = {
   'exposure-shards': { type: 'string' },
   'exposure-hours': { type: 'string' },
   web: { type: 'boolean' },
+  dev: { type: 'boolean' },
   'price-per-token': { type: 'string' },
   'quote-minutes': { type: 'string' },
   'payment-confirmations': { type: 'string' },
   'serve-checkpoint': { type: 'string' },
+  'stand-in-seconds': { type: 'string' },
+  'no-stand-in': { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>['values'];
@@ -108,7 +124,8 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
     evalEvery: int('eval-every', f['eval-every'], d.evalEvery, 1),
     evalBatches: int('eval-batches', f['eval-batches'], d.evalBatches, 1),
     reference: f.reference,
-    webOrigin: f['web-origin'] ?? d.webOrigin,
+    // the built app is served from this coordinator's own URL, known once it listens (the port may be 0)
+    webOrigin: f['web-origin'] ?? (f.web && !f.dev ? null : d.webOrigin),
     chainId: int('chain-id', f['chain-id'], chain?.chainId ?? d.chainId, 1),
     chain,
     epochs: {
@@ -127,6 +144,7 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
       confirmations: int('payment-confirmations', f['payment-confirmations'], d.payments.confirmations, 1),
     },
     serveCheckpoint: f['serve-checkpoint'],
+    standIn: f['no-stand-in'] ? null : { ...DEFAULT_STAND_IN, graceMs: int('stand-in-seconds', f['stand-in-seconds'], DEFAULT_STAND_IN.graceMs / 1000, 0) * 1000 },
   };
 }
 
@@ -158,15 +176,17 @@ function roundPrinter(): (s: RoundSummary, c: Coordinator) => void {
   };
 }
 
-/** The web app's dev server (Vite), proxying /socket.io and the HTTP routes to this coordinator. */
-async function startWebApp(coordinatorUrl: string): Promise<{ close(): Promise<void> }> {
+/** The web app's dev server (Vite), proxying /socket.io and the HTTP routes to this coordinator; returns the app's URL. */
+async function startDevServer(coordinatorUrl: string): Promise<{ url: string; close(): Promise<void> }> {
   process.env.OPENSHARD_COORDINATOR_URL = coordinatorUrl;
   const { createServer } = await import('vite');
   const vite = await createServer({ configFile: 'vite.config.ts', logLevel: 'warn' });
   await vite.listen();
-  const app = vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/';
+  return { url: vite.resolvedUrls?.local[0] ?? 'http://127.0.0.1:5173/', close: () => vite.close() };
+}
+
+function printWebApp(app: string): void {
   console.log(`web app: ${app} (contribute: ${app}#/contribute, dashboard: ${app}#/dashboard, earnings: ${app}#/earnings, playground: ${app}#/playground)`);
-  return vite;
 }
 
 /** Node volunteers on this machine; on the local chain each signs in with a dev account (2, 3, …) so its work accrues. */
@@ -182,9 +202,10 @@ function spawnVolunteers(count: number, url: string, localChain: LocalChain | nu
 
 function printAddresses(running: RunningCoordinator, o: CoordinatorOptions): void {
   const { server } = running;
-  console.log(`${running.startRound ? `resumed run ${running.runId} at round ${running.startRound}` : `new run ${running.runId}`} (data in ${o.dataDir})`);
+  console.log(`${running.resumed ? `resumed run ${running.runId} at round ${running.startRound}` : `new run ${running.runId}`} (data in ${o.dataDir})`);
   console.log(`coordinator: ${server.url} (health: ${server.url}/health, OpenAI-compatible API: ${server.url}/v1)`);
   console.log(`add a volunteer: npx openshard-volunteer --url ${server.url}`);
+  console.log(`sign-in (SIWE) origin: ${o.webOrigin ?? server.url}${o.webOrigin ? '' : ' (this coordinator; behind a proxy or on 0.0.0.0 pass --web-origin with the URL browsers open)'}`);
   if (o.chain) console.log(`chain: ${o.chain.rpcUrl} (chain id ${o.chain.chainId}), RevenueDistributor ${o.chain.distributor}; epochs every ${o.epochs.everyRounds} rounds`);
   else console.log('no chain: work accrues shares to signed-in wallets, but no epoch is published (--local-chain or --chain FILE)');
 }
@@ -193,32 +214,45 @@ async function main(): Promise<void> {
   const f = parseArgs({ options: FLAGS, strict: true }).values;
   const volunteers = int('volunteers', f.volunteers, 0, 0);
   const dataDir = f['data-dir'] ?? DEFAULT_COORDINATOR.dataDir;
+  // --web: the build, from the coordinator's own port; --dev: Vite's dev server beside it
+  const webApp = f.dev ? 'dev' : f.web ? 'built' : null;
   if (f.chain && f['local-chain']) throw new Error('give --chain FILE or --local-chain, not both');
   let localChain: LocalChain | null = null;
   // declared before start-up: a run that completes during it may call stop() at once
-  let web: { close(): Promise<void> } | null = null;
+  let devServer: Awaited<ReturnType<typeof startDevServer>> | null = null;
   let children: ChildProcess[] = [];
-  if (f['local-chain'] || (f.web && !f.chain)) {
+  const built = webApp === 'built' ? await ensureWebBuild() : null;
+  if (f['local-chain'] || (webApp && !f.chain)) {
     mkdirSync(dataDir, { recursive: true });
     localChain = await startLocalChain(dataDir, int('chain-port', f['chain-port'], LOCAL_CHAIN_PORT, 0));
   }
   const o = coordinatorOptions(f, f.chain ? readChainConfig(f.chain) : localChain?.config);
   const running = await startCoordinator({
     ...o,
+    routes: built ? [staticRoutes(built)] : [],
     onRound: roundPrinter(),
     onFinished: () => {
       console.log('the run is complete');
       if (f['exit-when-done']) void stop();
     },
+  }).catch(async (e: Error) => {
+    await localChain?.stop();
+    throw e;
   });
-  if (f.web) web = await startWebApp(running.server.url);
   printAddresses(running, o);
+  const ignored = running.resumed ? ignoredOnResume(f, running.spec) : [];
+  if (ignored.length) console.log(`ignored on resume (run ${running.runId} keeps the options it started with; a new run needs another --data-dir): ${ignored.join(', ')}`);
+  if (webApp === 'built') printWebApp(`${running.server.url}/`);
+  if (webApp === 'dev') {
+    devServer = await startDevServer(running.server.url);
+    printWebApp(devServer.url);
+  }
   children = spawnVolunteers(volunteers, running.server.url, localChain);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   async function stop() {
     for (const c of children) c.kill('SIGTERM');
-    await web?.close();
+    await devServer?.close();
     await running.close();
     await localChain?.stop();
     process.exit(0);

@@ -40,6 +40,8 @@ export interface CoordinatorEvents {
   roundClosed?(summary: RoundSummary, tasks: TaskRecord[]): void | Promise<void>;
   /** A result was accepted: its lease, and when. */
   taskAccepted?(lease: TaskLease<TaskKey>, computeMs: number, now: number): void;
+  /** A volunteer's message was refused, with the refusal's code (for /metrics). */
+  refused?(code: string): void;
   /** Something a researcher watching the run would want to know, in plain words. */
   notice?(kind: NoticeKind, text: string): void;
   /** Caught cheating: the place to record the ban and forfeit the identity's unvested work durably. */
@@ -49,7 +51,7 @@ export interface CoordinatorEvents {
 }
 
 /** The dashboard notices the Coordinator itself raises; the rest come from start-up and the after-round steps. */
-export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind'>;
+export type NoticeKind = Extract<DashboardEventKind, 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind' | 'stand-in'>;
 
 export function refusal(to: string, e: ProtocolError, leaseId?: string): Effect {
   return { to, type: 'refused', message: { code: e.code, message: e.message, ...(leaseId ? { leaseId } : {}) } };

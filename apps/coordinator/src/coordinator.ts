@@ -6,10 +6,12 @@ import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './schedul
 import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskRecord } from './store/stores.ts';
 import type { TaskKey } from './training/round-plan.ts';
+import { STAND_IN_ID, STAND_IN_NAME, type StandIn } from './training/stand-in.ts';
 import type { AcceptOutcome, TaskResult, TrainingRun } from './training/training-run.ts';
 import type { Audit } from './trust/audits.ts';
 import { Auditing } from './trust/auditing.ts';
 import { authorOf, identityOf, type Verification } from './trust/verification.ts';
+import { executeTask } from '@openshard/volunteer';
 
 export type { CoordinatorEvents, Effect, NoticeKind, SessionVerifier, Volunteer } from './coordinator-io.ts';
 
@@ -45,6 +47,8 @@ export class Coordinator {
     /** Audits, trust and bans; without it every well-formed result is taken as it is. */
     readonly verification: Verification | null = null,
     exposure: ExposurePolicy = DEFAULT_EXPOSURE,
+    /** Computes the shards no accepting volunteer holds; without it such a shard waits for a volunteer. */
+    readonly standIn: StandIn | null = null,
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
@@ -95,7 +99,9 @@ export class Coordinator {
     }
     if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
     const identity = identityOf({ id, address });
-    const shard = chooseShard(this.shardWork, [...this.volunteers.values()], (s) => this.exposure.allows(identity, s, now));
+    // a paused holder serves nobody: its shard is as open as one nobody holds
+    const training = [...this.volunteers.values()].filter((w) => w.accepting);
+    const shard = chooseShard(this.shardWork, training, (s) => this.exposure.allows(identity, s, now));
     const v: Volunteer = {
       id,
       name: m.name,
@@ -112,7 +118,8 @@ export class Coordinator {
     this.volunteers.set(id, v);
     this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
     const { config, shards, batch } = this.run.options;
-    return [{ to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } }, await this.weightsFor(v, now), ...this.pump(now)];
+    const welcome: Effect = { to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } };
+    return [welcome, await this.weightsFor(v, now), ...(this.finished ? [this.finishedMessage(id)] : this.pump(now))];
   }
 
   ready(id: string, m: ClientMessage<'ready'>, now: number): Effect[] {
@@ -271,8 +278,15 @@ export class Coordinator {
       await this.events.roundClosed?.(outcome.closed, tasks);
       this.scheduler.startRound(this.run.plan);
       if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
+      if (this.finished) for (const v of this.volunteers.values()) effects.push(this.finishedMessage(v.id));
     }
     return effects;
+  }
+
+  /** Tells a volunteer the run is over: nothing more to train (serving goes on). */
+  private finishedMessage(id: string): Effect {
+    const round = this.run.round;
+    return { to: id, type: 'finished', message: { round, message: `the run is complete after ${round} rounds; nothing more to train` } };
   }
 
   giveBack(id: string, m: ClientMessage<'giveBack'>, now: number): Effect[] {
@@ -334,7 +348,62 @@ export class Coordinator {
     const expired = this.scheduler.expire(now);
     for (const l of expired) this.events.notice?.('reissue', `${this.volunteers.get(l.volunteerId)?.name ?? l.volunteerId}'s lease on ${l.taskId} expired; it is re-issued`);
     const effects = expired.map((l) => this.cancel(l, 'the lease expired'));
-    return [...effects, ...((await this.auditing?.overdue(now)) ?? []), ...this.pump(now)];
+    effects.push(...((await this.auditing?.overdue(now)) ?? []), ...(await this.standInTurn(now)));
+    return [...effects, ...this.pump(now)];
+  }
+
+  /**
+   * The coordinator computes ready tasks of the shards no accepting volunteer holds (after the
+   * stand-in's grace period), for at most one turn's time. Its results are its own: applied
+   * without an audit, logged under STAND_IN_NAME, credited to nobody.
+   */
+  private async standInTurn(now: number): Promise<Effect[]> {
+    const standIn = this.standIn;
+    if (!standIn || this.finished) return [];
+    const shards = standIn.shards(this.run.specs.length, this.volunteers.values(), now);
+    this.announceStandIn(standIn, shards);
+    const effects: Effect[] = [];
+    const started = performance.now();
+    while (shards.length && performance.now() - started < standIn.policy.turnMs && !this.finished) {
+      const [lease] = this.scheduler.assign(
+        shards.map((shard) => ({ id: STAND_IN_ID, shard })),
+        now,
+      );
+      if (!lease) break;
+      const inputs = this.run.inputs(lease.task);
+      const computing = performance.now();
+      const result = await executeTask(this.run.shards[lease.task.shard].shard, lease.task.kind, inputs.tensors, inputs.lossScale);
+      const computeMs = performance.now() - computing;
+      const outcome = this.run.accept(lease.task, result);
+      // timed by the coordinator's own compute, so the shard's expected task time stays meaningful
+      effects.push(...this.scheduler.complete(lease.id, now + computeMs).map((l) => this.cancel(l, 'the coordinator computed it')));
+      const { config, batch } = this.run.options;
+      const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
+      standIn.computed(flops);
+      const { task } = lease;
+      this.accepted.push({
+        round: lease.round,
+        taskId: lease.taskId,
+        leaseId: lease.id,
+        volunteer: STAND_IN_NAME,
+        kind: task.kind,
+        shard: task.shard,
+        microBatch: task.microBatch,
+        flops,
+        computeMs,
+        address: null,
+      });
+      effects.push(...(await this.afterAccept(outcome, now)));
+    }
+    return effects;
+  }
+
+  private announceStandIn(standIn: StandIn, shards: number[]): void {
+    const change = standIn.changed(shards);
+    if (!change) return;
+    const list = (s: number[]) => `shard${s.length > 1 ? 's' : ''} ${s.join(', ')}`;
+    if (change.started.length) this.events.notice?.('stand-in', `the coordinator computes ${list(change.started)}, which no training volunteer holds; this work earns nothing`);
+    if (change.stopped.length) this.events.notice?.('stand-in', `a volunteer trains ${list(change.stopped)} again; the coordinator stops computing it`);
   }
 
   /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */
@@ -342,6 +411,7 @@ export class Coordinator {
     const v = this.volunteers.get(id);
     const effects: Effect[] = [refusal(id, e, leaseId)];
     const count = v ? (counted ? ++v.refusals : v.refusals) : MAX_REFUSALS + 1;
+    this.events.refused?.(e.code);
     this.events.notice?.('refused', `refused a message from ${v?.name ?? id} (${e.code}): ${e.message.slice(0, 160)}`);
     if (count > MAX_REFUSALS) effects.push({ to: id, type: 'disconnect', reason: `more than ${MAX_REFUSALS} refused messages` });
     return effects;

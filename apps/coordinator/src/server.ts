@@ -4,7 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType, type ProtocolLimits } from '@openshard/protocol';
 import { Server, type Socket } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
-import { buildApp, type RouteModule } from './http/app.ts';
+import { buildApp, type AppEvents, type RouteModule } from './http/app.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import type { ServingHub } from './inference/serving-hub.ts';
 
@@ -54,6 +54,8 @@ export interface CoordinatorServerOptions {
   flood?: FloodLimits;
   /** HTTP route modules served beside /health (ownership, …). */
   routes?: readonly RouteModule[];
+  /** Told of every refused HTTP request (for /metrics). */
+  httpRefused?: AppEvents['refused'];
   /** Volunteers serving the model: their serving messages go here. */
   serving?: ServingHub;
 }
@@ -128,7 +130,7 @@ function deliverer(io: Server, stats: ServerStats): (effects: Effect[]) => void 
  */
 export async function startCoordinatorServer(coordinator: Coordinator, o: CoordinatorServerOptions = {}): Promise<CoordinatorServer> {
   const limits = o.limits ?? DEFAULT_LIMITS;
-  const app = buildApp([healthRoutes(coordinator), ...(o.routes ?? [])]);
+  const app = buildApp([healthRoutes(coordinator), ...(o.routes ?? [])], { refused: o.httpRefused });
   const http = createServer(getRequestListener(app.fetch));
   // engine.io puts its request listener before the app's and hands on what is not under /socket.io/;
   // a frame above the limit closes its connection before any of it is parsed

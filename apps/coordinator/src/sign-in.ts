@@ -6,15 +6,20 @@ import { SiweVerifier, type SiweNonceStore } from '@openshard/ownership';
 /** Sign-in messages older than this are refused (ms). */
 const SIWE_MAX_AGE_MS = 10 * 60_000;
 const SIWE_NONCE_TTL_MS = 10 * 60_000;
-/** A signed-in volunteer stays signed in this long (ms). */
-const SESSION_TTL_MS = 24 * 60 * 60_000;
+/** A signed-in volunteer stays signed in this long (ms), unless SignInOptions.sessionTtlMs says otherwise. */
+export const SESSION_TTL_MS = 24 * 60 * 60_000;
 
 export interface SignInOptions {
-  /** Where volunteers sign in from (SIWE domain and URI origin): the web app's origin. */
-  webOrigin: string;
+  /**
+   * Where volunteers sign in from (SIWE domain and URI origin): the web app's origin; a function
+   * when it is known only later (the coordinator serving the app itself: its URL once it listens).
+   */
+  webOrigin: string | (() => string);
   /** The chain sign-in messages must name. */
   chainId: number;
   dataDir: string;
+  /** How long a session lasts (ms); SESSION_TTL_MS by default. Volunteers sign in again before it ends. */
+  sessionTtlMs?: number;
 }
 
 /** The key of session tokens, kept in the data folder so sessions outlive a restart. */
@@ -26,16 +31,37 @@ function sessionSecret(dataDir: string): Buffer {
 
 /** Sign-In with Ethereum for this coordinator's web origin and chain. */
 export function signInVerifier(o: SignInOptions, nonces: SiweNonceStore): SiweVerifier {
-  const web = new URL(o.webOrigin);
-  return new SiweVerifier({
-    domain: web.host,
-    origin: web.origin,
-    chainId: o.chainId,
-    maxAgeMs: SIWE_MAX_AGE_MS,
-    nonceTtlMs: SIWE_NONCE_TTL_MS,
-    sessionTtlMs: SESSION_TTL_MS,
-    secret: sessionSecret(o.dataDir),
-    now: Date.now,
-    nonces,
+  const secret = sessionSecret(o.dataDir);
+  const verifierFor = (webOrigin: string) => {
+    const web = new URL(webOrigin);
+    return new SiweVerifier({
+      domain: web.host,
+      origin: web.origin,
+      chainId: o.chainId,
+      maxAgeMs: SIWE_MAX_AGE_MS,
+      nonceTtlMs: SIWE_NONCE_TTL_MS,
+      sessionTtlMs: o.sessionTtlMs ?? SESSION_TTL_MS,
+      secret,
+      now: Date.now,
+      nonces,
+    });
+  };
+  const { webOrigin } = o;
+  return typeof webOrigin === 'string' ? verifierFor(webOrigin) : builtOnFirstUse(() => verifierFor(webOrigin()));
+}
+
+/**
+ * A verifier made when it is first used. The routes and the coordinator that hold it are made
+ * before the server listens, and only then is its URL (the sign-in origin) known; nothing uses the
+ * verifier before a request arrives. Methods are bound to the real verifier, whose fields are private.
+ */
+function builtOnFirstUse(make: () => SiweVerifier): SiweVerifier {
+  let verifier: SiweVerifier | null = null;
+  return new Proxy({} as SiweVerifier, {
+    get(_, key) {
+      verifier ??= make();
+      const value: unknown = Reflect.get(verifier, key, verifier);
+      return typeof value === 'function' ? value.bind(verifier) : value;
+    },
   });
 }

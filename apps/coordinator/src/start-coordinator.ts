@@ -11,14 +11,22 @@ import { DashboardFeed } from './dashboard/dashboard-feed.ts';
 import { loadReferenceCurve } from './dashboard/reference-curve.ts';
 import { runInfo } from './dashboard/snapshot.ts';
 import { Telemetry } from './dashboard/telemetry.ts';
+import type { RouteModule } from './http/app.ts';
+import { checkpointRoutes, committedCheckpoint } from './http/checkpoint-routes.ts';
+import { readyRoutes } from './http/health-routes.ts';
 import { ownershipRoutes } from './http/ownership-routes.ts';
 import { revenueRoutes } from './http/revenue-routes.ts';
 import { startServing, type Serving } from './inference/serving.ts';
+import { CoordinatorMetrics } from './metrics/metrics.ts';
+import { metricsRoutes } from './metrics/metrics-routes.ts';
+import { chainCheck, modelCheck, storeCheck, type ReadinessCheck } from './metrics/readiness.ts';
 import { DEFAULT_PAYMENTS, type PaymentPolicy } from './payments/payment-gate.ts';
-import { distributorChain, type ChainConfig } from './ownership/distributor-chain.ts';
+import { distributorChain, type ChainConfig, type DistributorChain } from './ownership/distributor-chain.ts';
+import { checkChainContinuity } from './ownership/chain-continuity.ts';
 import { EpochPublisher } from './ownership/epoch-publisher.ts';
 import { EpochService, type EpochPolicy } from './ownership/epoch-service.ts';
 import { openRun, type NewRunOptions, type OpenedRun } from './run/open-run.ts';
+import type { RunSpec } from './run/run-spec.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
 import { signInVerifier } from './sign-in.ts';
@@ -27,6 +35,7 @@ import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
 import type { Stores } from './store/stores.ts';
 import { DEFAULT_EXPOSURE, type ExposurePolicy } from './scheduler/exposure.ts';
 import type { TaskKey } from './training/round-plan.ts';
+import { DEFAULT_STAND_IN, StandIn, type StandInPolicy } from './training/stand-in.ts';
 import { DEFAULT_TRUST, type TrustPolicy } from './trust/trust-book.ts';
 import { trustRecords, type TrustRecords } from './trust/records.ts';
 import { Verification } from './trust/verification.ts';
@@ -46,8 +55,10 @@ export interface CoordinatorOptions extends NewRunOptions {
   evalBatches: number;
   /** A folder of `npm run train` with the same options: its curve is overlaid on the dashboard. */
   reference?: string;
-  /** Where volunteers sign in from (SIWE domain and URI origin): the web app's origin. */
-  webOrigin: string;
+  /** Where volunteers sign in from (SIWE domain and URI origin): the web app's origin; null: this coordinator's own URL (it serves the app). */
+  webOrigin: string | null;
+  /** How long a sign-in session lasts (ms; default SESSION_TTL_MS, a day). */
+  sessionTtlMs?: number;
   /** The chain sign-in messages must name. */
   chainId: number;
   /** The RevenueDistributor's chain; without one, work accrues shares but no epoch is published. */
@@ -59,8 +70,12 @@ export interface CoordinatorOptions extends NewRunOptions {
   exposure: ExposurePolicy;
   /** The price of inference and how payments are confirmed (free without a chain, or at price 0). */
   payments: PaymentPolicy;
+  /** The coordinator computes shards no training volunteer holds, after a grace period (default DEFAULT_STAND_IN); null: such a shard waits. */
+  standIn?: StandInPolicy | null;
   /** A checkpoint folder to serve instead of the latest the run commits. */
   serveCheckpoint?: string;
+  /** Route modules mounted after the built-in ones (the built web app). */
+  routes?: readonly RouteModule[];
   onRound?: (s: RoundSummary, c: Coordinator) => void;
   onFinished?: (c: Coordinator) => void;
   onTaskAccepted?: (lease: TaskLease<TaskKey>, now: number) => void;
@@ -86,6 +101,7 @@ export const DEFAULT_COORDINATOR: CoordinatorOptions = {
   trust: DEFAULT_TRUST,
   exposure: DEFAULT_EXPOSURE,
   payments: DEFAULT_PAYMENTS,
+  standIn: DEFAULT_STAND_IN,
 };
 
 export interface RunningCoordinator {
@@ -94,6 +110,9 @@ export interface RunningCoordinator {
   runId: string;
   /** Round the run started or resumed at. */
   startRound: number;
+  /** The run's options; when `resumed`, those it was started with. */
+  spec: RunSpec;
+  resumed: boolean;
   /** The run's record (`stores.runs`), epochs and sign-in nonces. */
   stores: Stores;
   /** The served model, its servers and payments. */
@@ -117,9 +136,17 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const info = runInfo(opened, corpus.train);
   const reference = o.reference ? loadReferenceCurve(o.reference, opened.spec.options, opened.spec.corpus) : null;
   const feed = new DashboardFeed(new Telemetry(Date.now()));
-  const siwe = signInVerifier(o, stores.nonces);
+  const siwe = signInVerifier({ ...o, webOrigin: o.webOrigin ?? (() => server.url) }, stores.nonces);
+  const metrics = new CoordinatorMetrics({ coordinator: () => coordinator, server: () => server.stats, serving: () => serving.stats }, Date.now());
   const chain = o.chain ? distributorChain(o.chain) : null;
-  const epochs = chain ? new EpochPublisher(new EpochService(store, stores.epochs, runId, chain, o.epochs, Date.now()), (text) => feed.notice('epoch', text)) : null;
+  if (chain) {
+    await checkChainContinuity(chain, stores.epochs, runId, o.dataDir).catch(async (e) => {
+      run.dispose();
+      await stores.close();
+      throw e;
+    });
+  }
+  const epochs = chain ? new EpochPublisher(new EpochService(store, stores.epochs, runId, chain, o.epochs, Date.now(), metrics.epochs), (text) => feed.notice('epoch', text), metrics.epochs) : null;
   const serving = await startServing(stores, runId, chain, () => coordinator, {
     tolerance: o.trust?.tolerance ?? DEFAULT_TRUST.tolerance,
     modelId: `openshard-${opened.spec.preset}`,
@@ -131,6 +158,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const validation = new Validation(run, validationBatches(corpus.validation, run.options.batch, run.options.config.contextLength, o.evalBatches), store, runId, feed);
   const steps: AfterRoundStep[] = [
     persistRound(store, runId, () => coordinator),
+    metrics.step,
     broadcastRound(feed),
     validation.step(o.evalEvery),
     checkpointAndEpoch(o.checkpointEvery, opened.checkpoint, feed, epochs, o.trust?.holdingRounds ?? 0),
@@ -145,14 +173,23 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
       )
     : null;
   const records = trustRecords({ runs: store, epochs: stores.epochs, runId, opened, feed, validation });
-  const coordinator = wireCoordinator(opened, steps, feed, siwe, o, verification, records);
+  const coordinator = wireCoordinator(opened, steps, feed, metrics, siwe, o, verification, records);
   await feed.load(store, runId);
   await validation.atStart();
   const ownership = ownershipRoutes({ siwe, store, runId, ...(chain && o.chain ? { chain: { epochs: stores.epochs, distributor: chain, rpcUrl: o.chain.rpcUrl } } : {}) });
   const server = await startCoordinatorServer(coordinator, {
     host: o.host,
     port: o.port,
-    routes: [ownership, serving.routes, revenueRoutes({ epochs: stores.epochs, payments: stores.payments, runId })],
+    routes: [
+      ownership,
+      serving.routes,
+      revenueRoutes({ epochs: stores.epochs, payments: stores.payments, runId }),
+      metricsRoutes(metrics.registry),
+      readyRoutes(readinessChecks(stores, chain && o.chain ? { chain, rpcUrl: o.chain.rpcUrl } : null, serving)),
+      checkpointRoutes(committedCheckpoint(store, runId)),
+      ...(o.routes ?? []),
+    ],
+    httpRefused: (code, status) => metrics.httpRefused(code, status),
     serving: serving.hub,
   });
   epochs?.publishPending();
@@ -163,6 +200,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     coordinator,
     runId,
     startRound: opened.startRound,
+    spec: opened.spec,
+    resumed: opened.resumed,
     stores,
     serving,
     async close() {
@@ -176,11 +215,17 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   };
 }
 
-/** The Coordinator with its events: a closed round runs the after-round steps; accepted tasks and notices feed the dashboard. */
+/** What GET /ready checks: the store, the chain's RPC when there is a chain, the served model. */
+function readinessChecks(stores: Stores, chain: { chain: DistributorChain; rpcUrl: string } | null, serving: Serving): ReadinessCheck[] {
+  return [storeCheck(stores.runs), ...(chain ? [chainCheck(chain.chain, chain.rpcUrl)] : []), modelCheck(() => serving.models.current !== null)];
+}
+
+/** The Coordinator with its events: a closed round runs the after-round steps; accepted tasks, refusals and notices feed the dashboard and /metrics. */
 function wireCoordinator(
   opened: OpenedRun,
   steps: readonly AfterRoundStep[],
   feed: DashboardFeed,
+  metrics: CoordinatorMetrics,
   siwe: SiweVerifier,
   o: CoordinatorOptions,
   verification: Verification | null,
@@ -191,11 +236,23 @@ function wireCoordinator(
     roundClosed: (summary, tasks) => runAfterRound(steps, { summary, tasks, completed: run.round, last: run.round >= spec.rounds, at: Date.now() }),
     taskAccepted: (lease, computeMs, now) => {
       feed.telemetry.taskAccepted(lease, computeMs, now);
+      metrics.taskAccepted(lease, computeMs);
       o.onTaskAccepted?.(lease, now);
     },
+    refused: (code) => metrics.socketRefused(code),
     notice: (kind, text) => feed.notice(kind, text),
     banned: (_who, address, reason) => (address ? records.banned(address, reason) : undefined),
     rewound: records.rewound,
   };
-  return new Coordinator(run, new LeaseScheduler(), opened.id, events, spec.rounds, { addressOf: (token) => siwe.verifySession(token) }, verification, o.exposure);
+  return new Coordinator(
+    run,
+    new LeaseScheduler(),
+    opened.id,
+    events,
+    spec.rounds,
+    { addressOf: (token) => siwe.verifySession(token) },
+    verification,
+    o.exposure,
+    o.standIn === null ? null : new StandIn(o.standIn),
+  );
 }

@@ -37,7 +37,8 @@ async function setup() {
   opened.push(stores);
   const { runs: store, epochs } = stores;
   await store.createRun('run', '{}', 0);
-  const service = new EpochService(store, epochs, 'run', chain, { everyRounds: 2, everyMs: 3_600_000 }, 0);
+  const published: number[] = [];
+  const service = new EpochService(store, epochs, 'run', chain, { everyRounds: 2, everyMs: 3_600_000 }, 0, { published: (epoch) => published.push(epoch) });
   const payerClients = createLocalClients(anvil, payer);
   const deposit = async (eth: string) => {
     const hash = await payerClients.walletClient.sendTransaction({ to: distributor, value: parseEther(eth) });
@@ -58,12 +59,12 @@ async function setup() {
     }));
     await store.closeRound('run', { round, loss: 1, tokens: 1, closedAt: round }, tasks);
   };
-  return { clients, distributor, chain, path, store, epochs, service, deposit, work, alice, bob };
+  return { clients, distributor, chain, path, store, epochs, service, published, deposit, work, alice, bob };
 }
 
 describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', () => {
   test('behavior: epochs close every 2 final rounds; new shares earn from the next epoch; a holder claims exactly its entitlement with the stored proof', async () => {
-    const { clients, distributor, chain, epochs, service, deposit, work, alice, bob } = await setup();
+    const { clients, distributor, chain, epochs, service, published, deposit, work, alice, bob } = await setup();
     await work(0, [
       [alice.address, 100],
       [null, 100],
@@ -87,6 +88,7 @@ describe('epochs: receipts → entitlements → Merkle root on chain (anvil)', (
     expect(second).toMatchObject({ epoch: 2, revenue: parseEther('3'), totalCumulative: parseEther('4') });
     expect((await epochs.latestPublished('run'))!.epoch).toBe(2);
     expect(await chain.root()).toBe(second.root);
+    expect(published).toEqual([1, 2]);
 
     const tree = loadEpochTree(second.tree, { root: second.root, chainId: anvil.chainId, distributor });
     const claim = tree.claim(alice.address)!;

@@ -42,7 +42,7 @@ export interface ReferencePoint {
   validationLoss?: number;
 }
 
-export type DashboardEventKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind' | 'checkpoint' | 'epoch' | 'finished';
+export type DashboardEventKind = 'join' | 'leave' | 'reissue' | 'backup' | 'refused' | 'rebalance' | 'cheat' | 'rewind' | 'checkpoint' | 'epoch' | 'finished' | 'stand-in';
 
 /** Something that happened, in plain words, for the event feed. */
 export interface DashboardEvent {
@@ -151,4 +151,23 @@ export interface DashboardServerEvents {
   validation: (v: ValidationPoint) => void;
   event: (e: DashboardEvent) => void;
   stats: (s: LiveStats) => void;
+}
+
+/** A file of a committed checkpoint that anyone may download (GET /checkpoints/latest/<name>). */
+export interface CheckpointFile {
+  name: string;
+  bytes: number;
+  /** The path to download it from, on the coordinator's origin. */
+  url: string;
+}
+
+/** GET /checkpoints/latest: the latest committed checkpoint, a Hugging Face GPT-2 folder. */
+export interface CheckpointView {
+  /** Rounds completed: the weights are those the next round starts from (as `RoundPoint.round`). */
+  round: number;
+  /** The checkpoint folder's name (`step-000120`). */
+  name: string;
+  /** The latest validation loss measured at or before `round`. */
+  validation: ValidationPoint | null;
+  files: CheckpointFile[];
 }

@@ -116,6 +116,13 @@ export const serverMessages = {
   endGeneration: z.strictObject({ generation: id }),
   /** A message of the volunteer's was refused and not applied. */
   refused: z.strictObject({ code: z.string(), message: z.string(), leaseId: id.optional() }),
+  /**
+   * The run is complete: nothing more to train (the served model is still served). `round` counts
+   * the rounds completed, N (not the last round's index), as `message` says in words: 'the run is
+   * complete after N rounds; nothing more to train'. Sent when the last round closes and after any
+   * later hello; a volunteer older than this message ignores it.
+   */
+  finished: z.strictObject({ round: count, message: z.string().max(200) }),
 } as const;
 
 export type ClientMessageType = keyof typeof clientMessages;

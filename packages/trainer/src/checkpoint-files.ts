@@ -19,6 +19,8 @@ import type { TrainerState, TrainingOptions } from './trainer.ts';
 
 /** Trainer state beside the model and optimizer files. */
 export const TRAINER_FILE = 'trainer.json';
+/** The Hugging Face model card (`modelCard`) beside the model, when the writer was given one. */
+export const MODEL_CARD_FILE = 'README.md';
 /** A run directory's pointer to its newest complete checkpoint, replaced atomically. */
 export const LATEST_FILE = 'latest';
 export const CHECKPOINTS_DIR = 'checkpoints';
@@ -47,6 +49,8 @@ export interface Checkpoint {
   values: ParameterValues;
   optimizer: OptimizerState;
   trainer: TrainerFile;
+  /** The model card's markdown, written as MODEL_CARD_FILE with the other files. */
+  card?: string;
 }
 
 /**
@@ -72,6 +76,7 @@ export function saveCheckpoint(runDir: string, c: Checkpoint): string {
   writeFileSync(join(temp, MODEL_FILE), encodeModel(c.config, c.values));
   writeFileSync(join(temp, OPTIMIZER_FILE), encodeOptimizer(c.config, c.optimizer));
   writeFileSync(join(temp, TRAINER_FILE), `${JSON.stringify(c.trainer, null, 2)}\n`);
+  if (c.card !== undefined) writeFileSync(join(temp, MODEL_CARD_FILE), c.card);
   renameSync(temp, final);
   pointLatest(runDir, name);
   const byStep = readdirSync(root)

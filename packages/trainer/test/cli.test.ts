@@ -43,6 +43,19 @@ describe('npm run train / generate', () => {
     expect(r.out).toContain('at step 2');
     expect(trainLosses(stopped)).toHaveLength(4);
     expect(trainLosses(stopped)).toEqual(trainLosses(straight));
+    // the model card: the final losses as logged, and the same card whether or not the run stopped
+    const card = readFileSync(join(straight, 'checkpoints', 'step-000004', 'README.md'), 'utf8');
+    const validation = readFileSync(join(straight, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => 'validationLoss' in e)
+      .at(-1);
+    expect(validation.step).toBe(4);
+    expect(card).toContain('# openshard-tiny, step 4 of 4');
+    expect(card).toContain(`| validation loss | ${validation.validationLoss.toFixed(4)} after step 4 |`);
+    expect(card).toContain(`| training loss | ${trainLosses(straight)[3].toFixed(4)} in step 4 |`);
+    expect(readFileSync(join(stopped, 'checkpoints', 'step-000004', 'README.md'), 'utf8')).toBe(card);
   });
 
   test('behavior: generate is deterministic at temperature 0 and reads a run folder or a checkpoint folder', () => {

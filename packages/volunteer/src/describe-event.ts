@@ -10,6 +10,8 @@ export function describeEvent(e: VolunteerEvent): string {
       return `connected to ${e.detail}`;
     case 'disconnected':
       return `disconnected (${e.detail}); reconnecting`;
+    case 'joined':
+      return `joined run ${e.run} as ${e.volunteerId}`;
     case 'assigned':
       return `holding shard ${e.shard} (${describeLayers(e.layers[0], e.layers[1])}, ${e.parameters.toLocaleString('en-US')} parameters)`;
     case 'task':
@@ -28,6 +30,8 @@ export function describeEvent(e: VolunteerEvent): string {
       return `the GPU device was lost; starting a new one (${e.message})`;
     case 'refused':
       return `the coordinator refused a message (${e.code}): ${e.message}`;
+    case 'finished':
+      return `the run is complete after ${e.rounds} round${e.rounds === 1 ? '' : 's'}: nothing more to train`;
     case 'error':
       return `error: ${e.message}`;
   }

@@ -1,6 +1,8 @@
 /** What happened, in plain words, for a log or a status page. */
 export type VolunteerEvent =
   | { type: 'connected' | 'disconnected'; detail: string }
+  /** The coordinator took the hello (and its session, if any): this connection is in the run. */
+  | { type: 'joined'; run: string; volunteerId: string }
   | { type: 'assigned'; shard: number; version: number; parameters: number; layers: [number, number] }
   | { type: 'task'; kind: string; shard: number; round: number; microBatch: number; computeMs: number }
   | { type: 'accepted'; leaseId: string; round: number; flops: number }
@@ -9,6 +11,8 @@ export type VolunteerEvent =
   | { type: 'paused' | 'resumed'; reason: string }
   | { type: 'device-lost'; message: string }
   | { type: 'refused'; code: string; message: string }
+  /** The run is complete after `rounds` rounds: nothing more to train. */
+  | { type: 'finished'; rounds: number }
   | { type: 'error'; message: string };
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
@@ -31,4 +35,6 @@ export interface VolunteerStats {
   dutyCycle: number;
   /** The task held now, from receipt until its result is sent; startedAt is Unix ms. */
   task: { leaseId: string; kind: string; round: number; microBatch: number; startedAt: number } | null;
+  /** Once the coordinator said the run is complete: after how many rounds. It takes no task from then on. */
+  finished: { rounds: number } | null;
 }

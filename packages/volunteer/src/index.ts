@@ -6,3 +6,4 @@ export * from './machine.ts';
 export * from './volunteer.ts';
 export * from './describe-event.ts';
 export * from './sign-in.ts';
+export * from './session-keeper.ts';

@@ -33,7 +33,8 @@ export type ServerInput =
   | { type: 'weights'; message: ServerMessage<'weights'>; tensors: WireTensor[] }
   | { type: 'task'; message: ServerMessage<'task'>; tensors: WireTensor[] }
   | { type: 'accepted'; message: ServerMessage<'accepted'> }
-  | { type: 'refused'; message: ServerMessage<'refused'> };
+  | { type: 'refused'; message: ServerMessage<'refused'> }
+  | { type: 'finished'; message: ServerMessage<'finished'> };
 
 /** Everything the volunteer reacts to: the socket, its own timers and executor, and its owner. */
 export type VolunteerInput =
@@ -55,6 +56,11 @@ export type VolunteerInput =
   | { type: 'pause'; reason: string }
   | { type: 'resume'; reason: string }
   | { type: 'set-duty-cycle'; dutyCycle: number }
+  /**
+   * A fresh sign-in session: every later hello carries it. After the coordinator refused the old
+   * one (and dropped the connection, which then stays down) it connects again with it.
+   */
+  | { type: 'session'; session: string }
   | { type: 'stop' };
 
 /** A message for the coordinator; a result's tensors travel beside it as attachments. */

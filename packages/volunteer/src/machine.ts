@@ -26,6 +26,10 @@ interface RunningTask {
  *   dropped while executing still holds the executor until its compute ends.
  * - Messages for the coordinator go out only on a live connection: leases die with their
  *   connection (the coordinator re-issues them), and each hello re-announces availability.
+ * - Once the coordinator said the run is finished, no task is executed again (each is given
+ *   back); the volunteer stays connected, since its shard may still be served.
+ * - Every hello carries the latest session; a connection dropped for a refused session is made
+ *   again only with a new one.
  */
 export class VolunteerMachine {
   private readonly s: VolunteerStats;
@@ -42,12 +46,16 @@ export class VolunteerMachine {
   private resting = false;
   private recovering = false;
   private stopped = false;
+  private session: string | undefined;
+  /** The coordinator refused the session and dropped the connection: it waits for a new session. */
+  private sessionRefused = false;
   private backend: 'cpu' | 'webgpu';
   private readonly inbox: ServerInput[] = [];
   private out: VolunteerAction[] = [];
 
   constructor(private readonly o: MachineOptions) {
     this.backend = o.backend;
+    this.session = o.session;
     this.s = {
       connection: 'connecting',
       shard: null,
@@ -61,11 +69,12 @@ export class VolunteerMachine {
       paused: false,
       dutyCycle: checkDutyCycle(o.dutyCycle ?? 1),
       task: null,
+      finished: null,
     };
   }
 
   get stats(): VolunteerStats {
-    return { ...this.s, layers: this.s.layers && [...this.s.layers], task: this.s.task && { ...this.s.task } };
+    return { ...this.s, layers: this.s.layers && [...this.s.layers], task: this.s.task && { ...this.s.task }, finished: this.s.finished && { ...this.s.finished } };
   }
 
   handle(input: VolunteerInput, now: number): VolunteerAction[] {
@@ -85,6 +94,7 @@ export class VolunteerMachine {
       case 'task':
       case 'accepted':
       case 'refused':
+      case 'finished':
         return void this.inbox.push(input);
       case 'connected':
         return this.connected();
@@ -117,6 +127,8 @@ export class VolunteerMachine {
       case 'set-duty-cycle':
         this.s.dutyCycle = checkDutyCycle(input.dutyCycle);
         return;
+      case 'session':
+        return this.newSession(input.session);
       case 'stop':
         return this.stop();
     }
@@ -127,7 +139,7 @@ export class VolunteerMachine {
     switch (input.type) {
       case 'welcome':
         this.config = input.message.run.config;
-        return;
+        return this.report({ type: 'joined', run: input.message.run.id, volunteerId: input.message.volunteerId });
       case 'weights':
         return this.weights(input.message, input.tensors);
       case 'task':
@@ -135,7 +147,11 @@ export class VolunteerMachine {
       case 'accepted':
         return this.accepted(input.message);
       case 'refused':
+        // the coordinator drops the connection after this; the owner may sign in again (a 'session' input)
+        if (input.message.code === 'session') this.sessionRefused = true;
         return this.report({ type: 'refused', code: input.message.code, message: input.message.message });
+      case 'finished':
+        return this.runFinished(input.message);
     }
   }
 
@@ -144,14 +160,19 @@ export class VolunteerMachine {
   }
 
   private get accepting(): boolean {
-    return !this.s.paused && !this.resting;
+    return !this.s.paused && !this.resting && this.s.finished === null;
+  }
+
+  /** Why it takes no task now, for the coordinator. */
+  private get unavailableReason(): string {
+    return this.s.finished ? 'the run is complete' : (this.pauseReason ?? 'resting');
   }
 
   private connected(): void {
     this.s.connection = 'connected';
     this.report({ type: 'connected', detail: this.o.url });
-    this.send({ wire: 'hello', message: { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.backend, ...(this.o.session ? { session: this.o.session } : {}) } });
-    if (!this.accepting) this.send({ wire: 'availability', message: { accepting: false, reason: this.pauseReason ?? 'resting' } });
+    this.send({ wire: 'hello', message: { protocol: PROTOCOL_VERSION, name: this.o.name, backend: this.backend, ...(this.session ? { session: this.session } : {}) } });
+    if (!this.accepting) this.send({ wire: 'availability', message: { accepting: false, reason: this.unavailableReason } });
   }
 
   private disconnected(reason: string): void {
@@ -199,7 +220,7 @@ export class VolunteerMachine {
     if (!h || m.shard !== h.shard || m.version !== h.version) {
       return this.send({ wire: 'giveBack', message: { leaseId: m.leaseId, reason: `holding shard ${h?.shard ?? 'none'} version ${this.s.version}` } });
     }
-    if (!this.accepting) return this.giveBack(m.leaseId, this.pauseReason ?? 'resting');
+    if (!this.accepting) return this.giveBack(m.leaseId, this.unavailableReason);
     this.running = { task: m, dropped: false, computed: null };
     this.s.task = { leaseId: m.leaseId, kind: m.kind, round: m.round, microBatch: m.microBatch, startedAt: now };
     this.out.push({ type: 'execute', leaseId: m.leaseId, task: m, inputs });
@@ -265,6 +286,24 @@ export class VolunteerMachine {
     if (this.running?.task.leaseId === leaseId) this.drop();
     this.send({ wire: 'giveBack', message: { leaseId, reason } });
     this.report({ type: 'gave-back', leaseId, reason });
+  }
+
+  /** Nothing more to train: it tells the coordinator it takes no task, once per run's end (every later hello brings the message again). */
+  private runFinished(m: ServerMessage<'finished'>): void {
+    if (this.s.finished?.rounds === m.round) return;
+    const announce = this.accepting;
+    this.s.finished = { rounds: m.round };
+    if (announce) this.send({ wire: 'availability', message: { accepting: false, reason: this.unavailableReason } });
+    this.report({ type: 'finished', rounds: m.round });
+  }
+
+  private newSession(session: string): void {
+    this.session = session;
+    if (!this.sessionRefused || this.s.connection === 'stopped') return;
+    this.sessionRefused = false;
+    // socket.io does not make a connection the server dropped again by itself; one still open is about to be dropped
+    if (this.s.connection === 'connected') this.out.push({ type: 'disconnect' });
+    this.out.push({ type: 'connect' });
   }
 
   private accepted(m: ServerMessage<'accepted'>): void {

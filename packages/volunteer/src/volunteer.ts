@@ -32,7 +32,7 @@ export interface VolunteerOptions {
 }
 
 /** Server messages the machine takes in arrival order; 'cancel' is not among them: it overtakes them. */
-const QUEUED: readonly ServerInput['type'][] = ['welcome', 'weights', 'task', 'accepted', 'refused'];
+const QUEUED: readonly ServerInput['type'][] = ['welcome', 'weights', 'task', 'accepted', 'refused', 'finished'];
 
 /**
  * The volunteer runtime, the same in a browser worker and in Node: connects (and reconnects by
@@ -127,6 +127,14 @@ export class VolunteerClient {
 
   setDutyCycle(d: number): void {
     this.step({ type: 'set-duty-cycle', dutyCycle: checkDutyCycle(d) });
+  }
+
+  /**
+   * A fresh sign-in session (see SessionKeeper): later hellos carry it, and after a refused
+   * session (a 'refused' event with code 'session') it connects again with it.
+   */
+  setSession(session: string): void {
+    this.step({ type: 'session', session });
   }
 
   /** For tests of recovery: destroys the GPU device as a driver reset would. */

@@ -29,6 +29,10 @@ const pause = (reason: string): VolunteerInput => ({ type: 'pause', reason });
 const resume = (reason: string): VolunteerInput => ({ type: 'resume', reason });
 const stretchEnded = (leaseId: string): VolunteerInput => ({ type: 'stretch-ended', leaseId });
 const restEnded: VolunteerInput = { type: 'rest-ended' };
+const finished = (round: number): VolunteerInput => ({ type: 'finished', message: { round, message: `the run is complete after ${round} rounds; nothing more to train` } });
+const refused = (code: string): VolunteerInput => ({ type: 'refused', message: { code, message: `${code} refused` } });
+const session = (token: string): VolunteerInput => ({ type: 'session', session: token });
+const JOINED = 'report joined (run as v1)';
 
 // ---- actions, in words ----
 function sayEvent(e: VolunteerEvent): string {
@@ -36,6 +40,8 @@ function sayEvent(e: VolunteerEvent): string {
   if ('leaseId' in e) parts.push(e.leaseId);
   if (e.type === 'assigned') parts.push(`shard ${e.shard} version ${e.version}`);
   if (e.type === 'task') parts.push(`${e.kind} ${e.computeMs} ms`);
+  if (e.type === 'joined') parts.push(`(${e.run} as ${e.volunteerId})`);
+  if (e.type === 'finished') parts.push(`after ${e.rounds} rounds`);
   for (const why of ['reason', 'message', 'detail'] as const) if (why in e) parts.push(`(${(e as Record<string, string>)[why]})`);
   return parts.join(' ');
 }
@@ -45,7 +51,7 @@ function say(a: VolunteerAction): string {
     case 'send':
       switch (a.wire) {
         case 'hello':
-          return `send hello ${a.message.backend}`;
+          return `send hello ${a.message.backend}${a.message.session ? ` with ${a.message.session}` : ''}`;
         case 'ready':
           return `send ready shard ${a.message.shard} version ${a.message.version}`;
         case 'result':
@@ -84,7 +90,7 @@ interface Scenario {
 /** Connected, holding shard 1 at version 0, accepting. */
 const HOLDING: Step[] = [
   [connected, ['report connected (http://coordinator)', 'send hello webgpu']],
-  [welcome, []],
+  [welcome, [JOINED]],
   [weights(0), ['load shard 1']],
   [loaded, ['report assigned shard 1 version 0', 'send ready shard 1 version 0']],
 ];
@@ -123,13 +129,13 @@ const scenarios: Scenario[] = [
     name: 'behavior: weights that finish loading after the connection dropped are not announced on the new one',
     steps: [
       [connected, ['report connected (http://coordinator)', 'send hello webgpu']],
-      [welcome, []],
+      [welcome, [JOINED]],
       [weights(0), ['load shard 1']],
       [disconnected('transport close'), ['report disconnected (transport close)']],
       [connected, ['report connected (http://coordinator)', 'send hello webgpu']],
       [loaded, []],
       [task('L1'), ['send giveBack L1 (holding shard none version -1)']],
-      [welcome, []],
+      [welcome, [JOINED]],
       [weights(1), ['load shard 1']],
       [loaded, ['report assigned shard 1 version 1', 'send ready shard 1 version 1']],
     ],
@@ -302,6 +308,97 @@ const scenarios: Scenario[] = [
       [{ type: 'backend-recreated', backend: 'webgpu' }, []],
     ],
     stats: { connection: 'stopped', tasksDone: 0, task: null },
+  },
+  {
+    name: 'behavior: once the run is finished it says so, tells the coordinator it takes no task, and gives back any task still sent',
+    steps: [
+      ...HOLDING,
+      [finished(2), ['send availability false (the run is complete)', 'report finished after 2 rounds']],
+      [task('L1'), ['send giveBack L1 (the run is complete)', 'report gave-back L1 (the run is complete)']],
+    ],
+    stats: { connection: 'connected', shard: 1, finished: { rounds: 2 }, tasksDone: 0 },
+  },
+  {
+    name: 'behavior: the end of the run waits for the running task (its result goes out), and tasks queued behind it are given back',
+    steps: [
+      ...HOLDING,
+      [task('L1'), ['execute L1']],
+      [finished(2), []],
+      [task('L2'), []],
+      [
+        computed('L1', 40),
+        [...RESULT_L1, 'send availability false (the run is complete)', 'report finished after 2 rounds', 'send giveBack L2 (the run is complete)', 'report gave-back L2 (the run is complete)'],
+      ],
+    ],
+    stats: { tasksDone: 1, finished: { rounds: 2 } },
+  },
+  {
+    name: 'behavior: a finished run is not undone by a resume or the end of a rest: nothing says it takes tasks again',
+    options: { dutyCycle: 0.5 },
+    steps: [
+      ...HOLDING,
+      [task('L1'), ['execute L1']],
+      [computed('L1', 40), ['send availability false (resting)', 'rest 40 ms', ...RESULT_L1]],
+      [pause('owner paused'), ['send availability false (owner paused)', 'report paused (owner paused)']],
+      [finished(2), ['report finished after 2 rounds']],
+      [restEnded, []],
+      [resume('owner resumed'), ['report resumed (owner resumed)']],
+      [task('L2'), ['send giveBack L2 (the run is complete)', 'report gave-back L2 (the run is complete)']],
+    ],
+    stats: { paused: false, finished: { rounds: 2 } },
+  },
+  {
+    name: 'behavior: after the run is finished, every hello is followed by "no tasks"; the repeated finished message is not reported again',
+    steps: [
+      ...HOLDING,
+      [finished(2), ['send availability false (the run is complete)', 'report finished after 2 rounds']],
+      [disconnected('transport close'), ['report disconnected (transport close)']],
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu', 'send availability false (the run is complete)']],
+      [welcome, [JOINED]],
+      [weights(0), ['load shard 1']],
+      [finished(2), []],
+      [loaded, ['send ready shard 1 version 0']],
+    ],
+    stats: { connection: 'connected', finished: { rounds: 2 } },
+  },
+  {
+    name: 'behavior: a new session is carried by the next hello; it does not reconnect a connection that is fine',
+    options: { session: 'old' },
+    steps: [
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu with old']],
+      [welcome, [JOINED]],
+      [session('new'), []],
+      [disconnected('transport close'), ['report disconnected (transport close)']],
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu with new']],
+    ],
+  },
+  {
+    name: 'behavior: after a refused session (the coordinator drops the connection for good) a new session connects again with it',
+    options: { session: 'expired' },
+    steps: [
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu with expired']],
+      [refused('session'), ['report refused (session refused)']],
+      [disconnected('io server disconnect'), ['report disconnected (io server disconnect)']],
+      [session('fresh'), ['connect']],
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu with fresh']],
+      [welcome, [JOINED]],
+      [session('fresher'), []],
+    ],
+    stats: { connection: 'connected' },
+  },
+  {
+    name: 'behavior: a new session arriving before the refused connection is dropped drops it and connects again; another refusal connects nothing',
+    options: { session: 'expired' },
+    steps: [
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu with expired']],
+      [refused('session'), ['report refused (session refused)']],
+      [session('fresh'), ['disconnect', 'connect']],
+      [disconnected('io client disconnect'), ['report disconnected (io client disconnect)']],
+      [connected, ['report connected (http://coordinator)', 'send hello webgpu with fresh']],
+      [refused('banned'), ['report refused (banned refused)']],
+      [disconnected('io server disconnect'), ['report disconnected (io server disconnect)']],
+      [session('fresher'), []],
+    ],
   },
   {
     name: 'error: weights before welcome are reported and not loaded',

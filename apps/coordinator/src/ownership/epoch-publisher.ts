@@ -1,4 +1,4 @@
-import type { EpochService } from './epoch-service.ts';
+import type { EpochEvents, EpochService } from './epoch-service.ts';
 
 type Notice = (text: string) => void;
 
@@ -13,6 +13,7 @@ export class EpochPublisher {
   constructor(
     private readonly service: EpochService,
     private readonly notice: Notice,
+    private readonly events: Pick<EpochEvents, 'failed'> = {},
   ) {}
 
   /** Rounds before `finalRound` are final: close an epoch if one is due, and publish. */
@@ -34,6 +35,9 @@ export class EpochPublisher {
   }
 
   private queue(job: () => Promise<unknown>, failure: string): void {
-    this.work = this.work.then(job).catch((e: Error) => this.notice(`${failure}: ${e.message.split('\n')[0]}`));
+    this.work = this.work.then(job).catch((e: Error) => {
+      this.events.failed?.(e);
+      this.notice(`${failure}: ${e.message.split('\n')[0]}`);
+    });
   }
 }

@@ -9,6 +9,14 @@ export interface EpochPolicy {
   everyMs: number;
 }
 
+/** What epoch work tells its owner besides notices (for /metrics). */
+export interface EpochEvents {
+  /** This process published an epoch's root on chain. */
+  published?(epoch: number): void;
+  /** Closing or publishing an epoch failed (the chain's RPC, mostly); it is published after a later checkpoint. */
+  failed?(e: Error): void;
+}
+
 /**
  * Turns committed work receipts into epochs: entitlements (the ownership package's math), a Merkle
  * tree with every holder's proof, stored, then the root published on chain. Only rounds before the
@@ -23,6 +31,7 @@ export class EpochService {
     private readonly chain: DistributorChain,
     private readonly policy: EpochPolicy,
     private readonly startedAt: number,
+    private readonly events: EpochEvents = {},
   ) {}
 
   /** Rounds before `finalRound` are final (a checkpoint starts there): close an epoch if one is due, then publish. */
@@ -46,6 +55,7 @@ export class EpochService {
         continue;
       }
       await this.epochs.markPublished(this.runId, e.epoch, await this.chain.publishRoot(e.epoch, e.root, e.totalCumulative));
+      this.events.published?.(e.epoch);
     }
   }
 

@@ -6,6 +6,7 @@ import type { Backend } from '@openshard/tensor';
 import { forgetCheckpointsAfter, loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type TrainerFile } from '@openshard/trainer';
 import type { RunStore } from '../store/stores.ts';
 import { TrainingRun, type RunOptions } from '../training/training-run.ts';
+import { networkCardWriter } from './checkpoint-card.ts';
 import { corpusFingerprint, runOptimizer, type RunSpec } from './run-spec.ts';
 
 /** The options of a new run; a resumed run keeps those it was started with. */
@@ -24,7 +25,9 @@ export interface OpenedRun {
   run: TrainingRun;
   /** Round the run started or resumed at. */
   startRound: number;
-  /** Writes a checkpoint of the weights the next round starts from and commits it to the store. */
+  /** An existing run was opened (its options are those it was started with, whatever was asked). */
+  resumed: boolean;
+  /** Writes a checkpoint of the weights the next round starts from, with its model card, and commits it to the store. */
   checkpoint(): Promise<void>;
   /** Deletes checkpoints of rounds after `round` (undone by a rewind), once the latest is at or before it. */
   forgetCheckpointsAfter(round: number): void;
@@ -38,13 +41,14 @@ export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, 
   const latest = await store.latestRun();
   const opened = latest ? await resumeRun(store, dataDir, latest, corpus, be) : await createRun(store, corpus, be, o);
   const runDir = join(dataDir, 'runs', opened.id);
+  const card = networkCardWriter(store, corpus);
   const checkpoint = async () => {
     const { run, spec } = opened;
     const trainer: TrainerFile = { format: TRAINER_FORMAT, backend: 'cpu', state: { step: run.round, sampler: run.samplerAtRoundStart }, options: spec.options, corpus: spec.corpus };
-    const path = saveCheckpoint(runDir, { config: run.options.config, values: await run.parameterValues(), optimizer: await run.optimizerState(), trainer });
+    const path = saveCheckpoint(runDir, { config: run.options.config, values: await run.parameterValues(), optimizer: await run.optimizerState(), trainer, card: await card(opened) });
     await store.commitCheckpoint(opened.id, run.round, path);
   };
-  return { ...opened, startRound: opened.run.round, checkpoint, forgetCheckpointsAfter: (round) => forgetCheckpointsAfter(runDir, round) };
+  return { ...opened, startRound: opened.run.round, resumed: latest !== null, checkpoint, forgetCheckpointsAfter: (round) => forgetCheckpointsAfter(runDir, round) };
 }
 
 type Opened = Pick<OpenedRun, 'id' | 'spec' | 'run'>;

@@ -21,3 +21,24 @@ export function runOptimizer(rounds: number): OptimizerConfig {
 export function corpusFingerprint(corpus: Corpus): CorpusFingerprint {
   return { source: corpus.source, trainBytes: corpus.train.length, trainCrc32: crc32(corpus.train).toString(16) };
 }
+
+/** The run options a resumed run keeps, as their flags. */
+const RUN_FLAGS = [
+  ['preset', (s: RunSpec) => s.preset],
+  ['shards', (s: RunSpec) => s.options.shards],
+  ['batch', (s: RunSpec) => s.options.batch],
+  ['micro-batches', (s: RunSpec) => s.options.microBatches],
+  ['seed', (s: RunSpec) => s.options.seed],
+  ['rounds', (s: RunSpec) => s.rounds],
+] as const;
+
+/**
+ * The run flags given on the command line that a resumed run ignores because it keeps the value
+ * it started with, each as `--flag given (the run has kept)`.
+ */
+export function ignoredOnResume(given: Readonly<Record<string, unknown>>, spec: RunSpec): string[] {
+  return RUN_FLAGS.flatMap(([flag, kept]) => {
+    const value = given[flag];
+    return typeof value === 'string' && value !== String(kept(spec)) ? [`--${flag} ${value} (the run has ${kept(spec)})`] : [];
+  });
+}

@@ -66,6 +66,7 @@ export function ContributePage() {
   };
   const nameProblem = volunteerNameProblem(name);
   const started = state.phase !== 'idle';
+  const finished = state.stats?.finished ?? null;
 
   return (
     <section>
@@ -106,7 +107,9 @@ export function ContributePage() {
       )}
       {started && (
         <>
+          {finished && <RunFinished rounds={finished.rounds} serving={state.serving?.event.type === 'serving'} />}
           <Controls
+            finished={finished !== null}
             duty={duty}
             paused={userPaused}
             pauseWhenHidden={pauseWhenHidden}
@@ -142,6 +145,16 @@ export function ContributePage() {
   );
 }
 
+/** The run is over: nothing to train, and the tab keeps its connection only to serve. */
+function RunFinished({ rounds, serving }: { rounds: number; serving: boolean }) {
+  return (
+    <p className="panel" role="status" data-testid="run-finished" data-rounds={rounds}>
+      The run is complete ({rounds.toLocaleString('en-US')} rounds). Thank you — nothing more to train.{' '}
+      {serving ? 'This tab still serves its shard for generations until you close it.' : 'You can close this tab.'}
+    </p>
+  );
+}
+
 function WalletNote() {
   const session = currentSession();
   return session ? (
@@ -172,6 +185,8 @@ function Capabilities({ capability }: { capability: Capability }) {
 }
 
 interface ControlsProps {
+  /** The run is complete: pausing only pauses serving, and the GPU-use throttle (a rest after each task) has nothing to throttle. */
+  finished: boolean;
   duty: number;
   paused: boolean;
   pauseWhenHidden: boolean;
@@ -181,6 +196,18 @@ interface ControlsProps {
 }
 
 function Controls(p: ControlsProps) {
+  if (p.finished) {
+    return (
+      <div className="panel">
+        <button type="button" onClick={() => p.onPause(!p.paused)}>
+          {p.paused ? 'Resume serving' : 'Pause serving'}
+        </button>{' '}
+        <label>
+          <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause serving while this tab is hidden
+        </label>
+      </div>
+    );
+  }
   return (
     <div className="panel">
       <button type="button" onClick={() => p.onPause(!p.paused)}>

@@ -7,6 +7,7 @@ export function VolunteerStatus({ state }: { state: WorkerState }) {
   const s = state.stats;
   const rates = recentRates(state.samples);
   const connection = state.phase === 'failed' ? 'failed' : (s?.connection ?? 'starting');
+  const states = [connection, ...(s?.finished ? ['run complete'] : []), ...(s?.paused ? ['paused'] : [])];
   const stat = (label: string, value: string, testid: string, extra: Record<string, string> = {}) => (
     <div className="stat">
       <span className="label">{label}</span>
@@ -19,7 +20,7 @@ export function VolunteerStatus({ state }: { state: WorkerState }) {
     <>
       <section className="panel grid" aria-label="Volunteer status">
         {stat('Volunteer', state.name ?? '—', 'status-name')}
-        {stat('Connection', s?.paused ? `${connection}, paused` : connection, 'status-connection')}
+        {stat('Connection', states.join(', '), 'status-connection')}
         {stat('Backend', state.adapter ? `${state.backend} · ${state.adapter}` : '—', 'status-backend')}
         {stat('Shard', s?.shard == null ? 'none yet' : `${s.shard} (${describeLayers(...s.layers!)})`, 'status-shard')}
         {stat('Serving', servingText(state), 'status-serving', { 'data-backend': state.serving?.event.type === 'serving' ? state.serving.event.backend : '' })}
@@ -27,7 +28,7 @@ export function VolunteerStatus({ state }: { state: WorkerState }) {
           'data-positions': String(state.served.positions),
         })}
         {stat('Shard size', s?.parameters ? `${s.parameters.toLocaleString('en-US')} parameters, ${((s.parameters * 4) / 2 ** 20).toFixed(2)} MiB` : '—', 'status-shard-size')}
-        {stat('Working on', s?.task ? `${s.task.kind}, round ${s.task.round}, micro-batch ${s.task.microBatch}` : 'nothing', 'status-task', {
+        {stat('Working on', s?.task ? `${s.task.kind}, round ${s.task.round}, micro-batch ${s.task.microBatch}` : s?.finished ? 'nothing: the run is complete' : 'nothing', 'status-task', {
           'data-task': s?.task ? JSON.stringify({ ...s.task, shard: s.shard }) : '',
         })}
         {stat('Tasks done', String(s?.tasksDone ?? 0), 'status-tasks-done')}

@@ -1,8 +1,11 @@
 import type { LiveStats, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
+import { checkpointRefreshKey } from './checkpoint.ts';
+import { CheckpointPanel } from './dashboard-checkpoint.tsx';
 import { lossSummary, roundsCompleted, servingSummary, tokensTrained, validationSummary, verificationSummary } from './derive.ts';
 import { formatCount, formatPercent, shortRunId } from './format.ts';
 import { LatencyChart, LossChart, ThroughputChart, TrafficChart } from './dashboard-charts.tsx';
 import { EventFeed, ShardsTable, VolunteersTable } from './dashboard-tables.tsx';
+import { useLatestCheckpoint } from './use-checkpoint.ts';
 import { type Connection, useDashboard } from './use-dashboard.ts';
 import './dashboard.css';
 
@@ -14,11 +17,12 @@ const CONNECTION_TEXT: Record<Connection, string> = {
   closed: 'closed by the coordinator',
 };
 
-/** The researchers' view of the run: progress, curves, throughput, shards, volunteers and events, live. */
+/** The researchers' view of the run: progress, the latest checkpoint, curves, throughput, shards, volunteers and events, live. */
 export function DashboardPage() {
   const d = useDashboard();
   const latest = d.stats.at(-1);
   const volunteers = latest?.volunteers ?? [];
+  const checkpoint = useLatestCheckpoint(checkpointRefreshKey(d.run?.id ?? null, d.connection === 'connected', d.events));
 
   return (
     <section className="dashboard">
@@ -39,6 +43,7 @@ export function DashboardPage() {
       ) : (
         <>
           <RunSummary run={d.run} rounds={d.rounds} validation={d.validation} latest={latest} />
+          <CheckpointPanel run={d.run} rounds={d.rounds} validation={d.validation} latest={checkpoint} />
           <div className="dashboard-charts">
             <LossChart rounds={d.rounds} validation={d.validation} reference={d.reference} unigramEntropy={d.run.unigramEntropy} />
             <ThroughputChart rounds={d.rounds} />

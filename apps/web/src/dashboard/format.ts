@@ -22,6 +22,11 @@ export function formatRate(perSecond: number): string {
   return si(perSecond, 1).trimEnd();
 }
 
+/** 1.5e6 → "1.5 MB". */
+export function formatBytes(bytes: number): string {
+  return `${si(bytes, 1)}B`;
+}
+
 /** Milliseconds as "350 ms" or "1.2 s". */
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;

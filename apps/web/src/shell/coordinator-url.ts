@@ -1,6 +1,7 @@
 /**
  * Where the coordinator is: `?coordinator=http://host:port` in the page's address, or else the
- * page's own origin (the dev server and `npm start` proxy /socket.io to the coordinator).
+ * page's own origin: `npm start` serves the built app from the coordinator itself, and the dev
+ * server (`--dev`) proxies /socket.io and the HTTP routes to it.
  */
 export function coordinatorUrl(): string {
   const fromQuery = new URLSearchParams(location.search).get('coordinator');

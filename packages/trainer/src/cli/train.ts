@@ -6,6 +6,7 @@ import { crc32, decodeConfig, DEFAULT_OPTIMIZER, describeConfig, parameterCount,
 import { createBackend } from '../backend.ts';
 import { CHECKPOINTS_DIR, LATEST_FILE, latestCheckpoint, loadCheckpoint, saveCheckpoint, TRAINER_FORMAT, type CorpusFingerprint, type TrainerFile } from '../checkpoint-files.ts';
 import { generate } from '../generate.ts';
+import { modelCard } from '../model-card.ts';
 import { Trainer, type TrainingOptions } from '../trainer.ts';
 import { numberFlag, parseFlags, runMain, UsageError } from './options.ts';
 
@@ -127,17 +128,32 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'run.json'), `${JSON.stringify({ preset: presetName, config, options: savedOptions, corpus: fingerprint, unigramEntropy: entropy, backend: backend.name }, null, 2)}\n`);
 
   const log = (entry: object) => appendFileSync(join(out, METRICS_FILE), `${JSON.stringify(entry)}\n`);
+  // the latest of each loss, for the model card: from the metrics a resumed run kept, then as they come
+  let { validation: lastValidation, train: lastTrain } = latestLosses(out);
   let savedStep = trainer.step;
   const checkpoint = async () => {
     if (savedStep === trainer.step) return;
     const trainerFile: TrainerFile = { format: TRAINER_FORMAT, backend: backend.name, state: trainer.state, options: savedOptions, corpus: fingerprint };
-    const path = saveCheckpoint(out, { config, values: await trainer.parameterValues(), optimizer: await trainer.optimizerState(), trainer: trainerFile });
+    const card = modelCard({
+      name: `openshard-${presetName}`,
+      preset: presetName,
+      config,
+      trainer: { kind: 'trainer', backend: backend.name },
+      ...savedOptions,
+      steps: trainer.step,
+      totalSteps: steps,
+      corpus: { ...fingerprint, trainDocuments: corpus.trainDocuments, validationDocuments: corpus.validationDocuments, validationBytes: corpus.validation.length, unigramEntropy: entropy },
+      validation: lastValidation,
+      trainLoss: lastTrain,
+    });
+    const path = saveCheckpoint(out, { config, values: await trainer.parameterValues(), optimizer: await trainer.optimizerState(), trainer: trainerFile, card });
     savedStep = trainer.step;
     console.log(`checkpoint ${path}`);
   };
   const evaluate = async () => {
     const validationLoss = await trainer.evaluate(validation);
     log({ step: trainer.step, validationLoss });
+    lastValidation = { step: trainer.step, loss: validationLoss };
     console.log(`step ${trainer.step}: validation loss ${validationLoss.toFixed(4)} (unigram entropy ${entropy.toFixed(4)})`);
     return validationLoss;
   };
@@ -155,6 +171,7 @@ async function main(): Promise<void> {
     const r = await trainer.trainStep();
     const tokensPerSecond = (r.tokens / r.ms) * 1000;
     log({ step: r.step, loss: r.loss, learningRate: r.learningRate, tokensPerSecond, ms: r.ms });
+    lastTrain = { step: r.step, loss: r.loss };
     console.log(`step ${r.step}/${steps}  loss ${r.loss.toFixed(4)}  lr ${r.learningRate.toExponential(2)}  ${Math.round(tokensPerSecond).toLocaleString('en-US')} tok/s`);
     if (r.step % evalEvery === 0 || r.step === steps) validationLoss = await evaluate();
     if (r.step % checkpointEvery === 0 || r.step === stopAfter) await checkpoint();
@@ -194,6 +211,20 @@ function refuseChangedOptions(f: Record<string, unknown>, saved: TrainerFile, co
   if (corpus.trainCrc32 !== saved.corpus.trainCrc32 || corpus.trainBytes !== saved.corpus.trainBytes) {
     throw new UsageError(`the training text (${corpus.source}, ${corpus.trainBytes} bytes) is not the one this run was trained on (${saved.corpus.source}, ${saved.corpus.trainBytes} bytes)`);
   }
+}
+
+/** The last validation and training losses in the metrics file (none when it is missing). */
+function latestLosses(out: string): { validation: { step: number; loss: number } | null; train: { step: number; loss: number } | null } {
+  const path = join(out, METRICS_FILE);
+  const found = { validation: null as { step: number; loss: number } | null, train: null as { step: number; loss: number } | null };
+  if (!existsSync(path)) return found;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as { step: number; loss?: number; validationLoss?: number };
+    if (e.validationLoss !== undefined) found.validation = { step: e.step, loss: e.validationLoss };
+    if (e.loss !== undefined) found.train = { step: e.step, loss: e.loss };
+  }
+  return found;
 }
 
 /** After a resume, metrics logged past the checkpoint by the interrupted process are dropped. */
