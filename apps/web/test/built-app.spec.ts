@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +5,7 @@ import { chromium, expect, test, type Browser } from '@playwright/test';
 import type { Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { chromiumLaunchOptions } from '../../../packages/tensor/test/browser/chromium.ts';
-import { startCoordinatorProcess, type CoordinatorProcess } from './local-network.ts';
+import { BUILD_TIMEOUT_MS, buildWebApp, startCoordinatorProcess, type CoordinatorProcess } from './local-network.ts';
 
 /**
  * One origin, as a deployment runs it: the coordinator CLI with `--web` serves the built app
@@ -16,8 +15,6 @@ import { startCoordinatorProcess, type CoordinatorProcess } from './local-networ
  */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const BUILD = join(ROOT, 'dist', 'web');
-/** `vite build` takes ~20 s on 2 cores; a loaded machine, several times that. */
-const BUILD_TIMEOUT_MS = 240_000;
 const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 const HOLDER = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 });
 
@@ -27,9 +24,7 @@ let browser: Browser | null = null;
 test.beforeAll(async () => {
   test.setTimeout(BUILD_TIMEOUT_MS + 30_000);
   // the CLI builds a stale app itself; built here first, so its start-up stays within the helper's timeout
-  const script = "const { ensureWebBuild } = await import('./apps/coordinator/src/web-build.ts'); await ensureWebBuild();";
-  const log = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { cwd: ROOT, timeout: BUILD_TIMEOUT_MS, encoding: 'utf8' });
-  if (log) console.log(log.trim());
+  buildWebApp();
 });
 
 test.afterEach(async () => {

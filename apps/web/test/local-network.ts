@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,13 +23,17 @@ export interface CoordinatorProcess {
 }
 
 /**
- * The coordinator CLI as `npm run coordinator` runs it, on a free port with its own data folder;
- * or, to restart one, on the port and data folder it had.
+ * The coordinator CLI as `npm run coordinator` runs it (or, with `npmStart`, `npm start` itself),
+ * on a free port with its own data folder; or, to restart one, on the port and data folder it had.
  */
-export async function startCoordinatorProcess(args: string[], restart?: { port: number; dataDir: string }): Promise<CoordinatorProcess> {
+export async function startCoordinatorProcess(args: string[], restart?: { port: number; dataDir: string }, npmStart = false): Promise<CoordinatorProcess> {
   const dataDir = restart?.dataDir ?? mkdtempSync(join(tmpdir(), 'openshard-web-'));
   const port = String(restart?.port ?? 0);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/cli.ts', ...args, '--port', port, '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const own = [...args, '--port', port, '--data-dir', dataDir];
+  // npm start runs in its own process group, so that stopping it stops the coordinator under npm too
+  const child = npmStart
+    ? spawn('npm', ['start', '--', ...own], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/cli.ts', ...own], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the coordinator did not start in ${COORDINATOR_START_MS} ms:\n${output.join('')}`)), COORDINATOR_START_MS);
@@ -48,7 +52,8 @@ export async function startCoordinatorProcess(args: string[], restart?: { port: 
   const kill = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.on('exit', r));
-    child.kill(signal);
+    if (npmStart) process.kill(-child.pid!, signal);
+    else child.kill(signal);
     await exited;
   };
   return {
@@ -62,6 +67,16 @@ export async function startCoordinatorProcess(args: string[], restart?: { port: 
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `vite build` takes ~20 s on 2 cores; a loaded machine, several times that. */
+export const BUILD_TIMEOUT_MS = 240_000;
+
+/** Builds the web app into dist/web if it is stale, as the CLI's --web would at start-up (kept out of its start-up timeout). */
+export function buildWebApp(): void {
+  const script = "const { ensureWebBuild } = await import('./apps/coordinator/src/web-build.ts'); await ensureWebBuild();";
+  const log = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { cwd: ROOT, timeout: BUILD_TIMEOUT_MS, encoding: 'utf8' });
+  if (log) console.log(log.trim());
 }
 
 /** The web app's dev server, proxying /socket.io to `coordinatorUrl` as `npm start` does. */

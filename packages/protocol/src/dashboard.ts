@@ -63,6 +63,8 @@ export interface ShardLive {
   queued: number;
   /** Tasks of this shard out on a lease now. */
   leased: number;
+  /** The coordinator computes this shard itself: no training volunteer holds it (that work earns nothing). */
+  standIn: boolean;
 }
 
 export interface VolunteerLive {

@@ -65,6 +65,7 @@ export class Telemetry {
         utilisation: holders ? Math.min(1, busyMs / (window * holders)) : 0,
         queued: load.queued[i],
         leased: load.leased[i],
+        standIn: c.standIn?.computing.includes(i) ?? false,
       };
     });
     const stats: LiveStats = {

@@ -1,3 +1,4 @@
+import { BaseError, ContractFunctionZeroDataError } from 'viem';
 import type { EpochStore } from '../store/stores.ts';
 import type { DistributorChain } from './distributor-chain.ts';
 
@@ -15,9 +16,8 @@ export async function checkChainContinuity(chain: DistributorChain, epochs: Epoc
   try {
     onChain = await chain.currentEpoch();
   } catch (e) {
-    const name = (e as Error).name;
-    // no contract at the address answers with no data at all
-    if (!/ZeroData/.test(name)) return;
+    // no contract at the address answers with no data at all (viem wraps that in ContractFunctionExecutionError)
+    if (!(e instanceof BaseError && e.walk((c) => c instanceof ContractFunctionZeroDataError))) return;
     onChain = -1n;
   }
   if (onChain >= BigInt(published.epoch)) return;

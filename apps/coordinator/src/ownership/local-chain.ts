@@ -40,9 +40,13 @@ export async function startLocalChain(dataDir: string, port = LOCAL_CHAIN_PORT):
   const path = join(dataDir, CHAIN_FILE);
   let config = existsSync(path) ? readChainConfig(path) : null;
   const deployed = config && (await clients.publicClient.getCode({ address: config.distributor as Hex }));
-  if (!config || !deployed || config.rpcUrl !== anvil.rpcUrl) {
+  if (!config || !deployed) {
     const distributor = await deployRevenueDistributor(clients, { admin: admin.address, publisher: publisher.address });
     config = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, distributor, publisherKey: toHex(publisher.getHdKey().privateKey!) };
+    writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  } else if (config.rpcUrl !== anvil.rpcUrl) {
+    // the same chain on another port (--chain-port) keeps its deployment and the epochs published to it
+    config = { ...config, rpcUrl: anvil.rpcUrl };
     writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
   }
   return { config, devKeys: anvil.accounts.map((a) => toHex(a.getHdKey().privateKey!)), stop: () => anvil.stop() };

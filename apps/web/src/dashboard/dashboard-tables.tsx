@@ -16,6 +16,7 @@ export function ShardsTable({ shards }: { shards: ShardLive[] }) {
             <th className="num">Utilisation</th>
             <th className="num">Queued</th>
             <th className="num">Leased</th>
+            <th>Trained by</th>
           </tr>
         </thead>
         <tbody>
@@ -28,6 +29,7 @@ export function ShardsTable({ shards }: { shards: ShardLive[] }) {
               <td className="num">{formatPercent(s.utilisation)}</td>
               <td className="num">{s.queued}</td>
               <td className="num">{s.leased}</td>
+              <td data-testid={`shard-${s.index}-trainer`}>{s.standIn ? 'the coordinator (no training volunteer holds it; earns nothing)' : s.volunteers > 0 ? 'volunteers' : 'nobody yet'}</td>
             </tr>
           ))}
         </tbody>
