@@ -17,7 +17,7 @@ const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--bat
   [--data-dir data] [--local-chain | --chain FILE] [--chain-port 8545] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin URL] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web [--dev]]
   [--audit-rate 0.1] [--spot-check-rate 0.05] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
   [--price-per-token 1000000000000] [--quote-minutes 10] [--payment-confirmations 1] [--serve-checkpoint DIR]
-  [--stand-in-seconds 5 | --no-stand-in]
+  [--stand-in-seconds 5 | --no-stand-in] [--session-hours 24]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web and --dev imply it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
@@ -42,7 +42,8 @@ with Vite's dev server on http://127.0.0.1:5173 instead (hot reload, proxying to
 --stand-in-seconds: while a volunteer trains, a shard that no training volunteer holds (nobody holds it, its holders
 paused, its last holder left) is computed by the coordinator itself after this many seconds, so the pipeline never waits
 on it; that work earns nobody anything, and the dashboard says which shards the coordinator computes. --no-stand-in
-lets such a shard wait for a volunteer.
+lets such a shard wait for a volunteer. --session-hours is how long a volunteer's sign-in lasts (Node volunteers sign in
+again by themselves before it ends).
 The latest run in --data-dir resumes from its last checkpoint; the run options (--preset, --shards, --batch,
 --micro-batches, --seed, --rounds) are those it was started with: any of them given with another value is named and ignored.`;
 
@@ -102,6 +103,7 @@ const FLAGS = {
   'serve-checkpoint': { type: 'string' },
   'stand-in-seconds': { type: 'string' },
   'no-stand-in': { type: 'boolean' },
+  'session-hours': { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>['values'];
@@ -144,6 +146,7 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
       confirmations: int('payment-confirmations', f['payment-confirmations'], d.payments.confirmations, 1),
     },
     serveCheckpoint: f['serve-checkpoint'],
+    sessionTtlMs: int('session-hours', f['session-hours'], 24, 1) * 3_600_000,
     standIn: f['no-stand-in'] ? null : { ...DEFAULT_STAND_IN, graceMs: int('stand-in-seconds', f['stand-in-seconds'], DEFAULT_STAND_IN.graceMs / 1000, 0) * 1000 },
   };
 }
@@ -217,6 +220,11 @@ async function main(): Promise<void> {
   // --web: the build, from the coordinator's own port; --dev: Vite's dev server beside it
   const webApp = f.dev ? 'dev' : f.web ? 'built' : null;
   if (f.chain && f['local-chain']) throw new Error('give --chain FILE or --local-chain, not both');
+  if (f['no-stand-in'] && f['stand-in-seconds'] !== undefined) throw new Error('give --stand-in-seconds N or --no-stand-in, not both');
+  // a browser cannot open a wildcard address, so sign-in messages naming it would all be refused
+  if (webApp === 'built' && !f['web-origin'] && /^(0\.0\.0\.0|::|\[::\])$/.test(f.host ?? '')) {
+    throw new Error(`--host ${f.host} listens on every interface; pass --web-origin with the URL browsers open (e.g. https://openshard.example behind a TLS proxy)`);
+  }
   let localChain: LocalChain | null = null;
   // declared before start-up: a run that completes during it may call stop() at once
   let devServer: Awaited<ReturnType<typeof startDevServer>> | null = null;

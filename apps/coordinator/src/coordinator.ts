@@ -6,7 +6,7 @@ import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './schedul
 import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskRecord } from './store/stores.ts';
 import type { TaskKey } from './training/round-plan.ts';
-import { STAND_IN_ID, STAND_IN_NAME, type StandIn } from './training/stand-in.ts';
+import { STAND_IN_ID, STAND_IN_NAME, type StandIn, type StandInPort } from './training/stand-in.ts';
 import type { AcceptOutcome, TaskResult, TrainingRun } from './training/training-run.ts';
 import type { Audit } from './trust/audits.ts';
 import { Auditing } from './trust/auditing.ts';
@@ -208,6 +208,11 @@ export class Coordinator {
    */
   private async rewind(round: number, cause: string, now: number): Promise<Effect[]> {
     const verification = this.verification!;
+    if (this.finished) {
+      // its volunteers were told the run is over and have stopped training: nothing would train it again
+      this.events.notice?.('rewind', `the run is complete: rounds from ${round} on are not trained again after ${cause}'s conviction (its unvested work is forfeited)`);
+      return [];
+    }
     const target = this.run.rewindTarget(round);
     if (target === null) return [];
     const effects: Effect[] = this.scheduler.active().map((l) => this.cancel(l, 'the round is trained again'));
@@ -242,8 +247,16 @@ export class Coordinator {
     v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
     v.tasksAccepted += 1;
     v.flopsAccepted += flops;
-    this.accepted.push({ round, taskId, leaseId, volunteer: v.name, kind: task.kind, shard: task.shard, microBatch: task.microBatch, flops, computeMs: elapsedMs, address: v.address });
+    this.logTask(task, { round, taskId, leaseId }, v, elapsedMs);
     return { to: v.id, type: 'accepted', message: { leaseId, round, flops } };
+  }
+
+  /** An accepted task in the round's log, committed with the round; returns its work units. */
+  private logTask(task: TaskKey, ref: { round: number; taskId: string; leaseId: string }, who: { name: string; address: string | null }, computeMs: number): number {
+    const { config, batch } = this.run.options;
+    const flops = shardFlops(config, this.run.specs[task.shard], task.kind, batch, config.contextLength);
+    this.accepted.push({ ...ref, volunteer: who.name, kind: task.kind, shard: task.shard, microBatch: task.microBatch, flops, computeMs, address: who.address });
+    return flops;
   }
 
   /**
@@ -354,7 +367,7 @@ export class Coordinator {
 
   /**
    * The coordinator computes ready tasks of the shards no accepting volunteer holds (after the
-   * stand-in's grace period), for at most one turn's time. Its results are its own: applied
+   * stand-in's grace period), for about one turn's time. Its results are its own: applied
    * without an audit, logged under STAND_IN_NAME, credited to nobody.
    */
   private async standInTurn(now: number): Promise<Effect[]> {
@@ -362,40 +375,33 @@ export class Coordinator {
     if (!standIn || this.finished) return [];
     const shards = standIn.shards(this.run.specs.length, this.volunteers.values(), now);
     this.announceStandIn(standIn, shards);
-    const effects: Effect[] = [];
-    const started = performance.now();
-    while (shards.length && performance.now() - started < standIn.policy.turnMs && !this.finished) {
-      const [lease] = this.scheduler.assign(
-        shards.map((shard) => ({ id: STAND_IN_ID, shard })),
-        now,
-      );
-      if (!lease) break;
-      const inputs = this.run.inputs(lease.task);
-      const computing = performance.now();
-      const result = await executeTask(this.run.shards[lease.task.shard].shard, lease.task.kind, inputs.tensors, inputs.lossScale);
-      const computeMs = performance.now() - computing;
-      const outcome = this.run.accept(lease.task, result);
-      // timed by the coordinator's own compute, so the shard's expected task time stays meaningful
-      effects.push(...this.scheduler.complete(lease.id, now + computeMs).map((l) => this.cancel(l, 'the coordinator computed it')));
-      const { config, batch } = this.run.options;
-      const flops = shardFlops(config, this.run.specs[lease.task.shard], lease.task.kind, batch, config.contextLength);
-      standIn.computed(flops);
-      const { task } = lease;
-      this.accepted.push({
-        round: lease.round,
-        taskId: lease.taskId,
-        leaseId: lease.id,
-        volunteer: STAND_IN_NAME,
-        kind: task.kind,
-        shard: task.shard,
-        microBatch: task.microBatch,
-        flops,
-        computeMs,
-        address: null,
-      });
-      effects.push(...(await this.afterAccept(outcome, now)));
-    }
-    return effects;
+    return shards.length ? standIn.turn(this.standInPort(), shards, now) : [];
+  }
+
+  private standInPort(): StandInPort {
+    return {
+      lease: (shards, now) =>
+        this.scheduler.assign(
+          shards.map((shard) => ({ id: STAND_IN_ID, shard })),
+          now,
+        ),
+      compute: (lease) => {
+        const inputs = this.run.inputs(lease.task);
+        return executeTask(this.run.shards[lease.task.shard].shard, lease.task.kind, inputs.tensors, inputs.lossScale);
+      },
+      apply: async (lease, result, computeMs, now) => {
+        const outcome = this.run.accept(lease.task, result);
+        // timed by the coordinator's own compute, so the shard's expected task time stays meaningful
+        const effects = this.scheduler.complete(lease.id, now + computeMs).map((l) => this.cancel(l, 'the coordinator computed it'));
+        this.standIn!.computed(this.logTask(lease.task, { round: lease.round, taskId: lease.taskId, leaseId: lease.id }, { name: STAND_IN_NAME, address: null }, computeMs));
+        return [...effects, ...(await this.afterAccept(outcome, now))];
+      },
+      giveBack: (lease, e) => {
+        this.scheduler.giveBack(lease.id, STAND_IN_ID);
+        this.events.notice?.('stand-in', `the coordinator could not compute ${lease.taskId} (${e.message.slice(0, 160)}); it is re-issued`);
+      },
+      done: () => this.finished,
+    };
   }
 
   private announceStandIn(standIn: StandIn, shards: number[]): void {
@@ -403,7 +409,10 @@ export class Coordinator {
     if (!change) return;
     const list = (s: number[]) => `shard${s.length > 1 ? 's' : ''} ${s.join(', ')}`;
     if (change.started.length) this.events.notice?.('stand-in', `the coordinator computes ${list(change.started)}, which no training volunteer holds; this work earns nothing`);
-    if (change.stopped.length) this.events.notice?.('stand-in', `a volunteer trains ${list(change.stopped)} again; the coordinator stops computing it`);
+    if (!change.stopped.length) return;
+    const training = [...this.volunteers.values()].some((v) => v.accepting);
+    const why = training ? 'a volunteer trains it again' : 'no volunteer trains at all: the run waits for one';
+    this.events.notice?.('stand-in', `the coordinator stops computing ${list(change.stopped)}: ${why}`);
   }
 
   /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */

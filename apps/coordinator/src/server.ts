@@ -179,7 +179,16 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
       }),
     );
   });
-  const timer = setInterval(() => serial(() => coordinator.tick(Date.now())), TICK_MS);
+  // one tick waits in the queue at most: a long one (the coordinator computing a shard) must not pile more up in front of results
+  let tickQueued = false;
+  const timer = setInterval(() => {
+    if (tickQueued) return;
+    tickQueued = true;
+    serial(() => {
+      tickQueued = false;
+      return coordinator.tick(Date.now());
+    });
+  }, TICK_MS);
   o.serving?.attach(serial);
 
   await new Promise<void>((resolve) => http.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));

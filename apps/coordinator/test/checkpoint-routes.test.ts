@@ -63,6 +63,11 @@ describe('GET /checkpoints/latest (a run opened on SQLite, checkpoints written b
       expect(weights.headers.get('content-type')).toBe('application/octet-stream');
       expect(weights.headers.get('content-disposition')).toBe('attachment; filename="model.safetensors"');
       expect((await app.request('/checkpoints/latest/config.json')).headers.get('content-type')).toBe('application/json');
+      // HEAD: the size and type without a body (and without a file left open)
+      const head = await app.request('/checkpoints/latest/model.safetensors', { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(String(statSync(join(copy, 'model.safetensors')).size));
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
       const card = await app.request('/checkpoints/latest/README.md');
       expect(card.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
       const text = await card.text();

@@ -18,9 +18,10 @@ interface Closed {
   tasks: TaskRecord[];
 }
 
-/** A 2-shard run of `rounds` rounds (the volunteers below answer at once, so a run without an end would never stop). */
-function network(standIn: StandIn | null, rounds = 5) {
-  const run = new TrainingRun(new CpuBackend(), encode('some text to sample from. '.repeat(20)), { config: CONFIG, shards: 2, batch: 1, microBatches: 2, seed: 1, optimizer: DEFAULT_OPTIMIZER });
+/** A run of `rounds` rounds on `shards` shards (2 layers each); the test's clock decides when volunteers answer. */
+function network(standIn: StandIn | null, rounds = 5, shards = 2) {
+  const config = { ...CONFIG, layers: 2 * shards };
+  const run = new TrainingRun(new CpuBackend(), encode('some text to sample from. '.repeat(20)), { config, shards, batch: 1, microBatches: 2, seed: 1, optimizer: DEFAULT_OPTIMIZER });
   const closed: Closed[] = [];
   const notices: string[] = [];
   const events = { roundClosed: (summary: RoundSummary, tasks: TaskRecord[]) => void closed.push({ summary, tasks }), notice: (_: string, text: string) => void notices.push(text) };
@@ -47,7 +48,7 @@ class Volunteers {
         const values = new Map(e.tensors!.map((t) => [t.name, t.data as Float32Array]));
         this.shards.set(
           e.to,
-          Shard.fromValues(new CpuBackend(), CONFIG, this.c.run.specs[m.shard.index], (p) => values.get(p.name)!),
+          Shard.fromValues(new CpuBackend(), this.c.run.options.config, this.c.run.specs[m.shard.index], (p) => values.get(p.name)!),
         );
         await this.deliver(this.c.ready(e.to, { shard: m.shard.index, version: m.version }, now), now);
       } else if (e.type === 'task' && 'message' in e) this.pending.push(e);
@@ -161,6 +162,42 @@ describe('Coordinator standing in for a shard nobody trains', () => {
     expect(alone.c.standIn!.counts.tasks).toBe(byStandIn.length);
   });
 
+  test('behavior: one volunteer on a 4-shard run: the coordinator computes all three other shards, every task it leases in the same turn, and no lease expires', async () => {
+    const { c, closed, notices } = network(new StandIn({ graceMs: GRACE_MS, turnMs: 1_000 }), 3, 4);
+    const v = new Volunteers(c);
+    await v.deliver(await c.hello('a', hello('a'), 0), 0);
+    const shard = c.volunteers.get('a')!.shard;
+    // 4 s of the test's clock; a lease the stand-in took and left alone would wait out its deadline (≥ 5 s) each time
+    await tickUntil(c, v, closed, 3, 0, 40);
+    expect(closed).toHaveLength(3);
+    expect(notices.filter((n) => /expired|re-issued/.test(n))).toEqual([]);
+    const byStandIn = closed.flatMap((r) => r.tasks).filter((t) => t.volunteer === STAND_IN_NAME);
+    expect(new Set(byStandIn.map((t) => t.shard))).toEqual(new Set([0, 1, 2, 3].filter((s) => s !== shard)));
+  });
+
+  test('behavior: when the last holder of a shard leaves, the coordinator computes it, and says it stops when nobody trains at all', async () => {
+    const { c, closed, notices } = network(new StandIn({ graceMs: GRACE_MS, turnMs: 1_000 }), 6);
+    const v = new Volunteers(c);
+    await v.deliver(await c.hello('a', hello('a'), 0), 0);
+    await v.deliver(await c.hello('b', hello('b'), 0), 0);
+    let now = await tickUntil(c, v, closed, 1, 0);
+    const leaving = [...c.volunteers.values()].find((x) => x.shard === 1)!.id;
+    await v.deliver(await c.disconnect(leaving, now), now);
+    now = await tickUntil(c, v, closed, 3, now);
+    expect(closed).toHaveLength(3);
+    expect(
+      closed
+        .slice(1)
+        .flatMap((r) => r.tasks)
+        .some((t) => t.volunteer === STAND_IN_NAME && t.shard === 1),
+    ).toBe(true);
+    const staying = [...c.volunteers.keys()][0];
+    await v.pause(staying, now);
+    await tickUntil(c, v, closed, 4, now, 30);
+    expect(closed).toHaveLength(3); // nobody trains: the coordinator alone is not a network
+    expect(notices).toContain('the coordinator stops computing shard 1: no volunteer trains at all: the run waits for one');
+  });
+
   test('behavior: without a stand-in the same network waits: no round closes', async () => {
     const { c, closed } = network(null);
     const v = new Volunteers(c);
@@ -190,7 +227,7 @@ describe('Coordinator standing in for a shard nobody trains', () => {
     now = await tickUntil(c, v, closed, 6, now);
     expect(closed).toHaveLength(6);
     expect(closed[5].tasks.some((t) => t.volunteer === STAND_IN_NAME)).toBe(false);
-    expect(notices.some((n) => /a volunteer trains shard 1 again/.test(n))).toBe(true);
+    expect(notices.some((n) => /the coordinator stops computing shard 1: a volunteer trains it again/.test(n))).toBe(true);
   });
 
   test('behavior: a newcomer takes the shard whose only holder is paused', async () => {

@@ -80,3 +80,28 @@ test('behavior: the default npm start with one WebGPU tab trains (the coordinato
   const [start, end] = await lossEnds(dashboard);
   expect(end).toBeLessThan(start - 0.05);
 });
+
+test('behavior: when the run completes the tab and the dashboard say so, and the dashboard links to the final checkpoint with its model card', async () => {
+  test.setTimeout(300_000);
+  const rounds = 4;
+  coordinator = await startCoordinatorProcess(
+    ['--chain-port', '0', '--preset', 'micro', '--shards', '2', '--batch', '1', '--micro-batches', '2', '--rounds', String(rounds), '--checkpoint-every', '2', '--stand-in-seconds', '1'],
+    undefined,
+    true,
+  );
+  const origin = coordinator.url;
+  browser = await chromium.launch(chromiumLaunchOptions);
+  const tab = await browser.newPage();
+  await contribute(tab, `${origin}/#/contribute`);
+  const dashboard = await browser.newPage();
+  await dashboard.goto(`${origin}/#/dashboard`);
+
+  await expect(tab.getByTestId('run-finished')).toContainText(`The run is complete (${rounds} rounds)`, { timeout: 240_000 });
+  await expect(tab.getByTestId('run-finished')).toHaveAttribute('data-rounds', String(rounds));
+  await expect(dashboard.getByTestId('run-complete')).toContainText('Run complete', { timeout: 30_000 });
+  const card = dashboard.getByTestId('run-complete').getByRole('link', { name: /README\.md/ });
+  await expect(card).toBeVisible({ timeout: 30_000 });
+  const text = await (await dashboard.request.get((await card.getAttribute('href'))!)).text();
+  expect(text).toContain(`round ${rounds} of ${rounds}`);
+  expect(text).toContain('GPT2LMHeadModel.from_pretrained');
+});

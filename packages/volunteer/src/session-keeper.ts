@@ -14,7 +14,8 @@ export const SIGN_IN_MAX_FAILURES = 6;
 /** How long from `now` until a session that expires at `expiresAt` is renewed (ms; both Unix ms). */
 export function renewalDelay(expiresAt: number, now: number): number {
   const left = expiresAt - now;
-  return Math.max(0, left - Math.min(SESSION_RENEW_MARGIN_MS, left * SESSION_RENEW_FRACTION));
+  // never at once: a session already past its expiry on this clock (skew) must not renew in a loop
+  return Math.max(SIGN_IN_RETRY_MS, left - Math.min(SESSION_RENEW_MARGIN_MS, left * SESSION_RENEW_FRACTION));
 }
 
 /** How long to wait before the next try after `failures` failures in a row (ms). */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { renewalDelay, retryDelay, SESSION_RENEW_MARGIN_MS, SessionKeeper, SIGN_IN_MAX_FAILURES } from '../src/session-keeper.ts';
+import { renewalDelay, retryDelay, SESSION_RENEW_MARGIN_MS, SessionKeeper, SIGN_IN_MAX_FAILURES, SIGN_IN_RETRY_MS } from '../src/session-keeper.ts';
 import type { SignInResult } from '../src/sign-in.ts';
 
 const ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
@@ -35,7 +35,7 @@ describe('SessionKeeper (fake timers, no coordinator)', () => {
   test('behavior: it renews a day-long session ten minutes before it expires, and a short one with a fifth of its life left', () => {
     expect(renewalDelay(DAY_MS, 0)).toBe(DAY_MS - SESSION_RENEW_MARGIN_MS);
     expect(renewalDelay(5_000, 0)).toBe(4_000);
-    expect(renewalDelay(5_000, 6_000)).toBe(0);
+    expect(renewalDelay(5_000, 6_000)).toBe(SIGN_IN_RETRY_MS); // past its expiry on this clock: soon, never at once
     expect([1, 2, 3, 8, 20].map(retryDelay)).toEqual([1_000, 2_000, 4_000, 120_000, 120_000]);
   });
 

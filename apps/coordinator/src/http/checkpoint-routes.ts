@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CONFIG_FILE, MODEL_FILE } from '@openshard/model';
@@ -68,6 +68,20 @@ export function checkpointRoutes(latest: () => Promise<CommittedCheckpoint | nul
       const kind = Object.hasOwn(CHECKPOINT_FILES, name) ? CHECKPOINT_FILES[name] : undefined;
       if (!kind) throw new HttpError(404, 'not-a-checkpoint-file', `'${name.slice(0, 64)}' is not offered; a checkpoint's files are ${LISTED.join(', ')}`);
       const ckpt = await committed();
+      const headers = (bytes: number) => {
+        c.header('content-type', kind.type);
+        c.header('content-length', String(bytes));
+        c.header('cache-control', 'no-cache');
+        c.header('x-checkpoint-round', String(ckpt.round));
+        c.header('content-disposition', `${kind.attachment ? 'attachment' : 'inline'}; filename="${name}"`);
+      };
+      // HEAD opens nothing: Hono drops a GET body unread, which would leave its file open
+      if (c.req.method === 'HEAD') {
+        const path = join(ckpt.folder, name);
+        if (!existsSync(path)) throw new HttpError(404, 'not-in-checkpoint', `the checkpoint of round ${ckpt.round} (${basename(ckpt.folder)}) has no ${name}`);
+        headers(statSync(path).size);
+        return c.body(null);
+      }
       // opened before answering: a newer checkpoint may rotate this folder away while it streams
       let fd: number;
       try {
@@ -83,11 +97,7 @@ export function checkpointRoutes(latest: () => Promise<CommittedCheckpoint | nul
         throw e;
       }
       const body = Readable.toWeb(createReadStream('', { fd })) as ReadableStream<Uint8Array>;
-      c.header('content-type', kind.type);
-      c.header('content-length', String(bytes));
-      c.header('cache-control', 'no-cache');
-      c.header('x-checkpoint-round', String(ckpt.round));
-      c.header('content-disposition', `${kind.attachment ? 'attachment' : 'inline'}; filename="${name}"`);
+      headers(bytes);
       return c.body(body);
     });
 }

@@ -39,6 +39,7 @@ const RUN_FLAGS = [
 export function ignoredOnResume(given: Readonly<Record<string, unknown>>, spec: RunSpec): string[] {
   return RUN_FLAGS.flatMap(([flag, kept]) => {
     const value = given[flag];
-    return typeof value === 'string' && value !== String(kept(spec)) ? [`--${flag} ${value} (the run has ${kept(spec)})`] : [];
+    const same = typeof kept(spec) === 'number' ? Number(value) === kept(spec) : value === kept(spec);
+    return typeof value === 'string' && !same ? [`--${flag} ${value} (the run has ${kept(spec)})`] : [];
   });
 }

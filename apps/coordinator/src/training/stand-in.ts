@@ -1,3 +1,8 @@
+import type { Effect } from '../coordinator-io.ts';
+import type { TaskLease } from '../scheduler/leases.ts';
+import type { TaskKey } from './round-plan.ts';
+import type { TaskResult } from './training-run.ts';
+
 /**
  * The coordinator standing in for a shard nobody can train: while at least one volunteer trains,
  * a shard that no accepting volunteer holds (nobody holds it, every holder paused, or its last
@@ -8,7 +13,7 @@
 export interface StandInPolicy {
   /** How long a shard may go uncovered before the coordinator computes it (ms). */
   graceMs: number;
-  /** The most time one turn of the coordinator's loop spends computing (ms): messages wait meanwhile. */
+  /** A turn of the coordinator's loop starts no stand-in task after this much compute (ms): messages wait meanwhile. */
   turnMs: number;
 }
 
@@ -17,6 +22,20 @@ export const DEFAULT_STAND_IN: StandInPolicy = { graceMs: 5_000, turnMs: 150 };
 /** The lease holder's id and the task log's name for the coordinator's own work. */
 export const STAND_IN_ID = 'coordinator';
 export const STAND_IN_NAME = 'coordinator (stand-in)';
+
+/** What a stand-in turn does through the coordinator. */
+export interface StandInPort {
+  /** Leases ready tasks of these shards to the stand-in: one per shard at most. */
+  lease(shards: readonly number[], now: number): TaskLease<TaskKey>[];
+  /** Runs a leased task on the coordinator's own copy of its shard. */
+  compute(lease: TaskLease<TaskKey>): Promise<TaskResult>;
+  /** Applies the result as the coordinator's own work; returns what it sends out. */
+  apply(lease: TaskLease<TaskKey>, result: TaskResult, computeMs: number, now: number): Promise<Effect[]>;
+  /** The task could not be computed: its lease goes back, to be issued again. */
+  giveBack(lease: TaskLease<TaskKey>, e: Error): void;
+  /** The run is over: nothing more to compute. */
+  done(): boolean;
+}
 
 /** What the stand-in looks at of a volunteer. */
 export interface Holder {
@@ -63,6 +82,30 @@ export class StandIn {
   /** The shards the coordinator computed on the last look. */
   get computing(): readonly number[] {
     return this.current;
+  }
+
+  /**
+   * Computes every task of `shards` that is ready, and what they make ready, until the turn's
+   * time is spent. A task that fails is given back and ends the turn; what was done stands.
+   */
+  async turn(port: StandInPort, shards: readonly number[], now: number): Promise<Effect[]> {
+    const effects: Effect[] = [];
+    const started = performance.now();
+    while (!port.done() && performance.now() - started < this.policy.turnMs) {
+      const leases = port.lease(shards, now);
+      if (!leases.length) break;
+      for (const [i, lease] of leases.entries()) {
+        const computing = performance.now();
+        try {
+          const result = await port.compute(lease);
+          effects.push(...(await port.apply(lease, result, performance.now() - computing, now)));
+        } catch (e) {
+          for (const left of leases.slice(i)) port.giveBack(left, e as Error);
+          return effects;
+        }
+      }
+    }
+    return effects;
   }
 
   computed(flops: number): void {
