@@ -87,10 +87,7 @@ export class Coordinator {
         address = this.sessions.addressOf(m.session);
       } catch (e) {
         // refused rather than silently anonymous: the owner would contribute without earning
-        return [
-          refusal(id, new ProtocolError('session', `session refused: ${(e as Error).message}; sign in again, or contribute without a wallet`)),
-          { to: id, type: 'disconnect', reason: 'session refused' },
-        ];
+        return [refusal(id, new ProtocolError('session', `session refused: ${(e as Error).message} (or contribute without a wallet)`)), { to: id, type: 'disconnect', reason: 'session refused' }];
       }
     }
     if (address && this.verification?.book.isBanned(address)) {
@@ -405,14 +402,8 @@ export class Coordinator {
   }
 
   private announceStandIn(standIn: StandIn, shards: number[]): void {
-    const change = standIn.changed(shards);
-    if (!change) return;
-    const list = (s: number[]) => `shard${s.length > 1 ? 's' : ''} ${s.join(', ')}`;
-    if (change.started.length) this.events.notice?.('stand-in', `the coordinator computes ${list(change.started)}, which no training volunteer holds; this work earns nothing`);
-    if (!change.stopped.length) return;
     const training = [...this.volunteers.values()].some((v) => v.accepting);
-    const why = training ? 'a volunteer trains it again' : 'no volunteer trains at all: the run waits for one';
-    this.events.notice?.('stand-in', `the coordinator stops computing ${list(change.stopped)}: ${why}`);
+    for (const text of standIn.announcements(shards, training)) this.events.notice?.('stand-in', text);
   }
 
   /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */

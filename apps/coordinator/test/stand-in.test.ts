@@ -137,6 +137,17 @@ describe('StandIn: which shards the coordinator computes', () => {
   });
 });
 
+describe('StandIn: what the dashboard is told', () => {
+  test('behavior: a notice when the computed shards change, saying why it stops; nothing when they do not', () => {
+    const s = new StandIn();
+    expect(s.announcements([1, 2], true)).toEqual(['the coordinator computes shards 1, 2, which no training volunteer holds; this work earns nothing']);
+    expect(s.announcements([1, 2], true)).toEqual([]);
+    expect(s.announcements([2], true)).toEqual(['the coordinator stops computing shard 1: a volunteer trains it again']);
+    expect(s.announcements([], false)).toEqual(['the coordinator stops computing shard 2: no volunteer trains at all: the run waits for one']);
+    expect(s.computing).toEqual([]);
+  });
+});
+
 describe('Coordinator standing in for a shard nobody trains', () => {
   test('behavior: one volunteer on a 2-shard run: rounds close, the losses equal two volunteers training, and the stand-in earns nothing', async () => {
     const alone = network(new StandIn({ graceMs: GRACE_MS, turnMs: 1_000 }));

@@ -71,12 +71,21 @@ export class StandIn {
       .sort((a, b) => a - b);
   }
 
-  /** The shards computed now, when they differ from the last look (for a notice); null when unchanged. */
-  changed(shards: readonly number[]): { started: number[]; stopped: number[] } | null {
+  /**
+   * The shards computed now, in plain words for the dashboard's notices when they differ from the
+   * last look: which ones the coordinator starts computing, which it stops and why (`training`:
+   * whether some volunteer trains).
+   */
+  announcements(shards: readonly number[], training: boolean): string[] {
     const started = shards.filter((s) => !this.current.includes(s));
     const stopped = this.current.filter((s) => !shards.includes(s));
     this.current = [...shards];
-    return started.length || stopped.length ? { started, stopped } : null;
+    const list = (s: number[]) => `shard${s.length > 1 ? 's' : ''} ${s.join(', ')}`;
+    const why = training ? `a volunteer trains ${stopped.length > 1 ? 'them' : 'it'} again` : 'no volunteer trains at all: the run waits for one';
+    return [
+      ...(started.length ? [`the coordinator computes ${list(started)}, which no training volunteer holds; this work earns nothing`] : []),
+      ...(stopped.length ? [`the coordinator stops computing ${list(stopped)}: ${why}`] : []),
+    ];
   }
 
   /** The shards the coordinator computed on the last look. */
