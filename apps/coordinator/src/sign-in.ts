@@ -29,8 +29,11 @@ function sessionSecret(dataDir: string): Buffer {
   return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
 }
 
+/** What the coordinator uses of a SiweVerifier: nonces and expectations for the page, sign-ins, sessions. */
+export type SignIn = Pick<SiweVerifier, 'expected' | 'issueNonce' | 'verify' | 'verifySession'>;
+
 /** Sign-In with Ethereum for this coordinator's web origin and chain. */
-export function signInVerifier(o: SignInOptions, nonces: SiweNonceStore): SiweVerifier {
+export function signInVerifier(o: SignInOptions, nonces: SiweNonceStore): SignIn {
   const secret = sessionSecret(o.dataDir);
   const verifierFor = (webOrigin: string) => {
     const web = new URL(webOrigin);
@@ -53,15 +56,17 @@ export function signInVerifier(o: SignInOptions, nonces: SiweNonceStore): SiweVe
 /**
  * A verifier made when it is first used. The routes and the coordinator that hold it are made
  * before the server listens, and only then is its URL (the sign-in origin) known; nothing uses the
- * verifier before a request arrives. Methods are bound to the real verifier, whose fields are private.
+ * verifier before a request arrives.
  */
-function builtOnFirstUse(make: () => SiweVerifier): SiweVerifier {
+function builtOnFirstUse(make: () => SiweVerifier): SignIn {
   let verifier: SiweVerifier | null = null;
-  return new Proxy({} as SiweVerifier, {
-    get(_, key) {
-      verifier ??= make();
-      const value: unknown = Reflect.get(verifier, key, verifier);
-      return typeof value === 'function' ? value.bind(verifier) : value;
+  const made = () => (verifier ??= make());
+  return {
+    get expected() {
+      return made().expected;
     },
-  });
+    issueNonce: () => made().issueNonce(),
+    verify: (message, signature) => made().verify(message, signature),
+    verifySession: (token) => made().verifySession(token),
+  };
 }

@@ -29,8 +29,7 @@ import { openRun, type NewRunOptions, type OpenedRun } from './run/open-run.ts';
 import type { RunSpec } from './run/run-spec.ts';
 import { LeaseScheduler, type TaskLease } from './scheduler/leases.ts';
 import { startCoordinatorServer, type CoordinatorServer } from './server.ts';
-import { signInVerifier } from './sign-in.ts';
-import type { SiweVerifier } from '@openshard/ownership';
+import { signInVerifier, type SignIn } from './sign-in.ts';
 import { openSqliteStores } from './store/sqlite/open-sqlite-stores.ts';
 import type { Stores } from './store/stores.ts';
 import { DEFAULT_EXPOSURE, type ExposurePolicy } from './scheduler/exposure.ts';
@@ -226,7 +225,7 @@ function wireCoordinator(
   steps: readonly AfterRoundStep[],
   feed: DashboardFeed,
   metrics: CoordinatorMetrics,
-  siwe: SiweVerifier,
+  siwe: SignIn,
   o: CoordinatorOptions,
   verification: Verification | null,
   records: TrustRecords,

@@ -62,6 +62,7 @@ export function modelCard(f: ModelCardFacts): string {
   const network = f.trainer.kind === 'network';
   const step = network ? 'round' : 'step';
   const tokensPerStep = f.batch * f.microBatches * c.contextLength;
+  const tokensTrained = f.steps * tokensPerStep;
   const parameters = parameterCount(parameterSpecs(c));
   const o = f.optimizer;
   const front = ['---', 'library_name: transformers', 'pipeline_tag: text-generation', 'tags:', '- gpt2', '- text-generation', '- byte-level', '- openshard'];
@@ -88,12 +89,12 @@ export function modelCard(f: ModelCardFacts): string {
     '',
     '## Training',
     '',
-    network
-      ? `Trained on an OpenShard network (run \`${(f.trainer as { runId: string }).runId}\`): a coordinator cut the model into ${f.shards} shards (pipeline stages of consecutive layers) and leased each round's tasks (one micro-batch through one shard, forward or backward) to volunteers. Each shard's gradients were summed in micro-batch order and took one AdamW step per round: the steps OpenShard's single-process trainer takes with the same options.`
+    f.trainer.kind === 'network'
+      ? `Trained on an OpenShard network (run \`${f.trainer.runId}\`): a coordinator cut the model into ${f.shards} shards (pipeline stages of consecutive layers) and leased each round's tasks (one micro-batch through one shard, forward or backward) to volunteers. Each shard's gradients were summed in micro-batch order and took one AdamW step per round: the steps OpenShard's single-process trainer takes with the same options.`
       : `Trained by \`npm run train\`, the single-process trainer (the reference every OpenShard network run reproduces), with the model cut into ${f.shards} ${f.shards === 1 ? 'shard' : 'shards'}.`,
     '',
     `- ${step}s: ${n(f.steps)} of ${n(f.totalSteps)} (one optimizer step each)`,
-    `- tokens trained: ${n(f.steps * tokensPerStep)} (${f.batch} sequences × ${c.contextLength} bytes × ${f.microBatches} micro-batches = ${n(tokensPerStep)} tokens per ${step})`,
+    `- tokens trained: ${n(tokensTrained)} (${f.batch} sequences × ${c.contextLength} bytes × ${f.microBatches} micro-batches = ${n(tokensPerStep)} tokens per ${step})`,
     `- optimizer: AdamW (β1 ${o.beta1}, β2 ${o.beta2}, ε ${o.eps}, weight decay ${o.weightDecay}); learning rate rising linearly to ${o.learningRate} over ${n(o.warmupSteps)} steps, then a cosine decay to ${o.minLearningRate} at step ${n(o.decaySteps)}`,
     `- seed: ${f.seed} (initial weights and the order of the data)`,
     `- arithmetic: float32, ${f.trainer.kind === 'network' ? "volunteers' tasks on CPU or WebGPU, the optimizer steps on the coordinator's CPU" : `on the ${f.trainer.backend} backend`}`,
@@ -102,7 +103,7 @@ export function modelCard(f: ModelCardFacts): string {
     '',
     `${corpusName(f.corpus.source)}: ${n(f.corpus.trainBytes)} bytes of training text in ${n(f.corpus.trainDocuments)} ${f.corpus.trainDocuments === 1 ? 'document' : 'documents'} (CRC-32 \`${f.corpus.trainCrc32}\`); ` +
       `${n(f.corpus.validationBytes)} bytes in ${n(f.corpus.validationDocuments)} ${f.corpus.validationDocuments === 1 ? 'document' : 'documents'} held out for validation${f.corpus.source === 'brown' ? ` (every ${VALIDATION_EVERY}th document by name, so every genre is on both sides)` : ''}. ` +
-      `Training sequences are windows of the training text dealt in an order shuffled per pass from the seed; the ${n(f.steps * tokensPerStep)} tokens trained are ${((f.steps * tokensPerStep) / f.corpus.trainBytes).toFixed(2)} passes over it.`,
+      `Training sequences are windows of the training text dealt in an order shuffled per pass from the seed; the ${n(tokensTrained)} tokens trained are ${(tokensTrained / f.corpus.trainBytes).toFixed(2)} passes over it.`,
     '',
     '## Results',
     '',
@@ -135,7 +136,7 @@ export function modelCard(f: ModelCardFacts): string {
     '',
     '## Limitations',
     '',
-    `- A small model (${n(parameters)} parameters) trained on ${n(f.steps * tokensPerStep)} tokens of one corpus, evaluated only by the losses above; not instruction-tuned.`,
+    `- A small model (${n(parameters)} parameters) trained on ${n(tokensTrained)} tokens of one corpus, evaluated only by the losses above; not instruction-tuned.`,
     `- It sees at most ${n(c.contextLength)} bytes; non-ASCII characters take several tokens, and a sample may stop inside one.`,
     ...(f.steps < f.totalSteps ? [`- An intermediate checkpoint: the learning rate had not finished its decay (${n(f.totalSteps - f.steps)} ${step}s remain).`] : []),
     '- No license is stated.',

@@ -78,6 +78,14 @@ export class SessionKeeper {
     this.#clear();
   }
 
+  /** A new session from signing in again: said, handed on, its renewal scheduled. */
+  #adopt(s: SignInResult, note = ''): void {
+    if (this.#stopped) return;
+    this.o.say(`signed in again as ${s.address} until ${iso(s.expiresAt)}${note}`);
+    this.o.onSession(s);
+    this.#signedIn(s);
+  }
+
   #signedIn(s: SignInResult): void {
     this.#expiresAt = s.expiresAt;
     this.#renewFailures = 0;
@@ -86,11 +94,7 @@ export class SessionKeeper {
 
   async #renew(): Promise<void> {
     try {
-      const s = await this.o.signIn();
-      if (this.#stopped) return;
-      this.o.say(`signed in again as ${s.address} until ${iso(s.expiresAt)} (the session was to expire at ${iso(this.#expiresAt)})`);
-      this.o.onSession(s);
-      this.#signedIn(s);
+      this.#adopt(await this.o.signIn(), ` (the session was to expire at ${iso(this.#expiresAt)})`);
     } catch (e) {
       if (this.#stopped) return;
       const wait = retryDelay(++this.#renewFailures);
@@ -119,11 +123,7 @@ export class SessionKeeper {
 
   async #signInAgain(): Promise<void> {
     try {
-      const s = await this.o.signIn();
-      if (this.#stopped) return;
-      this.o.say(`signed in again as ${s.address} until ${iso(s.expiresAt)}`);
-      this.o.onSession(s);
-      this.#signedIn(s);
+      this.#adopt(await this.o.signIn());
     } catch (e) {
       this.#fail(`sign-in failed (${(e as Error).message})`);
     }

@@ -34,5 +34,14 @@ export async function signIn(coordinatorUrl: string, signer: MessageSigner, fetc
     const e = body as { error?: string; message?: string };
     throw new SignInError(`sign-in refused (${e.error ?? verified.status}): ${e.message ?? 'no reason given'}`);
   }
+  return checkedSession(body, coordinatorUrl);
+}
+
+/** The coordinator's answer, checked before the session is used (its expiry schedules the renewal). */
+function checkedSession(body: SignInResult, coordinatorUrl: string): SignInResult {
+  const bad = (field: string, value: unknown, expected: string) => new SignInError(`${coordinatorUrl}/siwe/verify answered ${field} ${JSON.stringify(value)?.slice(0, 80)}; expected ${expected}`);
+  if (typeof body.sessionToken !== 'string' || body.sessionToken === '') throw bad('sessionToken', body.sessionToken, 'a token');
+  if (typeof body.address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(body.address)) throw bad('address', body.address, 'an address');
+  if (!Number.isSafeInteger(body.expiresAt) || body.expiresAt <= 0) throw bad('expiresAt', body.expiresAt, 'a time in Unix milliseconds');
   return body;
 }

@@ -56,6 +56,9 @@ function servedModel(models: ModelServer, id: string): ServedModel {
  */
 export const MAX_CONCURRENT_GENERATIONS = 32;
 
+/** The refusal code of a paid request whose payment could not be checked on chain (counted as a chain error in /metrics). */
+export const CHAIN_UNAVAILABLE = 'chain_unavailable';
+
 async function complete(c: Context, parse: (body: unknown) => CompletionJob, o: OpenAiRoutesOptions): Promise<Response> {
   const job = parse(await readJson(c));
   const model = servedModel(o.models, job.model);
@@ -63,8 +66,15 @@ async function complete(c: Context, parse: (body: unknown) => CompletionJob, o: 
   // before the payment is looked at: a busy answer spends nothing
   if (o.stats.running >= MAX_CONCURRENT_GENERATIONS)
     throw new HttpError(503, 'busy', `${o.stats.running} generations are under way, the most this coordinator runs at once; send the request again in a moment`);
-  const admission = await admitting(o.gate, model.id, job.prompt.length + job.maxTokens, c.req.header(PAYMENT_HEADER));
+  // the slot is taken before the payment is awaited, so requests checked together cannot overshoot the limit
   o.stats.running++;
+  let admission: Admission;
+  try {
+    admission = await admitting(o.gate, model.id, job.prompt.length + job.maxTokens, c.req.header(PAYMENT_HEADER));
+  } catch (e) {
+    o.stats.running--;
+    throw e;
+  }
   let held: ReturnType<ModelServer['acquire']>;
   try {
     if (admission.requestId) c.header(PAYMENT_HEADER, admission.requestId);
@@ -90,7 +100,7 @@ async function admitting(gate: PaymentGate, model: string, tokens: number, heade
     return await gate.admit(model, tokens, header);
   } catch (e) {
     if (e instanceof PaymentRefusal) throw e;
-    throw new HttpError(503, 'chain_unavailable', `the payment could not be checked on chain (${(e as Error).message.split('\n')[0]}); nothing was spent, send the request again`);
+    throw new HttpError(503, CHAIN_UNAVAILABLE, `the payment could not be checked on chain (${(e as Error).message.split('\n')[0]}); nothing was spent, send the request again`);
   }
 }
 

@@ -1,4 +1,5 @@
-import { loadEpochTree, SiweError, type SiweSession, type SiweVerifier } from '@openshard/ownership';
+import { loadEpochTree, SiweError, type SiweSession } from '@openshard/ownership';
+import type { SignIn } from '../sign-in.ts';
 import type { EpochView, OwnershipView } from '@openshard/protocol';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getAddress, isAddress, type Hex } from 'viem';
@@ -10,7 +11,7 @@ import { HttpError, limitBody, readJson } from './http-error.ts';
 export const MAX_SIWE_BODY_BYTES = 8 * 1024;
 
 export interface OwnershipRoutesOptions {
-  siwe: SiweVerifier;
+  siwe: SignIn;
   store: RunStore;
   runId: string;
   /** Without a chain there are no epochs: the view has shares only. */
@@ -70,7 +71,7 @@ export function ownershipRoutes(o: OwnershipRoutesOptions) {
 export type OwnershipRoutes = ReturnType<typeof ownershipRoutes>;
 
 /** A refused sign-in is 401 with the check that refused it as the code. */
-async function signIn(siwe: SiweVerifier, message: string, signature: string): Promise<SiweSession> {
+async function signIn(siwe: SignIn, message: string, signature: string): Promise<SiweSession> {
   try {
     return await siwe.verify(message, signature);
   } catch (e) {

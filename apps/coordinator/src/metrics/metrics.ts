@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AfterRoundStep, ClosedRound } from '../after-round/after-round.ts';
 import type { Coordinator } from '../coordinator.ts';
+import { CHAIN_UNAVAILABLE } from '../http/openai-routes.ts';
 import type { ServingStats } from '../inference/serving-stats.ts';
 import type { EpochEvents } from '../ownership/epoch-service.ts';
 import type { TaskLease } from '../scheduler/leases.ts';
@@ -10,9 +11,6 @@ import { countVolunteers } from './volunteer-states.ts';
 
 /** Seconds from a task's lease to its accepted result: from a micro model on a fast CPU to a large shard on a slow GPU. */
 export const TASK_SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-
-/** The code the OpenAI API refuses a paid request with when the chain does not answer (http/openai-routes.ts). */
-const PAYMENT_CHAIN_UNAVAILABLE = 'chain_unavailable';
 
 export type ChainErrorSource = 'epoch' | 'payment';
 
@@ -86,7 +84,7 @@ export class CoordinatorMetrics {
 
   httpRefused(code: string, status: number): void {
     this.httpRefusals.inc({ code, status: String(status) });
-    if (code === PAYMENT_CHAIN_UNAVAILABLE) this.chainErrors.inc({ source: 'payment' });
+    if (code === CHAIN_UNAVAILABLE) this.chainErrors.inc({ source: 'payment' });
   }
 
   /** The epoch service's and publisher's events. */

@@ -44,34 +44,29 @@ async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<CheckResu
   }
 }
 
-/** The store answers a query. */
-export function storeCheck(runs: { latestRun(): Promise<unknown> }): ReadinessCheck {
+/** A check that `probe` answers; its failure says `what` does not answer, and why. */
+function answering(name: string, what: string, probe: () => Promise<unknown>): ReadinessCheck {
   return {
-    name: 'store',
+    name,
     async check() {
       try {
-        await runs.latestRun();
+        await probe();
         return null;
       } catch (e) {
-        return `the store does not answer: ${firstLine(e)}`;
+        return `${what} does not answer: ${firstLine(e)}`;
       }
     },
   };
 }
 
+/** The store answers a query. */
+export function storeCheck(runs: { latestRun(): Promise<unknown> }): ReadinessCheck {
+  return answering('store', 'the store', () => runs.latestRun());
+}
+
 /** The chain's RPC answers a read of the distributor. */
 export function chainCheck(chain: { currentEpoch(): Promise<bigint> }, rpcUrl: string): ReadinessCheck {
-  return {
-    name: 'chain',
-    async check() {
-      try {
-        await chain.currentEpoch();
-        return null;
-      } catch (e) {
-        return `the chain RPC at ${rpcUrl} does not answer: ${firstLine(e)}`;
-      }
-    },
-  };
+  return answering('chain', `the chain RPC at ${rpcUrl}`, () => chain.currentEpoch());
 }
 
 /** A model is served (the API answers 503 model_not_ready until one is). */

@@ -1,3 +1,4 @@
+import type { VolunteerCount } from '@openshard/trainer';
 import type { EpochState, SiweNonceStore } from '@openshard/ownership';
 import type { Hex } from 'viem';
 
@@ -108,6 +109,12 @@ export interface RunStore {
   rewindTo(runId: string, round: number, pending: readonly TaskRecord[], tag: string): Promise<void>;
   rounds(runId: string): Promise<RoundRecord[]>;
   tasks(runId: string): Promise<TaskRecord[]>;
+  /**
+   * Who did the accepted tasks of `kinds` in rounds before `beforeRound`, counted in the store:
+   * tasks, distinct volunteer names and wallets, and tasks logged under `standInName` (counted
+   * apart, not as a name).
+   */
+  contributors(runId: string, beforeRound: number, kinds: readonly string[], standInName: string): Promise<Contributors>;
   receipts(runId: string): Promise<WorkReceipt[]>;
   /** Bans the address and forfeits its receipts of this run from `forfeitFrom` on, in one transaction. */
   ban(runId: string, b: BanRecord): Promise<void>;
@@ -119,6 +126,9 @@ export interface RunStore {
   /** One metric of a run, in round order. */
   metrics(runId: string, name: string): Promise<MetricPoint[]>;
 }
+
+/** Who did a run's training tasks: what a checkpoint's model card says of its volunteers. */
+export type Contributors = VolunteerCount;
 
 /**
  * Epochs: an epoch is written whole before its root is sent to the chain, and marked published

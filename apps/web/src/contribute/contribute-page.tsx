@@ -196,33 +196,29 @@ interface ControlsProps {
 }
 
 function Controls(p: ControlsProps) {
-  if (p.finished) {
-    return (
-      <div className="panel">
-        <button type="button" onClick={() => p.onPause(!p.paused)}>
-          {p.paused ? 'Resume serving' : 'Pause serving'}
-        </button>{' '}
-        <label>
-          <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause serving while this tab is hidden
-        </label>
-      </div>
-    );
-  }
+  // once the run is complete only serving is left to pause
+  const what = p.finished ? ' serving' : '';
   return (
     <div className="panel">
       <button type="button" onClick={() => p.onPause(!p.paused)}>
-        {p.paused ? 'Resume' : 'Pause'}
+        {p.paused ? `Resume${what}` : `Pause${what}`}
       </button>{' '}
+      {!p.finished && (
+        <>
+          <label>
+            GPU use {p.duty}% <input type="range" min={MIN_DUTY_PERCENT} max={100} step={5} value={p.duty} aria-label="GPU use" onChange={(e) => p.onDuty(Number(e.target.value))} />
+          </label>{' '}
+        </>
+      )}
       <label>
-        GPU use {p.duty}% <input type="range" min={MIN_DUTY_PERCENT} max={100} step={5} value={p.duty} aria-label="GPU use" onChange={(e) => p.onDuty(Number(e.target.value))} />
-      </label>{' '}
-      <label>
-        <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause while this tab is hidden
+        <input type="checkbox" checked={p.pauseWhenHidden} onChange={(e) => p.onPauseWhenHidden(e.target.checked)} /> Pause{what} while this tab is hidden
       </label>
-      <p className="muted">
-        {p.duty === 100 ? 'The volunteer takes the next task as soon as one is done.' : `After each task the volunteer rests ${((100 - p.duty) / p.duty).toFixed(1)}× as long as the task took.`}{' '}
-        Resting or paused, it takes no task, and pausing gives back the task it holds at once.
-      </p>
+      {!p.finished && (
+        <p className="muted">
+          {p.duty === 100 ? 'The volunteer takes the next task as soon as one is done.' : `After each task the volunteer rests ${((100 - p.duty) / p.duty).toFixed(1)}× as long as the task took.`}{' '}
+          Resting or paused, it takes no task, and pausing gives back the task it holds at once.
+        </p>
+      )}
     </div>
   );
 }

@@ -32,6 +32,9 @@ export interface WorkerState {
   served: ServedCount;
 }
 
+/** The log with `e` first, kept to its last MAX_LOG entries. */
+const logged = (s: WorkerState, e: LogEntry): LogEntry[] => [e, ...s.log].slice(0, MAX_LOG);
+
 const INITIAL: WorkerState = { phase: 'idle', name: null, backend: null, adapter: null, stats: null, samples: [], log: [], failure: null, serving: null, served: { steps: 0, positions: 0 } };
 
 type Action = FromWorker | { type: 'starting'; name: string };
@@ -47,12 +50,12 @@ function reduce(s: WorkerState, a: Action): WorkerState {
         ...s,
         phase: s.phase === 'starting' ? 'failed' : s.phase,
         failure: a.message,
-        log: [{ at: Date.now(), kind: 'error' as const, text: `error: ${a.message}` }, ...s.log].slice(0, MAX_LOG),
+        log: logged(s, { at: Date.now(), kind: 'error', text: `error: ${a.message}` }),
       };
     case 'event':
-      return { ...s, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
+      return { ...s, log: logged(s, { at: a.at, kind: a.event.type, text: a.text }) };
     case 'serving':
-      return { ...s, serving: { event: a.event, text: a.text }, log: [{ at: a.at, kind: a.event.type, text: a.text }, ...s.log].slice(0, MAX_LOG) };
+      return { ...s, serving: { event: a.event, text: a.text }, log: logged(s, { at: a.at, kind: a.event.type, text: a.text }) };
     case 'stats':
       return { ...s, stats: a.stats, served: a.served, samples: [...s.samples, { at: a.at, stats: a.stats }].slice(-MAX_SAMPLES) };
   }

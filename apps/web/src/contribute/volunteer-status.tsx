@@ -61,8 +61,8 @@ export function VolunteerStatus({ state }: { state: WorkerState }) {
 }
 
 function servingText(state: WorkerState): string {
-  const e = state.serving?.event;
+  const serving = state.serving;
   // the coordinator offers a holder its shard of the served model once there is one (a committed checkpoint)
-  if (!e) return 'nothing yet';
-  return e.type === 'serving' ? state.serving!.text : 'not serving (see below)';
+  if (!serving) return 'nothing yet';
+  return serving.event.type === 'serving' ? serving.text : 'not serving (see below)';
 }

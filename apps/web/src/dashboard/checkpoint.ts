@@ -1,4 +1,5 @@
-import type { CheckpointFile, CheckpointView, DashboardEvent, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
+import type { CheckpointFile, CheckpointView, DashboardEvent, LiveStats, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
+import { roundsCompleted } from './derive.ts';
 
 /**
  * The latest committed checkpoint and the end of the run, as the dashboard shows them. Pure,
@@ -65,8 +66,9 @@ export type RunCompletion =
  * lasts. The final validation loss is the one measured after the last round (the coordinator
  * measures it before the final checkpoint).
  */
-export function runCompletion(run: RunInfo, rounds: readonly RoundPoint[], validation: readonly ValidationPoint[], checkpoint: CheckpointView | null): RunCompletion {
-  const completed = rounds.at(-1)?.round ?? 0;
+export function runCompletion(run: RunInfo, rounds: readonly RoundPoint[], validation: readonly ValidationPoint[], checkpoint: CheckpointView | null, stats?: LiveStats): RunCompletion {
+  // counted as the run summary counts them, so its "(finished)" and this panel agree
+  const completed = roundsCompleted(rounds, stats);
   if (completed < run.rounds) return { complete: false };
   const final = validation.find((v) => v.round === run.rounds);
   const loss = final ? `final validation loss ${final.loss.toFixed(3)}` : 'final validation loss not measured yet';

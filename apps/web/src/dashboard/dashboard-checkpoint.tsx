@@ -1,4 +1,4 @@
-import type { CheckpointView, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
+import type { CheckpointView, LiveStats, RoundPoint, RunInfo, ValidationPoint } from '@openshard/protocol';
 import { coordinatorUrl } from '../shell/coordinator-url.ts';
 import { checkpointSummary, describeCheckpointFile, runCompletion } from './checkpoint.ts';
 import { formatBytes } from './format.ts';
@@ -9,11 +9,13 @@ interface CheckpointPanelProps {
   rounds: RoundPoint[];
   validation: ValidationPoint[];
   latest: LatestCheckpoint;
+  /** The coordinator's latest stats (rounds completed), when any have come. */
+  stats: LiveStats | undefined;
 }
 
 /** The run's end, when it has come, and the latest committed checkpoint: a Hugging Face folder anyone may download. */
-export function CheckpointPanel({ run, rounds, validation, latest }: CheckpointPanelProps) {
-  const completion = runCompletion(run, rounds, validation, latest.checkpoint);
+export function CheckpointPanel({ run, rounds, validation, latest, stats }: CheckpointPanelProps) {
+  const completion = runCompletion(run, rounds, validation, latest.checkpoint, stats);
   return (
     <>
       {completion.complete && (

@@ -43,7 +43,7 @@ export function DashboardPage() {
       ) : (
         <>
           <RunSummary run={d.run} rounds={d.rounds} validation={d.validation} latest={latest} />
-          <CheckpointPanel run={d.run} rounds={d.rounds} validation={d.validation} latest={checkpoint} />
+          <CheckpointPanel run={d.run} rounds={d.rounds} validation={d.validation} latest={checkpoint} stats={latest} />
           <div className="dashboard-charts">
             <LossChart rounds={d.rounds} validation={d.validation} reference={d.reference} unigramEntropy={d.run.unigramEntropy} />
             <ThroughputChart rounds={d.rounds} />

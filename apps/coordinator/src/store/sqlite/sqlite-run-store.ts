@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { BanRecord, MetricPoint, RoundRecord, RunStore, StoredRun, TaskRecord, WorkReceipt } from '../stores.ts';
+import type { BanRecord, Contributors, MetricPoint, RoundRecord, RunStore, StoredRun, TaskRecord, WorkReceipt } from '../stores.ts';
 
 export const RUN_SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -95,6 +95,19 @@ export class SqliteRunStore implements RunStore {
       closed_at: number;
     }[];
     return rows.map((r) => ({ round: r.round, loss: r.loss, tokens: r.tokens, closedAt: r.closed_at }));
+  }
+
+  async contributors(runId: string, beforeRound: number, kinds: readonly string[], standInName: string): Promise<Contributors> {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS tasks, COUNT(DISTINCT CASE WHEN t.volunteer <> @standIn THEN t.volunteer END) AS names,
+           COUNT(DISTINCT CASE WHEN t.volunteer <> @standIn THEN lower(r.address) END) AS wallets,
+           COUNT(CASE WHEN t.volunteer = @standIn THEN 1 END) AS standInTasks
+         FROM tasks t LEFT JOIN receipts r ON r.run_id = t.run_id AND r.task_id = t.task_id
+         WHERE t.run_id = @runId AND t.round < @beforeRound AND t.kind IN (SELECT value FROM json_each(@kinds))`,
+      )
+      .get({ runId, beforeRound, kinds: JSON.stringify(kinds), standIn: standInName }) as Contributors;
+    return row;
   }
 
   async tasks(runId: string): Promise<TaskRecord[]> {
