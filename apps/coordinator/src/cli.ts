@@ -1,3 +1,4 @@
+import { TRAFFIC_MODES, type Traffic } from '@openshard/protocol';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ const USAGE = `usage: npm run coordinator -- [--preset tiny] [--shards 4] [--bat
   [--data-dir data] [--local-chain | --chain FILE] [--chain-port 8545] [--epoch-rounds 50] [--epoch-minutes 10] [--web-origin URL] [--chain-id 31337] [--checkpoint-every 10] [--eval-every 10] [--eval-batches 4] [--reference RUN_FOLDER] [--exit-when-done] [--web [--dev]]
   [--audit-rate 0.1] [--spot-check-rate 0.05] [--probation 8] [--holding-rounds 10] [--no-verification] [--exposure-shards 2] [--exposure-hours 1]
   [--price-per-token 1000000000000] [--quote-minutes 10] [--payment-confirmations 1] [--serve-checkpoint DIR]
-  [--stand-in-seconds 5 | --no-stand-in] [--session-hours 24]
+  [--stand-in-seconds 5 | --no-stand-in] [--session-hours 24] [--traffic compact|exact]
 --local-chain starts anvil (npm @foundry-rs/anvil) on 127.0.0.1:8545 (--chain-port) with its state in --data-dir and the
 RevenueDistributor deployed (written to DATA_DIR/chain.json); --web and --dev imply it. --chain FILE uses any EVM network
 instead: a JSON file { rpcUrl, chainId, distributor, publisherKey }. Epochs close every --epoch-rounds 50 rounds or
@@ -44,6 +45,10 @@ paused, its last holder left) is computed by the coordinator itself after this m
 on it; that work earns nobody anything, and the dashboard says which shards the coordinator computes. --no-stand-in
 lets such a shard wait for a volunteer. --session-hours is how long a volunteer's sign-in lasts (Node volunteers sign in
 again by themselves before it ends).
+--traffic compact (the default) sends boundary activations and their gradients in q8 (int8 per row), has each volunteer
+send the sum of its parameter gradients once per round, and sends weights as q8 updates with error feedback: about 12×
+fewer bytes per trained token than --traffic exact, which sends fp32 everywhere and reproduces the single-process
+trainer's losses bit for bit (docs/traffic.md).
 The latest run in --data-dir resumes from its last checkpoint; the run options (--preset, --shards, --batch,
 --micro-batches, --seed, --rounds) are those it was started with: any of them given with another value is named and ignored.`;
 
@@ -103,6 +108,7 @@ const FLAGS = {
   'serve-checkpoint': { type: 'string' },
   'stand-in-seconds': { type: 'string' },
   'no-stand-in': { type: 'boolean' },
+  traffic: { type: 'string' },
   'session-hours': { type: 'string' },
 } as const;
 
@@ -147,8 +153,15 @@ function coordinatorOptions(f: Flags, chain: ChainConfig | undefined): Coordinat
     },
     serveCheckpoint: f['serve-checkpoint'],
     sessionTtlMs: int('session-hours', f['session-hours'], 24, 1) * 3_600_000,
+    traffic: traffic(f.traffic, d.traffic),
     standIn: f['no-stand-in'] ? null : { ...DEFAULT_STAND_IN, graceMs: int('stand-in-seconds', f['stand-in-seconds'], DEFAULT_STAND_IN.graceMs / 1000, 0) * 1000 },
   };
+}
+
+function traffic(raw: string | undefined, fallback: Traffic): Traffic {
+  if (raw === undefined) return fallback;
+  if (!(TRAFFIC_MODES as readonly string[]).includes(raw)) throw new Error(`--traffic is '${raw}'; it must be ${TRAFFIC_MODES.join(' or ')}`);
+  return raw as Traffic;
 }
 
 function wei(name: string, raw: string | undefined, fallback: bigint): bigint {

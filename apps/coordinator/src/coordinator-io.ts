@@ -25,6 +25,8 @@ export interface Volunteer {
   refusals: number;
   /** The wallet its sign-in session was verified for; null: it contributes but accrues nothing. */
   address: string | null;
+  /** The last weights sent to it (received in order, so what it holds once it has read them): an update needs them. */
+  sent: { shard: number; version: number } | null;
 }
 
 /** Turns a sign-in session token into the address it was issued for, or throws saying why not. */

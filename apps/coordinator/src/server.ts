@@ -89,6 +89,8 @@ async function dispatch(
       return [...coordinator.ready(id, m, now), ...(hub?.offerTo(id) ?? [])];
     case 'result':
       return coordinator.result(id, m, parsed.tensors, now);
+    case 'gradients':
+      return coordinator.gradients(id, m, parsed.tensors, now);
     case 'giveBack':
       return coordinator.giveBack(id, m, now);
     case 'availability':

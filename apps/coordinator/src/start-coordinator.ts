@@ -1,3 +1,4 @@
+import type { Traffic } from '@openshard/protocol';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { validationBatches } from '@openshard/data';
@@ -71,6 +72,12 @@ export interface CoordinatorOptions extends NewRunOptions {
   payments: PaymentPolicy;
   /** The coordinator computes shards no training volunteer holds, after a grace period (default DEFAULT_STAND_IN); null: such a shard waits. */
   standIn?: StandInPolicy | null;
+  /**
+   * What crosses the wire for training (docs/traffic.md): 'compact' (the default: q8 boundary
+   * tensors, gradients summed per round, q8 weight updates) or 'exact' (fp32, the single-process
+   * trainer's losses bit for bit). Not part of the run: a restart may change it.
+   */
+  traffic: Traffic;
   /** A checkpoint folder to serve instead of the latest the run commits. */
   serveCheckpoint?: string;
   /** Route modules mounted after the built-in ones (the built web app). */
@@ -101,6 +108,7 @@ export const DEFAULT_COORDINATOR: CoordinatorOptions = {
   exposure: DEFAULT_EXPOSURE,
   payments: DEFAULT_PAYMENTS,
   standIn: DEFAULT_STAND_IN,
+  traffic: 'compact',
 };
 
 export interface RunningCoordinator {
@@ -130,7 +138,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const stores = await openSqliteStores(join(o.dataDir, 'openshard.sqlite'));
   const store = stores.runs;
   const corpus = loadCorpus(o.data);
-  const opened = await openRun(store, o.dataDir, corpus, new CpuBackend(), o);
+  const opened = await openRun(store, o.dataDir, corpus, new CpuBackend(), o, o.traffic);
   const { run, id: runId } = opened;
   const info = runInfo(opened, corpus.train);
   const reference = o.reference ? loadReferenceCurve(o.reference, opened.spec.options, opened.spec.corpus) : null;
@@ -169,6 +177,8 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
     ? new Verification(
         o.trust,
         (await store.bans()).map((b) => b.address),
+        Math.random,
+        o.traffic,
       )
     : null;
   const records = trustRecords({ runs: store, epochs: stores.epochs, runId, opened, feed, validation });

@@ -5,6 +5,7 @@ export * from './codecs.ts';
 export * from './tensor-frame.ts';
 export * from './messages.ts';
 export * from './parse.ts';
+export * from './traffic.ts';
 export { fromHalf, toHalf } from './fp16.ts';
 export * from './dashboard.ts';
 export * from './ownership.ts';

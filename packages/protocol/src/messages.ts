@@ -65,6 +65,11 @@ export const clientMessages = {
     loss: finite.optional(),
     tensors: z.array(tensorHeader),
   }),
+  /**
+   * Compact traffic: the sum, in micro-batch order, of the parameter gradients of this round's
+   * tasks `microBatches` of `shard` that the volunteer computed and kept, in answer to `collect`.
+   */
+  gradients: z.strictObject({ round: count, shard: count, microBatches: z.array(count).min(1).max(4096), tensors: z.array(tensorHeader) }),
   /** Gives a leased task back (paused, throttled, backgrounded) so it is re-issued at once. */
   giveBack: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
   /** Whether the volunteer takes tasks now (paused, resting between tasks to keep its duty cycle). */
@@ -84,8 +89,12 @@ export const serverMessages = {
     volunteerId: id,
     run: z.strictObject({ id, config: gptConfig, shards: count, batch: count }),
   }),
-  /** The volunteer's shard and its weights at `version`; only that shard's parameters. */
-  weights: z.strictObject({ shard: shardSpec, version: count, tensors: z.array(tensorHeader) }),
+  /**
+   * The volunteer's shard and its weights at `version`; only that shard's parameters. With `base`,
+   * the tensors are the update from version `base` (which the volunteer holds): each weight at
+   * `version` is its value at `base` plus the update's, rounded to fp32 (`applyUpdate`).
+   */
+  weights: z.strictObject({ shard: shardSpec, version: count, base: count.optional(), tensors: z.array(tensorHeader) }),
   task: z.strictObject({
     leaseId: id,
     kind: taskKind,
@@ -98,8 +107,15 @@ export const serverMessages = {
     deadlineMs: count,
     /** lossAndBackward: ∂L/∂loss_n of each target. */
     lossScale: finite.optional(),
+    /**
+     * Compact traffic: the result carries no parameter gradients; the volunteer keeps them until
+     * `collect` asks for their sum.
+     */
+    keepGradients: z.boolean().optional(),
     tensors: z.array(tensorHeader),
   }),
+  /** Compact traffic: send the sum of the kept parameter gradients of these micro-batches of `shard` in `round` (answered by `gradients`). */
+  collect: z.strictObject({ round: count, shard: count, microBatches: z.array(count).min(1).max(4096) }),
   /** The task is no longer needed (another copy won, or the round moved on). */
   cancel: z.strictObject({ leaseId: id, reason: z.string().max(200) }),
   /** The volunteer's result was accepted: it earns these work units (FLOPs). */

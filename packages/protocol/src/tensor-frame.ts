@@ -19,6 +19,8 @@ export interface WireTensor {
   dtype: DType;
   shape: number[];
   data: TensorData;
+  /** How it is sent; its dtype's default codec when absent. */
+  codec?: Codec;
 }
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('OpenShard needs a little-endian host');
@@ -28,18 +30,18 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 export function encodedBytes(h: Pick<TensorHeader, 'shape' | 'codec'>): number {
-  return elementCount(h.shape) * CODECS[h.codec].bytesPerElement;
+  return CODECS[h.codec].bytes(h.shape);
 }
 
 function expectCodecCarries(name: string, codec: Codec, dtype: DType): void {
   if (CODECS[codec].dtype !== dtype) throw new ProtocolError('bad-tensor', `tensor '${name}': codec ${codec} cannot carry dtype ${dtype}`);
 }
 
-export function encodeTensor(t: WireTensor, codec: Codec = DEFAULT_CODEC[t.dtype]): { header: TensorHeader; bytes: Uint8Array } {
+export function encodeTensor(t: WireTensor, codec: Codec = t.codec ?? DEFAULT_CODEC[t.dtype]): { header: TensorHeader; bytes: Uint8Array } {
   expectCodecCarries(t.name, codec, t.dtype);
   if (elementCount(t.shape) !== t.data.length) throw new ProtocolError('bad-tensor', `tensor '${t.name}' has ${t.data.length} values for shape [${t.shape}]`);
   const header: TensorHeader = { name: t.name, dtype: t.dtype, shape: [...t.shape], codec };
-  return { header, bytes: CODECS[codec].encode(t.data) };
+  return { header, bytes: CODECS[codec].encode(t.data, t.shape) };
 }
 
 export interface DecodeOptions {
@@ -54,7 +56,7 @@ export function decodeTensor(h: TensorHeader, bytes: Uint8Array, o: DecodeOption
   if (bytes.byteLength !== expected) {
     throw new ProtocolError('bad-tensor', `tensor '${h.name}' has ${bytes.byteLength} bytes; ${h.codec} [${h.shape}] needs ${expected}`);
   }
-  const data = CODECS[h.codec].decode(bytes, elementCount(h.shape));
+  const data = CODECS[h.codec].decode(bytes, h.shape);
   if (o.finite && data instanceof Float32Array) {
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) throw new ProtocolError('non-finite', `tensor '${h.name}' holds ${data[i]} at index ${i}`);

@@ -2,14 +2,17 @@ import { describe, expect, test } from 'vitest';
 import { CODEC_NAMES, CODECS, decodeTensor, encodeTensor, type Codec } from '../src/index.ts';
 
 /**
- * Largest relative error of a round trip through each codec, for values in its normal range.
- * A new codec is one entry in CODECS and one line here (the Record makes the line required).
+ * Largest error of a round trip through each codec, for a value v in its normal range whose row
+ * (the last dimension) has largest magnitude m. A new codec is one entry in CODECS and one line
+ * here (the Record makes the line required).
  */
-const RELATIVE_TOLERANCE: Record<Codec, number> = {
-  fp32: 0,
+const TOLERANCE: Record<Codec, (v: number, m: number) => number> = {
+  fp32: () => 0,
   // binary16 keeps 10 mantissa bits; rounding to nearest loses at most half an ulp
-  fp16: 2 ** -11,
-  i32: 0,
+  fp16: (v) => 2 ** -11 * Math.abs(v),
+  // 127 levels each side of zero per row: half a level, m / 254 (and fp32's own rounding)
+  q8: (_, m) => (m / 254) * (1 + 1e-6),
+  i32: () => 0,
 };
 
 const SAMPLES = {
@@ -17,22 +20,56 @@ const SAMPLES = {
   i32: Int32Array.from([0, 1, -1, 255, 50257, 2 ** 30, -(2 ** 31), 2 ** 31 - 1]),
 };
 
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('codec q8', () => {
+  test("behavior: each row has its own scale, a row of zeros stays zeros, and a row's largest value is exact", () => {
+    const values = Float32Array.from([1000, -1, 0.5, 0, 0, 0, 0.001, -0.002, 0.0005]);
+    const decoded = CODECS.q8.decode(CODECS.q8.encode(values, [3, 3]), [3, 3]);
+    expect(decoded[0]).toBe(1000);
+    expect(Array.from(decoded.slice(3, 6))).toEqual([0, 0, 0]);
+    expect(decoded[7]).toBe(Math.fround(-0.002));
+    // the small row keeps its precision: its scale is its own
+    expect(Math.abs(decoded[6] - 0.001)).toBeLessThanOrEqual((0.002 / 254) * (1 + 1e-5));
+    // one byte per value plus one fp32 per row
+    expect(CODECS.q8.bytes([3, 3])).toBe(9 + 12);
+  });
+});
+
 describe.each(CODEC_NAMES)('codec %s', (name) => {
   const codec = CODECS[name];
   const values = SAMPLES[codec.dtype];
+  const shape = [values.length];
+  const largest = Math.max(...Array.from(values, Math.abs));
 
-  test('behavior: takes bytesPerElement bytes per value', () => {
-    expect(codec.encode(values).byteLength).toBe(values.length * codec.bytesPerElement);
+  test('behavior: takes bytes(shape) bytes', () => {
+    expect(codec.encode(values, shape).byteLength).toBe(codec.bytes(shape));
   });
 
   test('behavior: round-trips its dtype within its tolerance, from an unaligned attachment too', () => {
-    const bytes = codec.encode(values);
+    const bytes = codec.encode(values, shape);
     const unaligned = new Uint8Array(bytes.byteLength + 1).subarray(1);
     unaligned.set(bytes);
-    const decoded = codec.decode(unaligned, values.length);
+    const decoded = codec.decode(unaligned, shape);
     expect(decoded).toBeInstanceOf(values.constructor);
     expect(decoded.length).toBe(values.length);
-    values.forEach((v, i) => expect(Math.abs(decoded[i] - v)).toBeLessThanOrEqual(RELATIVE_TOLERANCE[name] * Math.abs(v)));
+    values.forEach((v, i) => expect(Math.abs(decoded[i] - v)).toBeLessThanOrEqual(TOLERANCE[name](v, largest)));
+  });
+
+  test('behavior: re-encoding what it decoded gives the same bytes (a relay adds no error)', () => {
+    const rng = mulberry32(7);
+    const rows = Float32Array.from({ length: 6 * 33 }, () => (rng() - 0.5) * 10 ** Math.floor(rng() * 6 - 3));
+    const data = codec.dtype === 'f32' ? rows : Int32Array.from(rows, (x) => Math.round(x * 1000));
+    const once = codec.encode(data, [6, 33]);
+    expect(codec.encode(codec.decode(once, [6, 33]), [6, 33])).toEqual(once);
   });
 
   test('behavior: a tensor frame in this codec carries its dtype and refuses the other', () => {

@@ -56,7 +56,7 @@ describe('parseMessage', () => {
         'unknown type',
         () => parseMessage(clientMessages, 'mine-bitcoin' as 'result', json, attachments, { finite: true }),
         'unknown-type',
-        'unknown message type "mine-bitcoin"; expected one of hello, ready, result, giveBack, availability, serving, stepped, stepFailed',
+        'unknown message type "mine-bitcoin"; expected one of hello, ready, result, gradients, giveBack, availability, serving, stepped, stepFailed',
       ],
       ['missing field', () => parseMessage(clientMessages, 'result', { ...json, leaseId: undefined }, attachments, { finite: true }), 'bad-message', /^result: leaseId: /],
       ['extra field', () => parseMessage(clientMessages, 'result', { ...json, address: '0xabc' }, attachments, { finite: true }), 'bad-message', /^result: message: Unrecognized key/],

@@ -43,6 +43,8 @@ export type VolunteerInput =
   | { type: 'disconnected'; reason: string }
   /** Not queued: a cancel reaches the task that is running now. */
   | { type: 'cancel'; message: ServerMessage<'cancel'> }
+  /** Not queued: kept gradients are summed without the executor. */
+  | { type: 'collect'; message: ServerMessage<'collect'> }
   /** A server message that failed to parse (`wire` is its event name). */
   | { type: 'malformed'; wire: string; error: string }
   | { type: 'loaded' }
@@ -68,6 +70,7 @@ export type WireMessage =
   | { wire: 'hello'; message: ClientMessage<'hello'> }
   | { wire: 'ready'; message: ClientMessage<'ready'> }
   | { wire: 'result'; message: Omit<ClientMessage<'result'>, 'tensors'>; tensors: WireTensor[] }
+  | { wire: 'gradients'; message: Omit<ClientMessage<'gradients'>, 'tensors'>; tensors: WireTensor[] }
   | { wire: 'giveBack'; message: ClientMessage<'giveBack'> }
   | { wire: 'availability'; message: ClientMessage<'availability'> };
 

@@ -1,7 +1,9 @@
 import type { GptConfig } from '@openshard/model';
-import { PROTOCOL_VERSION, type ServerMessage, type WireTensor } from '@openshard/protocol';
+import { PROTOCOL_VERSION, TRAFFIC, type ServerMessage, type WireTensor } from '@openshard/protocol';
 import type { VolunteerEvent, VolunteerStats } from './events.ts';
 import type { TaskOutput } from './execute-task.ts';
+import { HeldWeights } from './held-weights.ts';
+import { KeptGradients } from './kept-gradients.ts';
 import { checkDutyCycle, type MachineOptions, type ServerInput, type VolunteerAction, type VolunteerInput, type WireMessage } from './machine-io.ts';
 
 /** The one task held, from the start of its execution until its result is sent or it is dropped. */
@@ -51,6 +53,9 @@ export class VolunteerMachine {
   private sessionRefused = false;
   private backend: 'cpu' | 'webgpu';
   private readonly inbox: ServerInput[] = [];
+  /** The whole weights last sent, for updates; the parameter gradients kept for `collect` (compact traffic). */
+  private readonly held = new HeldWeights();
+  private readonly kept = new KeptGradients();
   private out: VolunteerAction[] = [];
 
   constructor(private readonly o: MachineOptions) {
@@ -102,6 +107,8 @@ export class VolunteerMachine {
         return this.disconnected(input.reason);
       case 'cancel':
         return this.cancel(input.message);
+      case 'collect':
+        return this.collect(input.message);
       case 'malformed':
         return this.report({ type: 'error', message: `${input.wire}: ${input.error}` });
       case 'loaded':
@@ -179,6 +186,8 @@ export class VolunteerMachine {
     this.s.connection = this.s.connection === 'stopped' ? 'stopped' : 'reconnecting';
     this.report({ type: 'disconnected', detail: reason });
     this.connections += 1;
+    // the coordinator computes a lost connection's gradients itself
+    this.kept.clear();
     this.forgetLeases();
   }
 
@@ -190,9 +199,20 @@ export class VolunteerMachine {
 
   private weights(m: ServerMessage<'weights'>, tensors: WireTensor[]): void {
     if (!this.config) return this.report({ type: 'error', message: 'weights: weights before welcome' });
+    let whole: WireTensor[];
+    try {
+      whole = this.held.receive(m.version, m.base, tensors);
+    } catch (e) {
+      // a new connection brings the whole weights
+      this.held.forget();
+      this.report({ type: 'error', message: `weights: ${(e as Error).message}; connecting again for the whole weights` });
+      if (this.s.connection === 'connected') this.out.push({ type: 'disconnect' }, { type: 'connect' });
+      return;
+    }
+    this.kept.clear();
     this.holding = null;
-    this.loading = { ...m, parameters: tensors.reduce((a, t) => a + t.data.length, 0), connection: this.connections };
-    this.out.push({ type: 'load', config: this.config, spec: m.shard, weights: tensors });
+    this.loading = { ...m, parameters: whole.reduce((a, t) => a + t.data.length, 0), connection: this.connections };
+    this.out.push({ type: 'load', config: this.config, spec: m.shard, weights: whole });
   }
 
   private loaded(): void {
@@ -245,7 +265,8 @@ export class VolunteerMachine {
   /** Sends the result; a rest, if the duty cycle asks for one, is announced before it. */
   private deliver(task: ServerMessage<'task'>, { computeMs, output }: { computeMs: number; output: TaskOutput }): void {
     this.rest(computeMs);
-    this.send({ wire: 'result', message: { leaseId: task.leaseId, computeMs, ...(output.loss !== undefined ? { loss: output.loss } : {}) }, tensors: output.tensors });
+    const tensors = task.keepGradients ? this.kept.keep({ round: task.round, shard: task.shard, version: task.version }, task.microBatch, output.tensors) : output.tensors;
+    this.send({ wire: 'result', message: { leaseId: task.leaseId, computeMs, ...(output.loss !== undefined ? { loss: output.loss } : {}) }, tensors });
     this.s.tasksDone += 1;
     this.report({ type: 'task', kind: task.kind, shard: task.shard, round: task.round, microBatch: task.microBatch, computeMs });
     this.finish();
@@ -280,6 +301,13 @@ export class VolunteerMachine {
       if (queued >= 0) this.inbox.splice(queued, 1);
     }
     this.report({ type: 'cancelled', leaseId: m.leaseId, reason: m.reason });
+  }
+
+  /** Compact traffic: the sum of the kept gradients the coordinator asks for. */
+  private collect(m: ServerMessage<'collect'>): void {
+    const sum = this.kept.sum(m.round, m.shard, m.microBatches, TRAFFIC.compact.gradients);
+    if (typeof sum === 'string') return this.report({ type: 'error', message: `collect: ${sum}` });
+    this.send({ wire: 'gradients', message: { round: m.round, shard: m.shard, microBatches: m.microBatches }, tensors: sum });
   }
 
   private giveBack(leaseId: string, reason: string): void {

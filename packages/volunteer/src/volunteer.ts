@@ -31,7 +31,7 @@ export interface VolunteerOptions {
   serving?: (link: ServingLink) => ServingHost;
 }
 
-/** Server messages the machine takes in arrival order; 'cancel' is not among them: it overtakes them. */
+/** Server messages the machine takes in arrival order; 'cancel' and 'collect' are not among them: they overtake them. */
 const QUEUED: readonly ServerInput['type'][] = ['welcome', 'weights', 'task', 'accepted', 'refused', 'finished'];
 
 /**
@@ -81,7 +81,7 @@ export class VolunteerClient {
     this.socket = socket;
     socket.on('connect', () => this.step({ type: 'connected' }));
     socket.on('disconnect', (reason) => this.step({ type: 'disconnected', reason }));
-    for (const type of [...QUEUED, 'cancel'] as const) {
+    for (const type of [...QUEUED, 'cancel', 'collect'] as const) {
       socket.on(type, (json: unknown, ...attachments: unknown[]) => this.step(parse(type, json, attachments)));
     }
     if (this.o.serving) this.startServing(socket, this.o.serving);
@@ -218,9 +218,9 @@ export class VolunteerClient {
   private send(m: WireMessage): void {
     // socket.io buffers what is emitted while disconnected and sends it ahead of the next hello, where it would be refused
     if (!this.socket?.connected) return;
-    if (m.wire !== 'result') return void this.socket?.emit(m.wire, m.message);
+    if (!('tensors' in m)) return void this.socket?.emit(m.wire, m.message);
     const { headers, attachments } = packTensors(m.tensors);
-    this.socket?.emit('result', { ...m.message, tensors: headers }, ...attachments);
+    this.socket?.emit(m.wire, { ...m.message, tensors: headers }, ...attachments);
   }
 
   /** Runs one executor call; its outcome, or its failure and whether the device was lost, comes back as an input. */
@@ -250,7 +250,7 @@ export class VolunteerClient {
 }
 
 /** A server message parsed completely (schema, tensors, finiteness), or why it could not be. */
-function parse(type: ServerInput['type'] | 'cancel', json: unknown, attachments: unknown[]): VolunteerInput {
+function parse(type: ServerInput['type'] | 'cancel' | 'collect', json: unknown, attachments: unknown[]): VolunteerInput {
   try {
     const { message, tensors } = parseMessage(serverMessages, type as ServerMessageType, json, attachments, { finite: true });
     return { type, message, tensors } as VolunteerInput;

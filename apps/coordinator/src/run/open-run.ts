@@ -1,3 +1,4 @@
+import type { Traffic } from '@openshard/protocol';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Corpus } from '@openshard/data';
@@ -37,9 +38,9 @@ export interface OpenedRun {
  * The latest run in the store is resumed from its last checkpoint (rounds after it are forgotten
  * and trained again); without one, a new run of the preset starts.
  */
-export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, be: Backend, o: NewRunOptions): Promise<OpenedRun> {
+export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, be: Backend, o: NewRunOptions, traffic: Traffic = 'exact'): Promise<OpenedRun> {
   const latest = await store.latestRun();
-  const opened = latest ? await resumeRun(store, dataDir, latest, corpus, be) : await createRun(store, corpus, be, o);
+  const opened = latest ? await resumeRun(store, dataDir, latest, corpus, be, traffic) : await createRun(store, corpus, be, o, traffic);
   const runDir = join(dataDir, 'runs', opened.id);
   const card = networkCardWriter(store, corpus);
   const checkpoint = async () => {
@@ -53,7 +54,7 @@ export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, 
 
 type Opened = Pick<OpenedRun, 'id' | 'spec' | 'run'>;
 
-async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<Awaited<ReturnType<RunStore['latestRun']>>>, corpus: Corpus, be: Backend): Promise<Opened> {
+async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<Awaited<ReturnType<RunStore['latestRun']>>>, corpus: Corpus, be: Backend, traffic: Traffic): Promise<Opened> {
   const spec = JSON.parse(latest.spec) as RunSpec;
   const fingerprint = corpusFingerprint(corpus);
   if (spec.corpus.trainCrc32 !== fingerprint.trainCrc32) {
@@ -70,15 +71,15 @@ async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<A
       sampler: ckpt.trainer.state.sampler,
       values: (name) => ckpt.values.get(name)!,
       moments: (name) => ckpt.optimizer.moments.get(name)!,
-    });
+    }, traffic);
   } else {
-    run = new TrainingRun(be, corpus.train, options);
+    run = new TrainingRun(be, corpus.train, options, undefined, traffic);
   }
   await store.rollbackTo(latest.id, run.round);
   return { id: latest.id, spec, run };
 }
 
-async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRunOptions): Promise<Opened> {
+async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRunOptions, traffic: Traffic): Promise<Opened> {
   const id = randomUUID();
   const options: RunOptions = {
     config: preset(o.preset),
@@ -91,5 +92,5 @@ async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRun
   const { config: _, ...saved } = options;
   const spec: RunSpec = { preset: o.preset, rounds: o.rounds, options: saved, corpus: corpusFingerprint(corpus) };
   await store.createRun(id, JSON.stringify(spec), Date.now());
-  return { id, spec, run: new TrainingRun(be, corpus.train, options) };
+  return { id, spec, run: new TrainingRun(be, corpus.train, options, undefined, traffic) };
 }

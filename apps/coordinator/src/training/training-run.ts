@@ -11,8 +11,9 @@ import {
   type ParameterValues,
   type ShardSpec,
 } from '@openshard/model';
-import type { WireTensor } from '@openshard/protocol';
+import { BOUNDARY_TENSORS, roundTrip, TRAFFIC, type Traffic, type WireTensor } from '@openshard/protocol';
 import type { Backend } from '@openshard/tensor';
+import { executeTask } from '@openshard/volunteer';
 import type { TrainingOptions } from '@openshard/trainer';
 import { RoundPlan, type RoundView, type TaskKey } from './round-plan.ts';
 import { ShardState, type ShardSnapshot } from './shard-state.ts';
@@ -85,12 +86,16 @@ export class TrainingRun {
   private snapshots: RoundSnapshot[] = [];
   /** Where the sampler stood before this round's micro-batches were drawn (saved with the round). */
   samplerAtRoundStart: SamplerState = { epoch: 0, cursor: 0 };
+  /** Per shard: whether it stepped this round (compact traffic steps when the gradient sums are in, after its tasks). */
+  private stepped: boolean[];
 
   constructor(
     private readonly be: Backend,
     private readonly trainTokens: Uint8Array,
     readonly options: RunOptions,
     resume?: { round: number; sampler: SamplerState; values: (name: string) => Float32Array; moments: (name: string) => { m: Float32Array; v: Float32Array } },
+    /** What crosses the wire (docs/traffic.md); `exact` reproduces the single-process trainer bit for bit. */
+    readonly traffic: Traffic = 'exact',
   ) {
     const { config, seed } = options;
     this.specs = partition(config, options.shards);
@@ -98,8 +103,10 @@ export class TrainingRun {
     const byName = new Map(parameterSpecs(config).map((p) => [p.name, p]));
     // GPT-2 initialisation, seeded per parameter as in the single-process trainer
     const init = (name: string) => initParameter(config, byName.get(name)!, seed);
-    this.shards = this.specs.map((spec) => new ShardState(be, config, spec, resume ? resume.values : init, options.optimizer, options.microBatches, round, resume?.moments));
+    const updates = TRAFFIC[traffic].updates;
+    this.shards = this.specs.map((spec) => new ShardState(be, config, spec, resume ? resume.values : init, options.optimizer, options.microBatches, round, resume?.moments, round, updates));
     this.held = this.specs.map(() => new Set());
+    this.stepped = this.specs.map(() => false);
     this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.sampler);
     this.current = this.startRound(round);
   }
@@ -120,6 +127,7 @@ export class TrainingRun {
     this.outputGradients.clear();
     this.losses = this.batches.map(() => null);
     for (const h of this.held ?? []) h.clear();
+    this.stepped = this.specs.map(() => false);
     this.current = new RoundPlan(round, this.options.shards, this.options.microBatches);
     return this.current;
   }
@@ -127,13 +135,14 @@ export class TrainingRun {
   inputs(t: TaskKey): TaskInputs {
     const { B, T } = this.batches[t.microBatch];
     const C = this.options.config.width;
+    const codec = TRAFFIC[this.traffic].activations;
     const x: WireTensor =
       t.shard === 0
         ? { name: 'x', dtype: 'i32', shape: [B, T], data: this.batches[t.microBatch].inputs }
-        : { name: 'x', dtype: 'f32', shape: [B, T, C], data: this.need(this.activations, t.shard, t.microBatch, 'activation') };
+        : { name: 'x', dtype: 'f32', shape: [B, T, C], data: this.need(this.activations, t.shard, t.microBatch, 'activation'), codec };
     if (t.kind === 'forward') return { tensors: [x] };
     if (t.kind === 'backward') {
-      return { tensors: [x, { name: 'dy', dtype: 'f32', shape: [B, T, C], data: this.need(this.outputGradients, t.shard, t.microBatch, 'output gradient') }] };
+      return { tensors: [x, { name: 'dy', dtype: 'f32', shape: [B, T, C], data: this.need(this.outputGradients, t.shard, t.microBatch, 'output gradient'), codec }] };
     }
     const targets: WireTensor = { name: 'targets', dtype: 'i32', shape: [B, T], data: this.batches[t.microBatch].targets };
     return { tensors: [x, targets], lossScale: 1 / (B * T * this.options.microBatches) };
@@ -168,10 +177,76 @@ export class TrainingRun {
       throw new ShardInputError(`lossAndBackward result for micro-batch ${t.microBatch} has loss ${r.loss}, expected a finite number`);
     }
     const dx = t.shard > 0 ? take('dx', [B, T, C]) : undefined;
+    // compact traffic: the volunteer keeps them until `collect`; they come summed (addGradients)
+    if (TRAFFIC[this.traffic].keepGradients) {
+      noneLeft();
+      return { dx, loss: r.loss };
+    }
     const grads = new Map<string, Float32Array>();
     for (const p of this.shards[t.shard].shard.parameters) grads.set(p.name, take(p.name, p.shape));
     noneLeft();
     return { dx, grads, loss: r.loss };
+  }
+
+  /**
+   * The task run on the coordinator's copy of its shard, as a volunteer in this traffic mode
+   * sends it (without parameter gradients when they are kept), unrounded: what audits compare
+   * with and the stand-in applies.
+   */
+  async compute(t: TaskKey): Promise<TaskResult> {
+    const inputs = this.inputs(t);
+    const out = await executeTask(this.shards[t.shard].shard, t.kind, inputs.tensors, inputs.lossScale);
+    return { loss: out.loss, tensors: TRAFFIC[this.traffic].keepGradients ? out.tensors.filter((x) => BOUNDARY_TENSORS.includes(x.name)) : out.tensors };
+  }
+
+  /**
+   * The parameter gradients of micro-batches of a shard, computed by the coordinator and summed
+   * in micro-batch order, as a volunteer's `gradients` message carries them (unrounded).
+   */
+  async gradientSum(shard: number, microBatches: readonly number[]): Promise<WireTensor[]> {
+    const kind = shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
+    let sum: WireTensor[] | null = null;
+    for (const m of [...microBatches].sort((a, b) => a - b)) {
+      const inputs = this.inputs({ kind, shard, microBatch: m });
+      const grads = (await executeTask(this.shards[shard].shard, kind, inputs.tensors, inputs.lossScale)).tensors.filter((x) => !BOUNDARY_TENSORS.includes(x.name));
+      if (!sum) sum = grads;
+      else for (const [i, g] of grads.entries()) for (let j = 0; j < g.data.length; j++) (sum[i].data as Float32Array)[j] += g.data[j];
+    }
+    return sum ?? [];
+  }
+
+  /** Compact traffic: whether every gradient task of the shard is done and their gradients are not all in yet. */
+  gradientsDue(shard: number): boolean {
+    return TRAFFIC[this.traffic].keepGradients && this.current.shardComplete(shard) && !this.stepped[shard] && !this.shards[shard].complete;
+  }
+
+  /** Whether the gradients of micro-batch m of the shard are in this round. */
+  hasGradients(shard: number, m: number): boolean {
+    return this.stepped[shard] || this.shards[shard].has(m);
+  }
+
+  /**
+   * Compact traffic: a sum of parameter gradients over some of this round's micro-batches of a
+   * shard (a volunteer's, checked by the caller, or the coordinator's own). Checked completely,
+   * then kept; the shard steps when its sums cover every micro-batch, and the round may close.
+   */
+  addGradients(shard: number, microBatches: number[], tensors: readonly WireTensor[]): AcceptOutcome {
+    const state = this.shards[shard];
+    const byName = new Map(tensors.map((x) => [x.name, x]));
+    const grads = new Map<string, Float32Array>();
+    for (const p of state.shard.parameters) {
+      const x = byName.get(p.name);
+      if (!x) throw new ShardInputError(`gradients for shard ${shard} lack '${p.name}'`);
+      if (x.dtype !== 'f32' || x.shape.join(',') !== p.shape.join(',')) throw new ShardInputError(`gradient '${p.name}' is ${x.dtype}[${x.shape}], expected f32[${p.shape}]`);
+      grads.set(p.name, x.data as Float32Array);
+      byName.delete(p.name);
+    }
+    if (byName.size) throw new ShardInputError(`gradients for shard ${shard} include tensors it does not hold: ${[...byName.keys()].slice(0, 3).join(', ')}`);
+    const kind = shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
+    const undone = microBatches.filter((m) => !this.current.isDone({ kind, shard, microBatch: m }));
+    if (undone.length) throw new ShardInputError(`gradients of micro-batches ${undone.join(', ')} of shard ${shard} before their tasks were done`);
+    state.addGradients(microBatches, grads);
+    return this.advance(shard);
   }
 
   /**
@@ -186,11 +261,14 @@ export class TrainingRun {
     const checked = this.check(t, r);
     this.current.complete(t);
     if (held) this.held[t.shard].add(this.current.id(t));
+    const { B, T } = this.batches[t.microBatch];
+    const shape = [B, T, this.options.config.width];
+    const boundary = (x: Float32Array) => roundTrip(x, shape, TRAFFIC[this.traffic].activations);
     if (checked.y) {
-      this.activations.set(key(t.shard + 1, t.microBatch), checked.y);
+      this.activations.set(key(t.shard + 1, t.microBatch), boundary(checked.y));
     } else {
-      this.shards[t.shard].addGradients(t.microBatch, checked.grads!);
-      if (checked.dx) this.outputGradients.set(key(t.shard - 1, t.microBatch), checked.dx);
+      if (checked.grads) this.shards[t.shard].addGradients(t.microBatch, checked.grads);
+      if (checked.dx) this.outputGradients.set(key(t.shard - 1, t.microBatch), boundary(checked.dx));
       if (t.kind === 'lossAndBackward') this.losses[t.microBatch] = checked.loss!;
     }
     return this.advance(t.shard);
@@ -211,11 +289,12 @@ export class TrainingRun {
   private advance(shard: number): AcceptOutcome {
     const state = this.shards[shard];
     const stepped: number[] = [];
-    if (state.complete && this.held[shard].size === 0) {
+    if (state.complete && this.held[shard].size === 0 && !this.stepped[shard]) {
       state.step();
+      this.stepped[shard] = true;
       stepped.push(shard);
     }
-    if (!this.current.closed || this.held.some((h) => h.size > 0)) return { stepped };
+    if (!this.current.closed || this.held.some((h) => h.size > 0) || !this.stepped.every(Boolean)) return { stepped };
     const loss = this.losses.reduce((a: number, l) => a + l!, 0) / this.losses.length;
     const closed = { round: this.current.round, loss, tokens: this.batches.reduce((a, b) => a + b.B * b.T, 0) };
     this.startRound(this.current.round + 1);
@@ -264,12 +343,19 @@ export class TrainingRun {
         saved.steps,
         (n) => saved.moments.get(n)!,
         old.version + 1,
+        TRAFFIC[this.traffic].updates,
+        new Map([...saved.residual].map(([name, r]) => [name, Float32Array.from(r)])),
       );
       old.dispose();
     }
     this.snapshots = this.snapshots.filter((s) => s.round <= round);
     this.sampler = new MicroBatchSampler(this.trainTokens, this.options.batch, config.contextLength, this.options.seed, snap.sampler);
     this.startRound(round);
+  }
+
+  /** Compact traffic: rounds each step's update (`ShardState.settle`); call after any result is applied, before weights go out. */
+  async settle(): Promise<void> {
+    for (const s of this.shards) await s.settle();
   }
 
   /** Mean loss of the current weights on fixed batches (the validation set), as the trainer's evaluate. */

@@ -18,7 +18,7 @@ const FLOOR = 1e-6;
  * another GPU): far below `tolerance`. A tensor missing from either side, or of another size,
  * disagrees outright.
  */
-export function compareResults(a: TaskResult, reference: TaskResult, tolerance: number): Agreement {
+export function compareResults(a: TaskResult, reference: TaskResult, tolerance: number, quantized: (name: string) => boolean = () => false): Agreement {
   let worst = { name: '', error: 0 };
   const note = (name: string, error: number) => {
     const e = Number.isNaN(error) ? Infinity : error;
@@ -31,7 +31,7 @@ export function compareResults(a: TaskResult, reference: TaskResult, tolerance: 
       note(t.name, Infinity);
       continue;
     }
-    note(t.name, relativeError(t.data, r.data));
+    note(t.name, quantized(t.name) ? quantizedError(t.data, r.data, r.shape) : relativeError(t.data, r.data));
   }
   // a tensor sent twice could stand in for a missing one: every reference tensor is matched exactly once
   const names = new Set(a.tensors.map((t) => t.name));
@@ -42,6 +42,37 @@ export function compareResults(a: TaskResult, reference: TaskResult, tolerance: 
     note('loss', Math.abs(l - rl) / Math.max(1, Math.abs(rl)));
   }
   return { agree: worst.error <= tolerance, worst: worst.name, error: worst.error };
+}
+
+/** Honest roundings of one value land a level apart only where it sits on a boundary between levels: far fewer elements than this. */
+export const LEVEL_FLIPS_ALLOWED = 0.01;
+
+/**
+ * For a tensor sent in q8 (rows of its last dimension, 127 levels a side): the worst element's
+ * distance from b beyond one level of b's row, relative to the row's largest magnitude, plus the
+ * fraction of elements more than half a level from b when that fraction is above
+ * LEVEL_FLIPS_ALLOWED. Two honest roundings of one value differ by at most a level, and only at
+ * boundaries; one rounding of the exact value by half a level. So honest results score their
+ * float noise, like `relativeError`; moving values by more than a level scores that, and moving
+ * many by less (a nudge hiding inside the rounding) scores the fraction moved.
+ */
+export function quantizedError(a: ArrayLike<number>, b: ArrayLike<number>, shape: readonly number[]): number {
+  const width = shape[shape.length - 1] ?? a.length;
+  let worst = 0;
+  let moved = 0;
+  for (let start = 0; start < b.length; start += width) {
+    let top = 0;
+    for (let i = start; i < start + width; i++) top = Math.max(top, Math.abs(b[i]));
+    const level = top / 127;
+    for (let i = start; i < start + width; i++) {
+      const d = Math.abs(a[i] - b[i]);
+      if (Number.isNaN(d)) return Number.NaN;
+      if (d > level) worst = Math.max(worst, (d - level) / Math.max(top, FLOOR));
+      if (d > level * 0.501) moved += 1;
+    }
+  }
+  const fraction = b.length ? moved / b.length : 0;
+  return worst + (fraction > LEVEL_FLIPS_ALLOWED ? fraction : 0);
 }
 
 /** ‖a − b‖₂ / (‖b‖₂ + FLOOR·√n), 0 for empty tensors; NaN anywhere makes it NaN (counted as infinitely far). */

@@ -1,4 +1,4 @@
-import { executeTask } from '@openshard/volunteer';
+import { TRAFFIC, type Traffic } from '@openshard/protocol';
 import type { TaskResult, TrainingRun } from '../training/training-run.ts';
 import { AuditQueue, type Audit, type Author } from './audits.ts';
 import { compareResults, type Agreement } from './compare.ts';
@@ -19,18 +19,26 @@ export class Verification {
     readonly policy: TrustPolicy,
     banned: Iterable<string> = [],
     random: () => number = Math.random,
+    /** Compact traffic sends boundary tensors and gradient sums in q8: they are compared level by level. */
+    private readonly traffic: Traffic = 'exact',
   ) {
     this.book = new TrustBook(policy, banned, random);
   }
 
   compare(result: TaskResult, reference: TaskResult): Agreement {
-    return compareResults(result, reference, this.policy.tolerance);
+    const rounded = TRAFFIC[this.traffic].activations === 'q8';
+    return compareResults(result, reference, this.policy.tolerance, (name) => rounded && (name === 'y' || name === 'dx'));
+  }
+
+  /** A volunteer's gradient sum against the coordinator's own (unrounded) one. */
+  compareSums(sum: TaskResult, reference: TaskResult): Agreement {
+    const rounded = TRAFFIC[this.traffic].gradients === 'q8';
+    return compareResults(sum, reference, this.policy.tolerance, () => rounded);
   }
 
   /** The audited task run by the coordinator on its copy of the shard (held at the audited version: the shard cannot step while the audit is open). */
   async reexecute(run: TrainingRun, a: Audit): Promise<TaskResult> {
-    const inputs = run.inputs(a.task);
-    return executeTask(run.shards[a.task.shard].shard, a.task.kind, inputs.tensors, inputs.lossScale);
+    return run.compute(a.task);
   }
 
   /** Snapshots to keep: one per round a cheat can still be undone in, and the current one. */

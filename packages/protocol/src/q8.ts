@@ -1,0 +1,51 @@
+import type { TensorData } from '@openshard/tensor/dtype';
+
+/**
+ * The q8 codec: a tensor as rows (its last dimension), each as the row's largest magnitude m
+ * (fp32) and one int8 level per value, q = round(127·x / m); decoded x = q·m / 127 (in double,
+ * then to fp32). The row's largest value decodes to exactly ±m, so re-encoding decoded values
+ * gives the same bytes: a relay never degrades a tensor twice. Layout: every row's m, then every
+ * level, row after row.
+ */
+export const LEVELS = 127;
+
+function rowShape(shape: readonly number[]): { rows: number; width: number } {
+  const width = shape.length ? shape[shape.length - 1] : 1;
+  const total = shape.reduce((a, b) => a * b, 1);
+  return { rows: width ? total / width : 0, width };
+}
+
+export function rowsBytes(shape: readonly number[]): number {
+  const { rows, width } = rowShape(shape);
+  return rows * 4 + rows * width;
+}
+
+export function encodeRows(values: TensorData, shape: readonly number[]): Uint8Array {
+  const { rows, width } = rowShape(shape);
+  const out = new Uint8Array(rows * 4 + rows * width);
+  const maxima = new Float32Array(out.buffer, 0, rows);
+  const levels = new Int8Array(out.buffer, rows * 4, rows * width);
+  for (let r = 0; r < rows; r++) {
+    const start = r * width;
+    let m = 0;
+    for (let i = start; i < start + width; i++) m = Math.max(m, Math.abs(values[i]));
+    maxima[r] = m;
+    const top = maxima[r];
+    if (top === 0) continue;
+    for (let i = start; i < start + width; i++) levels[i] = Math.max(-LEVELS, Math.min(LEVELS, Math.round((values[i] * LEVELS) / top)));
+  }
+  return out;
+}
+
+export function decodeRows(bytes: Uint8Array, shape: readonly number[]): Float32Array {
+  const { rows, width } = rowShape(shape);
+  const copy = new Uint8Array(bytes).buffer;
+  const maxima = new Float32Array(copy, 0, rows);
+  const levels = new Int8Array(copy, rows * 4, rows * width);
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    const top = maxima[r];
+    for (let i = r * width; i < (r + 1) * width; i++) out[i] = (levels[i] * top) / LEVELS;
+  }
+  return out;
+}
