@@ -1,11 +1,13 @@
 /**
- * npm run bench:network [-- --rounds 4] [--clients 500] [--load-seconds 10] [--load-only] [--out bench-results/network.json]
+ * npm run bench:network [-- --rounds 4] [--loss-rounds 20] [--seeds 3] [--clients 500] [--load-seconds 10] [--load-only] [--no-loss] [--out bench-results/network.json]
  *
- * 1. Training throughput: tokens/s of the distributed run (coordinator in this process, Node
- *    volunteer processes on loopback) with 1, 2, 4 and 8 volunteers, against the single-process
- *    trainer on the same machine and the same micro-batches; coordinator time per task; bytes on
- *    the wire per trained token.
- * 2. Load: many concurrent socket clients doing tiny tasks: tasks/s, latency from lease to
+ * 1. Training throughput, per traffic mode (exact, compact): tokens/s of the distributed run
+ *    (coordinator in this process, Node volunteer processes on loopback) against the
+ *    single-process trainer on the same machine and the same micro-batches; coordinator time per
+ *    task; bytes on the wire per trained token, split into weights, gradients, activations, other.
+ * 2. Loss at equal tokens: the default network shape (4 shards, 4 volunteers) trained for
+ *    --loss-rounds rounds in each mode, --seeds seeds; validation loss of the final weights.
+ * 3. Load: many concurrent socket clients doing tiny tasks: tasks/s, latency from lease to
  *    accepted result (p50, p99), coordinator memory.
  * Prints tables and writes JSON.
  */
@@ -14,7 +16,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encode } from '@openshard/data';
+import { encode, validationBatches } from '@openshard/data';
+import type { Traffic } from '@openshard/protocol';
 import { loadBrownCorpus } from '@openshard/data/node';
 import { DEFAULT_OPTIMIZER, preset, type GptConfig } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
@@ -24,17 +27,30 @@ import { DEFAULT_COORDINATOR, startCoordinator } from '../src/start-coordinator.
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
 import { startCoordinatorServer } from '../src/server.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
+import { emptyTraffic, type TrafficBytes } from '../src/traffic-ledger.ts';
 
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string' }, clients: { type: 'string' }, 'load-seconds': { type: 'string' }, out: { type: 'string' }, 'load-only': { type: 'boolean' } },
+  options: {
+    rounds: { type: 'string' },
+    'loss-rounds': { type: 'string' },
+    seeds: { type: 'string' },
+    clients: { type: 'string' },
+    'load-seconds': { type: 'string' },
+    out: { type: 'string' },
+    'load-only': { type: 'boolean' },
+    'no-loss': { type: 'boolean' },
+  },
 });
 const ROUNDS = Number(args.rounds ?? 4);
+const LOSS_ROUNDS = Number(args['loss-rounds'] ?? 20);
 const CLIENTS = Number(args.clients ?? 500);
 const LOAD_SECONDS = Number(args['load-seconds'] ?? 10);
 const OUT = args.out ?? 'bench-results/network.json';
 const BATCH = 2;
 const MICRO_BATCHES = 8;
 const SEED = 3;
+const SEEDS = Array.from({ length: Number(args.seeds ?? 3) }, (_, i) => SEED + i);
+const MODES: Traffic[] = ['exact', 'compact'];
 const config = preset('tiny');
 const tokensPerRound = BATCH * config.contextLength * MICRO_BATCHES;
 
@@ -68,32 +84,32 @@ if (!args['load-only']) {
 }
 
 interface Row {
+  traffic: Traffic;
   shards: number;
   volunteers: number;
   tokensPerSecond: number;
   ratio: number;
   coordinatorMsPerTask: number;
   bytesPerToken: number;
+  /** Bytes per token by what they carry. */
+  split: TrafficBytes;
 }
-const rows: Row[] = [];
-const setups = args['load-only']
-  ? []
-  : [
-      [1, 1],
-      [1, 2],
-      [1, 4],
-      [1, 8],
-      [2, 2],
-      [2, 4],
-      [4, 4],
-      [4, 8],
-    ];
-for (const [shards, volunteers] of setups) {
+
+interface Trained {
+  seconds: number;
+  tasks: number;
+  handlerMs: number;
+  bytes: number;
+  traffic: TrafficBytes;
+  validationLoss: number;
+}
+
+/** A network of `volunteers` Node processes trained for `rounds` measured rounds after a first unmeasured one. */
+async function trainNetwork(traffic: Traffic, shards: number, volunteers: number, rounds: number, seed: number, verify: boolean): Promise<Trained> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
   let closed = 0;
   let measuredFrom = 0;
-  let statsAtStart = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
-  let tasksAtStart = 0;
+  let atStart = { handlerMs: 0, bytes: 0, traffic: emptyTraffic(), tasks: 0 };
   let tasks = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
@@ -103,41 +119,80 @@ for (const [shards, volunteers] of setups) {
     shards,
     batch: BATCH,
     microBatches: MICRO_BATCHES,
-    seed: SEED,
-    rounds: ROUNDS + 1,
+    seed,
+    rounds: rounds + 1,
     data: 'brown',
     host: '127.0.0.1',
     port: 0,
     dataDir,
     checkpointEvery: 1_000_000,
+    evalEvery: 1_000_000,
+    trust: verify ? DEFAULT_COORDINATOR.trust : null,
+    traffic,
     onTaskAccepted: () => void tasks++,
     onRound: () => {
       closed++;
       if (closed === 1) {
         // round 0 includes process start-up and first weights: not measured
         measuredFrom = performance.now();
-        statsAtStart = { ...network.server.stats };
-        tasksAtStart = tasks;
+        const s = network.server.stats;
+        atStart = { handlerMs: s.handlerMs, bytes: s.bytesIn + s.bytesOut, traffic: { ...s.traffic }, tasks };
       }
-      if (closed === ROUNDS + 1) finish();
+      if (closed === rounds + 1) finish();
     },
   });
-  for (let i = 0; i < volunteers; i++) spawnTs('packages/volunteer/src/cli.ts', '--url', network.server.url, '--name', `bench-${i}`);
+  for (let i = 0; i < volunteers; i++) spawnTs('packages/volunteer/src/cli.ts', '--url', network.server.url, '--name', `bench-${i}`, '--no-serve');
   await finished;
   const seconds = (performance.now() - measuredFrom) / 1000;
   const s = network.server.stats;
-  const tokensPerSecond = (ROUNDS * tokensPerRound) / seconds;
-  rows.push({
-    shards,
-    volunteers,
-    tokensPerSecond,
-    ratio: tokensPerSecond / singleTokensPerSecond,
-    coordinatorMsPerTask: (s.handlerMs - statsAtStart.handlerMs) / (tasks - tasksAtStart),
-    bytesPerToken: (s.bytesIn + s.bytesOut - statsAtStart.bytesIn - statsAtStart.bytesOut) / (ROUNDS * tokensPerRound),
-  });
+  const split = emptyTraffic();
+  for (const k of Object.keys(split) as (keyof TrafficBytes)[]) split[k] = s.traffic[k] - atStart.traffic[k];
+  const validationLoss = await network.coordinator.run.validationLoss(validation);
   for (const c of children) c.kill('SIGTERM');
   await network.close();
   rmSync(dataDir, { recursive: true, force: true });
+  return { seconds, tasks: tasks - atStart.tasks, handlerMs: s.handlerMs - atStart.handlerMs, bytes: s.bytesIn + s.bytesOut - atStart.bytes, traffic: split, validationLoss };
+}
+
+const validation = validationBatches(corpus.validation, BATCH, config.contextLength, 8);
+const rows: Row[] = [];
+const setups = args['load-only']
+  ? []
+  : [
+      [1, 1],
+      [1, 4],
+      [2, 2],
+      [4, 4],
+      [4, 8],
+    ];
+for (const traffic of MODES) {
+  for (const [shards, volunteers] of setups) {
+    const t = await trainNetwork(traffic, shards, volunteers, ROUNDS, SEED, true);
+    const tokens = ROUNDS * tokensPerRound;
+    const split = emptyTraffic();
+    for (const k of Object.keys(split) as (keyof TrafficBytes)[]) split[k] = t.traffic[k] / tokens;
+    rows.push({
+      traffic,
+      shards,
+      volunteers,
+      tokensPerSecond: tokens / t.seconds,
+      ratio: tokens / t.seconds / singleTokensPerSecond,
+      coordinatorMsPerTask: t.handlerMs / t.tasks,
+      bytesPerToken: t.bytes / tokens,
+      split,
+    });
+  }
+}
+
+// 2. validation loss at equal tokens, the default shape, every seed in each mode (verification off: it does not change the losses, only the time)
+const losses: { traffic: Traffic; seed: number; validationLoss: number; bytesPerToken: number }[] = [];
+if (!args['load-only'] && !args['no-loss']) {
+  for (const seed of SEEDS) {
+    for (const traffic of MODES) {
+      const t = await trainNetwork(traffic, 4, 4, LOSS_ROUNDS, seed, false);
+      losses.push({ traffic, seed, validationLoss: t.validationLoss, bytesPerToken: t.bytes / (LOSS_ROUNDS * tokensPerRound) });
+    }
+  }
 }
 
 // 2. load: many clients, tiny tasks (a one-layer model of width 8, one micro-batch per client per round)
@@ -199,11 +254,31 @@ const cpus = os.cpus();
 console.log(`\n${cpus.length} CPU cores (${cpus[0]?.model}); coordinator, volunteers and the reference all share them.`);
 console.log(`tiny preset, ${MICRO_BATCHES} micro-batches × ${BATCH} × ${config.contextLength} tokens = ${tokensPerRound} tokens per round; ${ROUNDS} rounds measured`);
 console.log(`single-process trainer: ${singleTokensPerSecond.toFixed(0)} tokens/s\n`);
-console.log('shards  volunteers  tokens/s  vs single  coordinator ms/task  bytes/token');
+console.log('traffic  shards  volunteers  tokens/s  vs single  coordinator ms/task  bytes/token   weights  gradients  activations   other');
 for (const r of rows) {
+  const b = (n: number) => n.toFixed(0).padStart(9);
   console.log(
-    `${String(r.shards).padStart(6)} ${String(r.volunteers).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(9)} ${r.ratio.toFixed(2).padStart(9)}× ${r.coordinatorMsPerTask.toFixed(2).padStart(20)} ${r.bytesPerToken.toFixed(0).padStart(12)}`,
+    `${r.traffic.padEnd(7)} ${String(r.shards).padStart(7)} ${String(r.volunteers).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(9)} ${r.ratio.toFixed(2).padStart(9)}× ${r.coordinatorMsPerTask.toFixed(2).padStart(20)} ${r.bytesPerToken.toFixed(0).padStart(12)} ${b(r.split.weights)} ${b(r.split.gradients).padStart(10)} ${b(r.split.activations).padStart(12)} ${b(r.split.other).padStart(7)}`,
   );
+}
+for (const [shards, volunteers] of setups) {
+  const [exact, compact] = MODES.map((m) => rows.find((r) => r.traffic === m && r.shards === shards && r.volunteers === volunteers)!);
+  console.log(`${shards} shards × ${volunteers} volunteers: compact sends ${(exact.bytesPerToken / compact.bytesPerToken).toFixed(1)}× fewer bytes per token than exact`);
+}
+const lossSummary = MODES.map((traffic) => {
+  const values = losses.filter((l) => l.traffic === traffic).map((l) => l.validationLoss);
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
+  return { traffic, mean, min: Math.min(...values), max: Math.max(...values), values };
+});
+if (losses.length) {
+  console.log(`\nvalidation loss after ${LOSS_ROUNDS} rounds (${LOSS_ROUNDS * tokensPerRound} tokens), 4 shards × 4 volunteers, seeds ${SEEDS.join(', ')}:`);
+  for (const l of lossSummary) console.log(`${l.traffic.padEnd(8)} mean ${l.mean.toFixed(4)}  min ${l.min.toFixed(4)}  max ${l.max.toFixed(4)}  [${l.values.map((v) => v.toFixed(4)).join(', ')}]`);
+  const [exact, compact] = lossSummary;
+  const perSeed = SEEDS.map((seed) => {
+    const [e, c] = MODES.map((m) => losses.find((l) => l.seed === seed && l.traffic === m)!.validationLoss);
+    return (c - e) / e;
+  });
+  console.log(`compact vs exact: mean ${(100 * ((compact.mean - exact.mean) / exact.mean)).toFixed(2)}%; per seed ${perSeed.map((d) => `${(100 * d).toFixed(2)}%`).join(', ')}`);
 }
 console.log(
   `\nload: ${load.connected}/${CLIENTS} clients connected; ${load.tasksPerSecond.toFixed(0)} tasks/s; latency p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; coordinator RSS ${load.coordinatorRssMiB.toFixed(0)} MiB (+${load.coordinatorRssGrowthMiB.toFixed(0)} MiB), busy ${(100 * load.coordinatorBusyFraction).toFixed(0)}% of the time handling ${load.eventsPerSecond.toFixed(0)} events/s; the clients share the same 2 cores`,
@@ -219,6 +294,7 @@ writeFileSync(
       rounds: ROUNDS,
       singleProcessTokensPerSecond: singleTokensPerSecond,
       distributed: rows,
+      loss: { rounds: LOSS_ROUNDS, tokens: LOSS_ROUNDS * tokensPerRound, shards: 4, volunteers: 4, runs: losses, summary: lossSummary },
       load,
     },
     null,

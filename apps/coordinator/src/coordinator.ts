@@ -115,6 +115,7 @@ export class Coordinator {
       refusals: 0,
       address,
       sent: null,
+      lastResultAt: null,
     };
     this.volunteers.set(id, v);
     this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
@@ -161,6 +162,9 @@ export class Coordinator {
     }
     if (standing.kind === 'late') return this.pump(now); // it was sent a cancel: dropped, no credit
     const { lease } = standing;
+    // a lease queued behind another one started when that one's result came
+    const startedAt = Math.max(lease.issuedAt, v.lastResultAt ?? 0);
+    v.lastResultAt = now;
     try {
       this.run.check(lease.task, result);
     } catch (e) {
@@ -177,8 +181,8 @@ export class Coordinator {
     const audited = verification?.book.shouldAudit(identityOf(v)) ?? false;
     const outcome = this.run.accept(lease.task, result, audited);
     this.keptBy(lease.task, v.id);
-    const effects: Effect[] = this.scheduler.complete(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
-    effects.push(this.credit(v, lease, now - lease.issuedAt, now));
+    const effects: Effect[] = this.scheduler.complete(m.leaseId, now, startedAt).map((l) => this.cancel(l, 'another copy finished first'));
+    effects.push(this.credit(v, lease, now - startedAt, now));
     if (verification) {
       verification.book.applied(identityOf(v), lease.round);
       if (audited) {
@@ -514,12 +518,18 @@ export class Coordinator {
     return this.run.round >= this.lastRound;
   }
 
-  /** Hands out work to idle volunteers: audits first (they hold a shard's step back), then the scheduler's tasks. */
+  /**
+   * Hands out work to volunteers with a free slot: audits first, to those computing nothing (they
+   * hold a shard's step back), then the scheduler's tasks: one each to run, then one each to queue
+   * behind it (`depth`), whose inputs arrive while the volunteer computes.
+   */
   private pump(now: number): Effect[] {
     const effects: Effect[] = this.auditing?.purge() ?? [];
     if (this.finished) return effects;
     const verification = this.verification;
-    let idle = [...this.volunteers.values()].filter((v) => v.accepting && !this.computing(v) && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length);
+    const depth = this.scheduler.policy.depth;
+    const open = [...this.volunteers.values()].filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length && this.computing(v) < depth);
+    let idle = open.filter((v) => this.computing(v) === 0);
     if (verification) {
       const idleAuthors = idle.map((v) => ({ ...authorOf(v), shard: v.shard }));
       for (const a of verification.audits.assign(idleAuthors, now, (x) => this.scheduler.deadlineMs(x.task))) {
@@ -528,7 +538,8 @@ export class Coordinator {
       }
       idle = idle.filter((v) => !verification.audits.assignedTo(v.id).length);
     }
-    for (const lease of this.scheduler.assign(idle, now)) {
+    const ahead = open.filter((v) => !verification?.audits.assignedTo(v.id).length).flatMap((v) => Array.from({ length: depth - Math.max(1, this.computing(v)) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
+    for (const lease of this.scheduler.assign([...idle, ...ahead], now)) {
       const v = this.volunteers.get(lease.volunteerId)!;
       if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);
       effects.push(this.taskMessage(v, lease.id, lease.task, lease.round, lease.deadline, now));
@@ -536,10 +547,10 @@ export class Coordinator {
     return effects;
   }
 
-  /** Whether the volunteer is computing a task now: a lease whose result already came and waits for its audit does not count. */
-  private computing(v: Volunteer): boolean {
+  /** Leases the volunteer is computing or will compute next: one whose result already came and waits for its audit does not count. */
+  private computing(v: Volunteer): number {
     const audits = this.verification?.audits;
-    return this.scheduler.leasesOf(v.id).some((l) => !audits?.forLease(l.id));
+    return this.scheduler.leasesOf(v.id).filter((l) => !audits?.forLease(l.id)).length;
   }
 
   private taskMessage(v: Volunteer, leaseId: string, task: TaskKey, round: number, deadline: number, now: number): Effect {

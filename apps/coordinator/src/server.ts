@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { countTraffic, emptyTraffic, type TrafficBytes } from './traffic-ledger.ts';
 import { clientMessages, DEFAULT_LIMITS, packTensors, parseMessage, ProtocolError, type ClientMessageType, type ProtocolLimits } from '@openshard/protocol';
 import { Server, type Socket } from 'socket.io';
 import type { Coordinator, Effect } from './coordinator.ts';
@@ -15,6 +16,8 @@ export interface ServerStats {
   handlerMs: number;
   bytesIn: number;
   bytesOut: number;
+  /** bytesIn + bytesOut of training messages, by what they carry. */
+  traffic: TrafficBytes;
 }
 
 export interface CoordinatorServer {
@@ -118,7 +121,11 @@ function deliverer(io: Server, stats: ServerStats): (effects: Effect[]) => void 
       }
       const { headers, attachments } = packTensors(e.tensors ?? []);
       const json = { ...e.message, ...('tensors' in e.message ? { tensors: headers } : {}) };
-      if (io.sockets.sockets.has(e.to)) stats.bytesOut += messageBytes(json, attachments);
+      if (io.sockets.sockets.has(e.to)) {
+        const bytes = messageBytes(json, attachments);
+        stats.bytesOut += bytes;
+        countTraffic(stats.traffic, e.type, json, bytes);
+      }
       io.to(e.to).emit(e.type, json, ...attachments);
     }
   };
@@ -137,7 +144,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
   // engine.io puts its request listener before the app's and hands on what is not under /socket.io/;
   // a frame above the limit closes its connection before any of it is parsed
   const io = new Server(http, { maxHttpBufferSize: limits.maxMessageBytes, serveClient: false });
-  const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0 };
+  const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0, traffic: emptyTraffic() };
   const deliver = deliverer(io, stats);
   let queue = Promise.resolve();
   const serial = (work: () => Promise<Effect[]> | Effect[]) => {
@@ -171,7 +178,9 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
       // an answer to a generation step the coordinator asked for is not flooding: a server sends one per token it serves
       const solicited = o.serving?.awaits(socket.id, type, json) ?? false;
       if (!solicited && !bucket.take(Date.now())) return cutOff(socket, `more than ${flood.messagesPerSecond} messages per second (burst ${flood.messageBurst})`);
-      stats.bytesIn += messageBytes(json, attachments);
+      const bytes = messageBytes(json, attachments);
+      stats.bytesIn += bytes;
+      countTraffic(stats.traffic, type, json, bytes);
       serial(() => dispatch(coordinator, o.serving, socket.id, type, json, attachments, limits, Date.now()));
     });
     socket.on('disconnect', () =>

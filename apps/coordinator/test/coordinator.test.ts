@@ -36,13 +36,13 @@ const hello = (name: string) => ({ protocol: PROTOCOL_VERSION, name, backend: 'c
 const types = (effects: Effect[]) => effects.map((e) => `${e.to}:${e.type}`);
 
 describe('Coordinator (no sockets)', () => {
-  test("behavior: a newcomer gets the shard nobody holds, only that shard's weights, and a task once ready", async () => {
+  test("behavior: a newcomer gets the shard nobody holds, only that shard's weights, and once ready a task to run and the next queued behind it", async () => {
     const c = coordinator();
     expect(types(await c.hello('a', hello('a'), 0))).toEqual(['a:welcome', 'a:weights']);
     const b = await c.hello('b', hello('b'), 0);
     const weights = b.find((e) => e.type === 'weights')!;
     expect(weights.type === 'weights' && 'message' in weights && (weights.message as { shard: { index: number } }).shard.index).toBe(1);
-    expect(types(c.ready('a', { shard: 0, version: 0 }, 1))).toEqual(['a:task']);
+    expect(types(c.ready('a', { shard: 0, version: 0 }, 1))).toEqual(['a:task', 'a:task']);
     expect(c.maxExposure()).toBeLessThan(0.7);
   });
 
@@ -124,7 +124,7 @@ describe('Coordinator (no sockets)', () => {
     );
   });
 
-  test('behavior: a volunteer that leaves holding a task is in the event feed with the task re-issued', async () => {
+  test('behavior: a volunteer that leaves holding tasks (the one it runs and the next) is in the event feed with both re-issued', async () => {
     const notices: string[] = [];
     const c = coordinator(1, { notice: (kind, text) => notices.push(`${kind}: ${text}`) });
     await c.hello('a', hello('a'), 0);
@@ -133,7 +133,7 @@ describe('Coordinator (no sockets)', () => {
     c.availability('b', { accepting: false, reason: 'resting' }, 1);
     c.ready('b', { shard: 0, version: 0 }, 1);
     await c.disconnect('a', 2);
-    expect(notices.at(-1)).toBe(`leave: a left; ${c.run.plan.id(c.run.plan.tasks[0])} is re-issued`);
+    expect(notices.at(-1)).toBe(`leave: a left; ${c.run.plan.id(c.run.plan.tasks[0])}, ${c.run.plan.id(c.run.plan.tasks[1])} are re-issued`);
     expect(notices[1]).toBe('join: b joined (cpu, google swiftshader) and holds shard 0');
   });
 });

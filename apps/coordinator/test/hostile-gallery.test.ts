@@ -37,6 +37,8 @@ const NETWORK: CoordinatorOptions = {
   evalBatches: 1,
   // a trusted volunteer is audited on half its tasks here, so a turncoat is found within a few rounds
   trust: { ...DEFAULT_TRUST, probation: 4, auditRate: 0.5, holdingRounds: 10, auditWaitMs: 2_000 },
+  // the losses are compared with the single-process trainer's; compact traffic's checks are in traffic.test.ts
+  traffic: 'exact',
 };
 /** Distributed == single-process on CPU, to this relative tolerance (the model was not harmed at all). */
 const LOSS_RTOL = 1e-5;

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { openSqliteStores } from '../src/store/sqlite/open-sqlite-stores.ts';
 
 const ROUNDS = 12;
-const RUN = ['--preset', 'tiny', '--shards', '3', '--batch', '1', '--micro-batches', '2', '--seed', '21', '--rounds', String(ROUNDS), '--checkpoint-every', '3'];
+const RUN = ['--preset', 'tiny', '--shards', '3', '--batch', '1', '--micro-batches', '2', '--seed', '21', '--rounds', String(ROUNDS), '--checkpoint-every', '3', '--traffic', 'exact'];
 const TASKS_PER_ROUND = 2 * (2 * 2 + 1);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'openshard-recovery-'));

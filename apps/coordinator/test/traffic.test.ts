@@ -44,6 +44,14 @@ class DoublingExecutor extends KernelExecutor {
   }
 }
 
+/** Honest gradients, but every boundary tensor nudged by 0.5%: less than one q8 level for most values. */
+class NudgingExecutor extends KernelExecutor {
+  override async execute(task: TaskToExecute, inputs: readonly WireTensor[]): Promise<TaskOutput> {
+    const out = await super.execute(task, inputs);
+    return { ...out, tensors: out.tensors.map((t) => (['y', 'dx'].includes(t.name) ? { ...t, data: (t.data as Float32Array).map((x) => 1.005 * x) } : t)) };
+  }
+}
+
 interface Network {
   server: CoordinatorServer;
   coordinator: Coordinator;
@@ -129,6 +137,17 @@ describe('compact traffic', () => {
       expect(held.length).toBe(values.size);
       for (const t of held) expect(t.data, `${t.name} of shard ${shard}`).toEqual(values.get(t.name));
     }
+  }, 120_000);
+
+  test('error: boundary tensors nudged inside the rounding (0.5%, under one q8 level) are caught by the audit and banned', async () => {
+    const ROUNDS = 2;
+    const verification = new Verification({ ...DEFAULT_TRUST, auditWaitMs: 200 }, [], () => 0, 'compact');
+    const net = await network('compact', ROUNDS, verification, new StandIn({ graceMs: 100, turnMs: 150 }));
+    join(net.server.url, 'honest');
+    join(net.server.url, 'nudger', (be) => new NudgingExecutor(be));
+    await net.closed;
+    expect(verification.counts.banned).toBe(1);
+    expect([...net.coordinator.volunteers.values()].map((v) => v.name)).toEqual(['honest']);
   }, 120_000);
 
   test('error: a volunteer whose gradient sums are false is caught by the coordinator\'s own sum and banned; its rounds use the coordinator\'s sum', async () => {

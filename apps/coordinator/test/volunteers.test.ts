@@ -26,6 +26,8 @@ const NETWORK: CoordinatorOptions = {
   port: 0,
   dataDir: '',
   checkpointEvery: 10,
+  // the single-process losses bit for bit: fp32 on the wire
+  traffic: 'exact',
 };
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -13,6 +13,11 @@ export interface SchedulerPolicy {
   maxCopies: number;
   /** Weight of the newest measurement in the moving average of task times. */
   ewmaWeight: number;
+  /**
+   * Leases a volunteer holds at once: the task it runs and the next ones, whose inputs reach it
+   * while it computes, so the wire never leaves it idle.
+   */
+  depth: number;
 }
 
 export const DEFAULT_POLICY: SchedulerPolicy = {
@@ -22,7 +27,15 @@ export const DEFAULT_POLICY: SchedulerPolicy = {
   backupFactor: 2,
   maxCopies: 2,
   ewmaWeight: 0.3,
+  depth: 2,
 };
+
+/** An idle slot of a volunteer: `ahead` slots (a task to queue behind the one it runs) take only fresh tasks, never a backup copy. */
+export interface Slot {
+  id: string;
+  shard: number;
+  ahead?: boolean;
+}
 
 export type LeaseState = 'active' | 'completed' | 'expired' | 'given-back' | 'superseded';
 
@@ -94,7 +107,7 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
    * Tasks for idle volunteers, in their order: unleased ready tasks of each one's shard first,
    * then backup copies of stragglers. One pass over the ready tasks, however many volunteers.
    */
-  assign(idle: readonly { id: string; shard: number }[], now: number): TaskLease<T>[] {
+  assign(idle: readonly Slot[], now: number): TaskLease<T>[] {
     const graph = this.requireGraph();
     const fresh = new Map<number, T[]>();
     for (const t of graph.ready()) {
@@ -109,6 +122,7 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
         leases.push(this.issue(graph, task, v.id, now, false));
         continue;
       }
+      if (v.ahead) continue;
       if (!stragglers.has(v.shard)) stragglers.set(v.shard, this.stragglers(graph, v.shard, now));
       const copy = stragglers.get(v.shard)!.find((t) => {
         const out = this.activeLeases(graph.id(t));
@@ -143,13 +157,14 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
    * its time measured, and the other copies of the task still out are superseded and handed back
    * to be cancelled.
    */
-  complete(leaseId: string, now: number): TaskLease<T>[] {
+  complete(leaseId: string, now: number, startedAt?: number): TaskLease<T>[] {
     const lease = this.leases.get(leaseId);
     if (!lease) throw new Error(`no lease ${leaseId} in this round`);
     if (!this.requireGraph().isDone(lease.task)) throw new Error(`lease ${leaseId} completed before its task ${lease.taskId} was applied`);
     if (lease.state === 'active') this.settle(lease, 'completed');
     else lease.state = 'completed';
-    this.measure(lease, now - lease.issuedAt);
+    // a lease queued behind another started when the volunteer was free for it
+    this.measure(lease, now - Math.max(lease.issuedAt, startedAt ?? lease.issuedAt));
     const superseded = this.activeLeases(lease.taskId);
     for (const l of superseded) this.settle(l, 'superseded');
     return superseded;
