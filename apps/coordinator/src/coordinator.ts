@@ -5,7 +5,7 @@ import { chooseShard } from './scheduler/assignment.ts';
 import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './scheduler/exposure.ts';
 import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
 import type { TaskRecord } from './store/stores.ts';
-import { GradientCollection, type Orphans } from './training/gradient-collection.ts';
+import { GradientFlow } from './training/gradient-flow.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import { STAND_IN_ID, STAND_IN_NAME, type StandIn, type StandInPort } from './training/stand-in.ts';
 import type { AcceptOutcome, TaskResult, TrainingRun } from './training/training-run.ts';
@@ -35,8 +35,8 @@ export class Coordinator {
   private accepted: TaskRecord[] = [];
   /** The audit flow, when results are verified. */
   private readonly auditing: Auditing | null;
-  /** Compact traffic: who keeps which micro-batch's gradients, which collects are out. */
-  private readonly collection = new GradientCollection();
+  /** Compact traffic: gradients kept by volunteers, collected, checked, or computed here. */
+  private readonly sums: GradientFlow;
 
   constructor(
     readonly run: TrainingRun,
@@ -71,6 +71,18 @@ export class Coordinator {
           events,
         )
       : null;
+    this.sums = new GradientFlow(
+      {
+        run,
+        volunteers: this.volunteers,
+        verification,
+        auditing: this.auditing,
+        refuse: (id, e, counted) => this.refuse(id, e, undefined, counted),
+        afterAccept: (outcome, now) => this.afterAccept(outcome, now),
+        pump: (now) => this.pump(now),
+      },
+      events,
+    );
     this.exposure = new ExposureLedger(
       exposure,
       run.specs.map((s) => parameterCount(shardParameterSpecs(config, s))),
@@ -180,7 +192,7 @@ export class Coordinator {
     }
     const audited = verification?.book.shouldAudit(identityOf(v)) ?? false;
     const outcome = this.run.accept(lease.task, result, audited);
-    this.keptBy(lease.task, v.id);
+    this.sums.keptBy(lease.task, v.id);
     const effects: Effect[] = this.scheduler.complete(m.leaseId, now, startedAt).map((l) => this.cancel(l, 'another copy finished first'));
     effects.push(this.credit(v, lease, now - startedAt, now));
     if (verification) {
@@ -200,7 +212,7 @@ export class Coordinator {
     if (standing.kind !== 'open') return [];
     const { lease } = standing;
     const outcome = this.run.accept(lease.task, a.result);
-    this.keptBy(lease.task, a.origin.volunteerId);
+    this.sums.keptBy(lease.task, a.origin.volunteerId);
     // the task's time is the author's, not the audit's
     const effects: Effect[] = this.scheduler.complete(lease.id, a.openedAt).map((l) => this.cancel(l, 'another copy finished first'));
     const v = this.volunteers.get(a.origin.volunteerId);
@@ -226,7 +238,7 @@ export class Coordinator {
     for (const a of verification.audits.clear()) if (a.auditor) effects.push(cancel(a.auditor.volunteerId, a.id, 'the round is trained again'));
     const from = this.run.round;
     this.run.rewind(target);
-    this.collection.reset();
+    this.sums.reset();
     const pending = this.accepted;
     this.accepted = [];
     verification.book.forgetFrom(target);
@@ -287,66 +299,10 @@ export class Coordinator {
     return this.auditing.convictServer(authorOf(v), reason, now);
   }
 
-  /** Compact traffic: the volunteer whose backward result was applied keeps that micro-batch's gradients. */
-  private keptBy(task: TaskKey, volunteerId: string): void {
-    if (task.kind !== 'forward' && TRAFFIC[this.run.traffic].keepGradients) this.collection.author(task.shard, task.microBatch, volunteerId);
-  }
-
-  /**
-   * Compact traffic: a volunteer's sum of the gradients it kept, answering `collect`. Checked
-   * against the coordinator's own sum whenever its results would be audited (always while it is
-   * new); a false sum is a conviction, and the coordinator's own sum is used instead.
-   */
+  /** Compact traffic: a volunteer's sum of the gradients it kept, answering `collect` (GradientFlow). */
   async gradients(id: string, m: ClientMessage<'gradients'>, tensors: WireTensor[], now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
-    if (!v) return this.unknown(id);
-    try {
-      this.collection.answer(id, m, this.run.round);
-    } catch (e) {
-      const error = e as ProtocolError;
-      return this.refuse(id, error, undefined, error.code !== 'stale');
-    }
-    const verification = this.verification;
-    const identity = identityOf(v);
-    if (verification && (verification.book.level(identity) !== 'trusted' || verification.book.shouldAudit(identity))) {
-      const own = await this.run.gradientSum(m.shard, m.microBatches);
-      const agreement = verification.compareSums({ tensors }, { tensors: own });
-      verification.counts.reexecuted += 1;
-      if (!agreement.agree) {
-        const reason = `its gradients of round ${m.round}, shard ${m.shard} differ from the coordinator's (${agreement.worst}: error ${agreement.error.toExponential(2)})`;
-        const round = this.run.round;
-        const effects = await this.auditing!.convictServer(authorOf(v), reason, now);
-        return round === this.run.round ? [...effects, ...(await this.selfGradients({ shard: m.shard, microBatches: m.microBatches }, now))] : effects;
-      }
-      verification.book.passed(identity, null);
-    }
-    try {
-      return [...(await this.afterAccept(this.run.addGradients(m.shard, m.microBatches, tensors), now)), ...this.pump(now)];
-    } catch (e) {
-      return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message)), ...(await this.selfGradients({ shard: m.shard, microBatches: m.microBatches }, now))];
-    }
-  }
-
-  /** Gradients no volunteer will send (its author left, failed or took too long): the coordinator computes them. */
-  private async selfGradients(o: Orphans, now: number): Promise<Effect[]> {
-    const missing = o.microBatches.filter((m) => !this.run.hasGradients(o.shard, m));
-    if (missing.length === 0) return [];
-    this.events.notice?.('reissue', `the coordinator computes the gradients of shard ${o.shard}, micro-batches ${missing.join(', ')}: no volunteer holds them any more`);
-    return this.afterAccept(this.run.addGradients(o.shard, missing, await this.run.gradientSum(o.shard, missing)), now);
-  }
-
-  /** Compact traffic: asks the authors of each shard whose gradient tasks are all done for their sums. */
-  private async collectDue(now: number): Promise<Effect[]> {
-    const effects: Effect[] = [];
-    const round = this.run.round;
-    for (let s = 0; s < this.run.specs.length; s++) {
-      if (!this.run.gradientsDue(s)) continue;
-      const { ask, orphans } = this.collection.start(s, this.run.options.microBatches, (id) => this.volunteers.has(id), (m) => this.run.hasGradients(s, m), now);
-      for (const a of ask) effects.push({ to: a.volunteerId, type: 'collect', message: { round, shard: s, microBatches: a.microBatches } });
-      if (orphans.length) effects.push(...(await this.selfGradients({ shard: s, microBatches: orphans }, now)));
-      if (this.run.round !== round) break;
-    }
-    return effects;
+    return v ? this.sums.answer(v, m, tensors, now) : this.unknown(id);
   }
 
   /** New weights to the holders of every shard that stepped; a closed round is committed before the next one is leased. */
@@ -356,9 +312,9 @@ export class Coordinator {
     for (const s of outcome.stepped) {
       for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w, now));
     }
-    if (!outcome.closed) effects.push(...(await this.collectDue(now)));
+    if (!outcome.closed) effects.push(...(await this.sums.due(now)));
     if (outcome.closed) {
-      this.collection.reset();
+      this.sums.reset();
       const tasks = this.accepted;
       this.accepted = [];
       await this.events.roundClosed?.(outcome.closed, tasks);
@@ -403,7 +359,7 @@ export class Coordinator {
       this.events.notice?.('leave', `${v.name} left${givenBack.length ? `; ${tasks} ${givenBack.length > 1 ? 'are' : 'is'} re-issued` : ''}`);
     }
     const effects: Effect[] = [];
-    for (const o of this.collection.lost(id)) effects.push(...(await this.selfGradients(o, now)));
+    effects.push(...(await this.sums.lost(id, now)));
     return [...effects, ...(await this.rebalance(now)), ...this.pump(now)];
   }
 
@@ -436,10 +392,7 @@ export class Coordinator {
     const expired = this.scheduler.expire(now);
     for (const l of expired) this.events.notice?.('reissue', `${this.volunteers.get(l.volunteerId)?.name ?? l.volunteerId}'s lease on ${l.taskId} expired; it is re-issued`);
     const effects = expired.map((l) => this.cancel(l, 'the lease expired'));
-    for (const late of this.collection.overdue(now)) {
-      this.events.notice?.('reissue', `${this.volunteers.get(late.volunteerId)?.name ?? late.volunteerId} did not send its gradients of shard ${late.orphans.shard} in time`);
-      effects.push(...(await this.selfGradients(late.orphans, now)));
-    }
+    effects.push(...(await this.sums.overdue(now)));
     effects.push(...((await this.auditing?.overdue(now)) ?? []), ...(await this.standInTurn(now)));
     return [...effects, ...this.pump(now)];
   }
@@ -469,7 +422,7 @@ export class Coordinator {
         return executeTask(this.run.shards[lease.task.shard].shard, lease.task.kind, inputs.tensors, inputs.lossScale);
       },
       apply: async (lease, result, computeMs, now) => {
-        const outcome = this.applyOwn(lease.task, result);
+        const outcome = this.sums.applyOwn(lease.task, result);
         // timed by the coordinator's own compute, so the shard's expected task time stays meaningful
         const effects = this.scheduler.complete(lease.id, now + computeMs).map((l) => this.cancel(l, 'the coordinator computed it'));
         this.standIn!.computed(this.logTask(lease.task, { round: lease.round, taskId: lease.taskId, leaseId: lease.id }, { name: STAND_IN_NAME, address: null }, computeMs));
@@ -481,16 +434,6 @@ export class Coordinator {
       },
       done: () => this.finished,
     };
-  }
-
-  /** A result the coordinator computed itself: in compact traffic its gradients are added at once, as no volunteer keeps them. */
-  private applyOwn(task: TaskKey, result: TaskResult): AcceptOutcome {
-    if (task.kind === 'forward' || !TRAFFIC[this.run.traffic].keepGradients) return this.run.accept(task, result);
-    const boundary = result.tensors.filter((t) => BOUNDARY_TENSORS.includes(t.name));
-    const first = this.run.accept(task, { ...result, tensors: boundary });
-    const grads = result.tensors.filter((t) => !BOUNDARY_TENSORS.includes(t.name));
-    const second = this.run.addGradients(task.shard, [task.microBatch], grads);
-    return { stepped: [...first.stepped, ...second.stepped], closed: first.closed ?? second.closed };
   }
 
   private announceStandIn(standIn: StandIn, shards: number[]): void {
@@ -528,7 +471,9 @@ export class Coordinator {
     if (this.finished) return effects;
     const verification = this.verification;
     const depth = this.scheduler.policy.depth;
-    const open = [...this.volunteers.values()].filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length && this.computing(v) < depth);
+    const open = [...this.volunteers.values()].filter(
+      (v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length && this.computing(v) < depth,
+    );
     let idle = open.filter((v) => this.computing(v) === 0);
     if (verification) {
       const idleAuthors = idle.map((v) => ({ ...authorOf(v), shard: v.shard }));
@@ -538,7 +483,9 @@ export class Coordinator {
       }
       idle = idle.filter((v) => !verification.audits.assignedTo(v.id).length);
     }
-    const ahead = open.filter((v) => !verification?.audits.assignedTo(v.id).length).flatMap((v) => Array.from({ length: depth - Math.max(1, this.computing(v)) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
+    const ahead = open
+      .filter((v) => !verification?.audits.assignedTo(v.id).length)
+      .flatMap((v) => Array.from({ length: depth - Math.max(1, this.computing(v)) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
     for (const lease of this.scheduler.assign([...idle, ...ahead], now)) {
       const v = this.volunteers.get(lease.volunteerId)!;
       if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);

@@ -86,11 +86,7 @@ describe('lease discipline of a volunteer (loopback sockets)', () => {
     const before = calls.length;
     v.pause('owner paused');
     await until(() => !coordinator.scheduler.busy(id), 'the leases to be given back');
-    expect(calls.slice(before)).toEqual([
-      'availability false owner paused',
-      expect.stringMatching(/^giveBack L\d+ owner paused$/),
-      expect.stringMatching(/^giveBack L\d+ owner paused$/),
-    ]);
+    expect(calls.slice(before)).toEqual(['availability false owner paused', expect.stringMatching(/^giveBack L\d+ owner paused$/), expect.stringMatching(/^giveBack L\d+ owner paused$/)]);
     expect(coordinator.volunteers.get(id)!.accepting).toBe(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(coordinator.scheduler.busy(id)).toBe(false);

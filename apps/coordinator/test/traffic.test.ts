@@ -3,7 +3,10 @@ import { DEFAULT_OPTIMIZER, type GptConfig, type ShardSpec } from '@openshard/mo
 import { DEFAULT_LIMITS, type Traffic, type WireTensor } from '@openshard/protocol';
 import { CpuBackend, type Backend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
-import { KernelExecutor, VolunteerClient, type TaskOutput, type TaskToExecute } from '@openshard/volunteer';
+import { executeTask, KernelExecutor, VolunteerClient, type TaskOutput, type TaskToExecute } from '@openshard/volunteer';
+import { PROTOCOL_VERSION, type ServerMessage } from '@openshard/protocol';
+import { Shard } from '@openshard/model';
+import type { Effect } from '../src/coordinator.ts';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator } from '../src/coordinator.ts';
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
@@ -112,7 +115,7 @@ async function train(traffic: Traffic, rounds: number): Promise<{ bytes: number;
 }
 
 describe('compact traffic', () => {
-  test('behavior: far fewer bytes than exact, the same learning within a few percent, and every holder computes the coordinator\'s weights bit for bit', async () => {
+  test("behavior: far fewer bytes than exact, the same learning within a few percent, and every holder computes the coordinator's weights bit for bit", async () => {
     const ROUNDS = 12;
     const exact = await train('exact', ROUNDS);
     const compact = await train('compact', ROUNDS);
@@ -150,7 +153,7 @@ describe('compact traffic', () => {
     expect([...net.coordinator.volunteers.values()].map((v) => v.name)).toEqual(['honest']);
   }, 120_000);
 
-  test('error: a volunteer whose gradient sums are false is caught by the coordinator\'s own sum and banned; its rounds use the coordinator\'s sum', async () => {
+  test("error: a volunteer whose gradient sums are false is caught by the coordinator's own sum and banned; its rounds use the coordinator's sum", async () => {
     const ROUNDS = 3;
     const verification = new Verification({ ...DEFAULT_TRUST, auditWaitMs: 200 }, [], () => 0, 'compact');
     // once the cheat is banned the coordinator computes its shard, so the run goes on
@@ -170,4 +173,48 @@ describe('compact traffic', () => {
     const honest = await train('compact', ROUNDS);
     net.losses.forEach((l, i) => expect(Math.abs(l - honest.losses[i]) / honest.losses[i], `round ${i}`).toBeLessThan(1e-3));
   }, 120_000);
+
+  test("behavior: a volunteer that leaves before sending its gradients costs nothing but the coordinator's compute: it computes them, the round closes, and the step is the one the volunteer's sum would have made", async () => {
+    const losses: number[] = [];
+    const make = () =>
+      new Coordinator(new TrainingRun(new CpuBackend(), TEXT, { ...OPTIONS, shards: 1 }, undefined, 'compact'), new LeaseScheduler(), 'run', { roundClosed: (s) => void losses.push(s.loss) }, 1);
+    /** Answers every task the effects carry until a collect comes (or nothing is left), as a volunteer of shard 0 would. */
+    type Sent = Exclude<Effect, { type: 'disconnect' }>;
+    async function work(c: Coordinator, first: Effect[]): Promise<Effect[]> {
+      const weights = first.find((e) => e.type === 'weights') as Sent;
+      const values = new Map(weights.tensors!.map((t) => [t.name, t.data as Float32Array]));
+      const shard = Shard.fromValues(new CpuBackend(), CONFIG, c.run.specs[0], (p) => values.get(p.name)!);
+      let pending = [...first, ...c.ready('a', { shard: 0, version: 0 }, 1)];
+      const seen: Effect[] = [];
+      while (pending.some((e) => e.type === 'task')) {
+        const e = pending.find((x) => x.type === 'task') as Sent;
+        pending = pending.filter((x) => x !== e);
+        const m = e.message as ServerMessage<'task'>;
+        expect(m.keepGradients).toBe(true);
+        const out = await executeTask(shard, m.kind, e.tensors!, m.lossScale);
+        const sent = out.tensors.filter((t) => t.name === 'dx' || t.name === 'y');
+        const effects = await c.result('a', { leaseId: m.leaseId, computeMs: 1, loss: out.loss, tensors: [] }, sent, 2);
+        seen.push(...effects);
+        pending.push(...effects);
+      }
+      shard.dispose();
+      return seen;
+    }
+    const c = make();
+    const effects = await work(c, await c.hello('a', { protocol: PROTOCOL_VERSION, name: 'a', backend: 'cpu' }, 0));
+    const collect = effects.find((e) => e.type === 'collect') as Sent | undefined;
+    expect(collect?.message).toEqual({ round: 0, shard: 0, microBatches: [0, 1, 2, 3] });
+    expect(losses).toEqual([]);
+    await c.disconnect('a', 3);
+    expect(losses).toHaveLength(1);
+    // the same round with the volunteer answering (an unrounded sum, to compare exactly): the same weights after the step
+    const d = make();
+    await work(d, await d.hello('a', { protocol: PROTOCOL_VERSION, name: 'a', backend: 'cpu' }, 0));
+    const sum = await d.run.gradientSum(0, [0, 1, 2, 3]);
+    await d.gradients('a', { round: 0, shard: 0, microBatches: [0, 1, 2, 3], tensors: [] }, sum, 4);
+    expect(losses).toHaveLength(2);
+    const [mine, theirs] = await Promise.all([c, d].map((x) => x.run.shards[0].valuesCached()));
+    expect(c.run.shards[0].version).toBe(1);
+    for (const [name, v] of theirs) expect(mine.get(name), name).toEqual(v);
+  });
 });

@@ -17,7 +17,11 @@ function machine(): { m: VolunteerMachine; feed: (i: VolunteerInput) => Voluntee
   return { m, feed };
 }
 
-const weights = (version: number, tensors: WireTensor[], base?: number): VolunteerInput => ({ type: 'weights', message: { shard: SPEC, version, ...(base === undefined ? {} : { base }), tensors: [] }, tensors });
+const weights = (version: number, tensors: WireTensor[], base?: number): VolunteerInput => ({
+  type: 'weights',
+  message: { shard: SPEC, version, ...(base === undefined ? {} : { base }), tensors: [] },
+  tensors,
+});
 const loadOf = (actions: VolunteerAction[]) => actions.find((a) => a.type === 'load') as Extract<VolunteerAction, { type: 'load' }> | undefined;
 
 function backward(feed: (i: VolunteerInput) => VolunteerAction[], leaseId: string, microBatch: number, grad: number[]): VolunteerAction[] {

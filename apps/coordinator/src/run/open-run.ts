@@ -66,12 +66,18 @@ async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<A
   if (latest.checkpoint) {
     // refuses a checkpoint of any other model, naming both
     const ckpt = loadCheckpoint(latest.checkpoint, config);
-    run = new TrainingRun(be, corpus.train, options, {
-      round: ckpt.trainer.state.step,
-      sampler: ckpt.trainer.state.sampler,
-      values: (name) => ckpt.values.get(name)!,
-      moments: (name) => ckpt.optimizer.moments.get(name)!,
-    }, traffic);
+    run = new TrainingRun(
+      be,
+      corpus.train,
+      options,
+      {
+        round: ckpt.trainer.state.step,
+        sampler: ckpt.trainer.state.sampler,
+        values: (name) => ckpt.values.get(name)!,
+        moments: (name) => ckpt.optimizer.moments.get(name)!,
+      },
+      traffic,
+    );
   } else {
     run = new TrainingRun(be, corpus.train, options, undefined, traffic);
   }

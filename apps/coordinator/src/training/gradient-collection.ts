@@ -47,7 +47,13 @@ export class GradientCollection {
    * The shard's gradient tasks are all done: what to ask each connected author for (its
    * micro-batches, ascending), and what nobody connected holds. Once per shard and round.
    */
-  start(shard: number, microBatches: number, connected: (id: string) => boolean, covered: (m: number) => boolean, now: number): { ask: { volunteerId: string; microBatches: number[] }[]; orphans: number[] } {
+  start(
+    shard: number,
+    microBatches: number,
+    connected: (id: string) => boolean,
+    covered: (m: number) => boolean,
+    now: number,
+  ): { ask: { volunteerId: string; microBatches: number[] }[]; orphans: number[] } {
     if (this.started.has(shard)) return { ask: [], orphans: [] };
     this.started.add(shard);
     const byAuthor = new Map<string, number[]>();
