@@ -2,8 +2,10 @@
  * npm run bench:kernels [-- --quick] [--no-browser] [--out bench-results/kernels.json]
  *
  * Throughput of every op on the CPU reference and on WebGPU in Node (Dawn), then our WebGPU
- * matmul against onnxruntime-web's MatMul (webgpu and wasm providers) inside Chromium on the
- * same adapter. Prints tables and writes JSON.
+ * matmul against onnxruntime-web's MatMul (Gemm for transposed inputs; webgpu and wasm
+ * providers) inside Chromium on the same adapter. The matmul kernel as it was before issue 17
+ * (bench/matmul-before.wgsl.ts) runs beside the current one, in Node and in Chromium. Prints
+ * tables and writes JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -15,10 +17,13 @@ import type { Backend } from '../src/backend.ts';
 import { CpuBackend } from '../src/cpu/backend.ts';
 import { Random } from '../src/random.ts';
 import type { Tensor } from '../src/tensor.ts';
+import type { WebGpuBackend } from '../src/webgpu/backend.ts';
 import { createNodeWebGpuBackend } from '../src/webgpu/node-gpu.ts';
 import { chromiumLaunchOptions } from '../test/browser/chromium.ts';
 import { repoRootPath, startPageServer } from '../test/browser/harness-server.ts';
-import { MODEL_MATMULS, matmulFlops, timeRepeated, type MatmulShape } from './timing.ts';
+import type { MatmulBenchResult } from './browser/bench-page.ts';
+import { matmulBefore } from './matmul-before.wgsl.ts';
+import { MODEL_MATMULS, describeShape, matmulFlops, operandShapes, timeRepeated, type MatmulShape } from './timing.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,13 +49,14 @@ const rows = T.B * T.T;
 function matmulCase(s: MatmulShape): OpCase {
   return {
     op: 'matmul',
-    shape: `${s.name} ${s.M}×${s.K}·${s.K}×${s.N}`,
+    shape: describeShape(s),
     work: matmulFlops(s),
     unit: 'GFLOP/s',
     setup: (be, rng) => {
-      const a = be.upload(rng.normals(s.M * s.K), [s.M, s.K]);
-      const b = be.upload(rng.normals(s.K * s.N), [s.K, s.N]);
-      return { run: () => be.matmul(a, b), inputs: [a, b] };
+      const dims = operandShapes(s);
+      const a = be.upload(rng.normals(s.M * s.K), dims.a);
+      const b = be.upload(rng.normals(s.K * s.N), dims.b);
+      return { run: () => be.matmul(a, b, { transA: s.transA, transB: s.transB }), inputs: [a, b] };
     },
   };
 }
@@ -204,6 +210,29 @@ async function benchNode(be: Backend, label: string): Promise<Row[]> {
   return out;
 }
 
+/** The matmul kernel before issue 17 on the same Dawn backend, writing into one reused output. */
+async function benchNodeBefore(gpu: WebGpuBackend, label: string): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const s of MODEL_MATMULS) {
+    const rng = new Random(1);
+    const dims = operandShapes(s);
+    const a = gpu.upload(rng.normals(s.M * s.K), dims.a);
+    const b = gpu.upload(rng.normals(s.K * s.N), dims.b);
+    const result = gpu.zeros([s.M, s.N]);
+    const t = await timeRepeated(
+      async (reps) => {
+        for (let i = 0; i < reps; i++) matmulBefore(gpu, result, a, b, { transA: s.transA, transB: s.transB });
+        await gpu.sync();
+      },
+      MIN_MS,
+      2,
+    );
+    for (const x of [a, b, result]) x.dispose();
+    out.push({ where: 'node', implementation: label, op: 'matmul', shape: describeShape(s), msPerCall: t.msPerRep, rate: matmulFlops(s) / t.msPerRep / 1e6, unit: 'GFLOP/s' });
+  }
+  return out;
+}
+
 async function benchChromium(): Promise<{ adapter: unknown; crossOriginIsolated: boolean; threads: number; rows: Row[] }> {
   const server = await startPageServer(fileURLToPath(new URL('./browser/', import.meta.url)));
   const browser = await chromium.launch(chromiumLaunchOptions);
@@ -214,15 +243,15 @@ async function benchChromium(): Promise<{ adapter: unknown; crossOriginIsolated:
     await page.waitForFunction(() => document.getElementById('log')?.textContent === 'ready');
     const ortDist = `${resolve(repoRootPath, 'node_modules/onnxruntime-web/dist')}/`;
     await page.evaluate((d) => Object.assign(window, { ORT_DIST: d }), ortDist);
-    const res = await page.evaluate(([shapes, minMs]) => (window as unknown as { benchApi: { matmul(s: unknown, m: number): Promise<any> } }).benchApi.matmul(shapes, minMs), [
+    const res = await page.evaluate(([shapes, minMs]) => (window as unknown as { benchApi: { matmul(s: unknown, m: number): Promise<MatmulBenchResult> } }).benchApi.matmul(shapes, minMs), [
       MODEL_MATMULS,
       MIN_MS,
     ] as const);
-    const rowsOut: Row[] = res.rows.map((r: { shape: MatmulShape; implementation: string; msPerRep: number }) => ({
+    const rowsOut: Row[] = res.rows.map((r) => ({
       where: 'chromium',
       implementation: r.implementation,
       op: 'matmul',
-      shape: `${r.shape.name} ${r.shape.M}×${r.shape.K}·${r.shape.K}×${r.shape.N}`,
+      shape: describeShape(r.shape),
       msPerCall: r.msPerRep,
       rate: matmulFlops(r.shape) / r.msPerRep / 1e6,
       unit: 'GFLOP/s',
@@ -236,9 +265,9 @@ async function benchChromium(): Promise<{ adapter: unknown; crossOriginIsolated:
 
 function printTable(title: string, rs: Row[]): void {
   console.log(`\n${title}`);
-  console.log(`${'implementation'.padEnd(24)} ${'op'.padEnd(18)} ${'shape'.padEnd(36)} ${'ms/call'.padStart(10)} ${'rate'.padStart(10)}`);
+  console.log(`${'implementation'.padEnd(24)} ${'op'.padEnd(18)} ${'shape'.padEnd(46)} ${'ms/call'.padStart(10)} ${'rate'.padStart(10)}`);
   for (const r of rs) {
-    console.log(`${r.implementation.padEnd(24)} ${r.op.padEnd(18)} ${r.shape.padEnd(36)} ${r.msPerCall.toFixed(3).padStart(10)} ${r.rate.toFixed(3).padStart(10)} ${r.unit}`);
+    console.log(`${r.implementation.padEnd(24)} ${r.op.padEnd(18)} ${r.shape.padEnd(46)} ${r.msPerCall.toFixed(3).padStart(10)} ${r.rate.toFixed(3).padStart(10)} ${r.unit}`);
   }
 }
 
@@ -246,7 +275,7 @@ const cpuInfo = `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}`
 console.log(`kernel benchmark on ${cpuInfo}${args.quick ? ' (quick)' : ''}`);
 const gpu = await createNodeWebGpuBackend();
 console.log(`Node WebGPU adapter: ${gpu.adapterName}`);
-const nodeRows = [...(await benchNode(new CpuBackend(), 'cpu (reference)')), ...(await benchNode(gpu, 'webgpu (dawn)'))];
+const nodeRows = [...(await benchNode(new CpuBackend(), 'cpu (reference)')), ...(await benchNodeBefore(gpu, 'webgpu (dawn) before #17')), ...(await benchNode(gpu, 'webgpu (dawn)'))];
 const nodeAdapter = gpu.adapterSummary;
 gpu.destroy();
 printTable(`Node — CPU reference and WebGPU on ${adapterLabel(nodeAdapter)}`, nodeRows);
@@ -254,18 +283,25 @@ printTable(`Node — CPU reference and WebGPU on ${adapterLabel(nodeAdapter)}`, 
 let chromiumResult: Awaited<ReturnType<typeof benchChromium>> | null = null;
 /** Our WebGPU matmul's GFLOP/s over onnxruntime-web webgpu's, per shape; the goal is ≥ 1. */
 const ratios: Record<string, number> = {};
+/** Per shape, Chromium: GFLOP/s of the kernel before issue 17, of the current one, and of onnxruntime-web webgpu. */
+const matmulSummary: { shape: string; before: number; now: number; onnxruntimeWebgpu: number; nowOverBefore: number; nowOverOnnxruntime: number }[] = [];
 if (!args['no-browser']) {
   chromiumResult = await benchChromium();
   printTable(
     `Chromium — matmul on ${adapterLabel(chromiumResult.adapter as typeof nodeAdapter)}; onnxruntime-web wasm with ${chromiumResult.threads} threads (crossOriginIsolated ${chromiumResult.crossOriginIsolated})`,
     chromiumResult.rows,
   );
-  console.log('\nours / onnxruntime-web webgpu (same adapter, same page):');
+  console.log('\nChromium matmul, GFLOP/s: before issue 17, now, onnxruntime-web webgpu (same adapter, same page)');
+  console.log(`${'shape'.padEnd(46)} ${'before'.padStart(8)} ${'now'.padStart(8)} ${'ort-gpu'.padStart(8)} ${'now/bef'.padStart(8)} ${'now/ort'.padStart(8)}`);
   for (const s of MODEL_MATMULS) {
-    const of = (impl: string) => chromiumResult!.rows.find((r) => r.implementation === impl && r.shape.startsWith(s.name))!;
-    const ratio = of('openshard webgpu').rate / of('onnxruntime-web webgpu').rate;
-    ratios[s.name] = ratio;
-    console.log(`  ${s.name.padEnd(18)} ${ratio.toFixed(2)}×`);
+    const shape = describeShape(s);
+    const rate = (impl: string) => chromiumResult!.rows.find((r) => r.implementation === impl && r.shape === shape)!.rate;
+    const row = { shape, before: rate('openshard webgpu before #17'), now: rate('openshard webgpu'), onnxruntimeWebgpu: rate('onnxruntime-web webgpu') };
+    const summary = { ...row, nowOverBefore: row.now / row.before, nowOverOnnxruntime: row.now / row.onnxruntimeWebgpu };
+    matmulSummary.push(summary);
+    ratios[s.name] = summary.nowOverOnnxruntime;
+    const cells = [summary.before, summary.now, summary.onnxruntimeWebgpu].map((g) => g.toFixed(3).padStart(8));
+    console.log(`${shape.padEnd(46)} ${cells.join(' ')} ${`${summary.nowOverBefore.toFixed(2)}×`.padStart(8)} ${`${summary.nowOverOnnxruntime.toFixed(2)}×`.padStart(8)}`);
   }
 }
 
@@ -284,6 +320,7 @@ writeFileSync(
       node: { adapter: nodeAdapter, rows: nodeRows.filter((r) => r.where === 'node') },
       chromium: chromiumResult,
       oursOverOnnxruntimeWebgpu: ratios,
+      matmulSummary,
     },
     null,
     2,

@@ -1,11 +1,14 @@
 /**
- * The bytes of an ONNX model with one MatMul node, Y[M,N] = A[M,K] · B[K,N], both inputs fed
- * at run time: the peer our matmul is measured against in onnxruntime-web. Protobuf written by
- * hand (field numbers from onnx.proto) to avoid a protobuf dependency for ~30 bytes of schema.
+ * The bytes of an ONNX model with one node computing Y[M,N] = op(A)·op(B), both inputs fed at
+ * run time: the peer our matmul is measured against in onnxruntime-web. MatMul when neither
+ * input is transposed, else Gemm with its transA / transB attributes (MatMul has none).
+ * Protobuf written by hand (field numbers from onnx.proto) to avoid a protobuf dependency for
+ * ~40 bytes of schema.
  */
 const ONNX_IR_VERSION = 8;
 const ONNX_OPSET = 17;
 const ONNX_FLOAT = 1;
+const ONNX_ATTRIBUTE_INT = 2;
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -28,9 +31,16 @@ function valueInfo(name: string, dims: number[]): number[] {
   return [...str(1, name), ...bytes(2, bytes(1, tensorType))];
 }
 
-export function matmulModel(M: number, K: number, N: number): Uint8Array {
-  const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'Y'), ...str(3, 'matmul'), ...str(4, 'MatMul')];
-  const graph = [...bytes(1, node), ...str(2, 'matmul'), ...bytes(11, valueInfo('A', [M, K])), ...bytes(11, valueInfo('B', [K, N])), ...bytes(12, valueInfo('Y', [M, N]))];
+// AttributeProto: name = 1, i = 3, type = 20.
+const intAttribute = (name: string, v: number) => bytes(5, [...str(1, name), ...int(3, v), ...int(20, ONNX_ATTRIBUTE_INT)]);
+
+export function matmulModel(M: number, K: number, N: number, transA = false, transB = false): Uint8Array {
+  const gemm = transA || transB;
+  const attributes = gemm ? [...intAttribute('transA', +transA), ...intAttribute('transB', +transB)] : [];
+  const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'Y'), ...str(3, 'matmul'), ...str(4, gemm ? 'Gemm' : 'MatMul'), ...attributes];
+  const aDims = transA ? [K, M] : [M, K];
+  const bDims = transB ? [N, K] : [K, N];
+  const graph = [...bytes(1, node), ...str(2, 'matmul'), ...bytes(11, valueInfo('A', aDims)), ...bytes(11, valueInfo('B', bDims)), ...bytes(12, valueInfo('Y', [M, N]))];
   const opset = [...str(1, ''), ...int(2, ONNX_OPSET)];
   return Uint8Array.from([...int(1, ONNX_IR_VERSION), ...bytes(7, graph), ...bytes(8, opset)]);
 }

@@ -31,7 +31,7 @@ import { accumulateKernel, addKernel, columnSumKernel } from '../ops/elementwise
 import { embeddingBackwardKernel, embeddingKernel } from '../ops/embedding.wgsl.ts';
 import { geluBackwardKernel, geluKernel } from '../ops/gelu.wgsl.ts';
 import * as layernorm from '../ops/layernorm.wgsl.ts';
-import { MATMUL_TILE_M, MATMUL_TILE_N, matmulKernel } from '../ops/matmul.wgsl.ts';
+import { planMatmul } from '../ops/matmul.wgsl.ts';
 import { Tensor, formatShape, sizeOf, type DType, type Shape, type TensorData, type TensorStorage } from '../tensor.ts';
 import type { BufferPoolStats } from './buffer-pool.ts';
 import { adapterName, requestDevice, summarizeAdapter, type AdapterSummary } from './device.ts';
@@ -159,17 +159,22 @@ export class WebGpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
     const op = 'matmul';
     const d = checkMatmul(this.name, a, b, options);
-    const out = this.alloc(op, d.outShape);
-    const kernel = matmulKernel({ transA: !!options.transA, transB: !!options.transB, bias: !!options.bias });
-    const strideB = d.sharedB ? 0 : d.K * d.N;
-    const grid: [number, number, number] = [Math.ceil(d.N / MATMUL_TILE_N), Math.ceil(d.M / MATMUL_TILE_M), d.batch];
+    const variant = { transA: !!options.transA, transB: !!options.transB, bias: !!options.bias };
+    const plan = planMatmul(d, variant, { fallbackAdapter: this.adapterSummary.isFallbackAdapter });
     const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (grid.some((g) => g > limit)) {
-      out.dispose();
-      throw new TensorShapeError(op, `${d.batch}×[${d.M},${d.N}] needs a workgroup grid of ${formatShape(grid)}, above this adapter's ${limit} per dimension`);
+    if (plan.grid.some((g) => g > limit)) {
+      throw new TensorShapeError(op, `${d.batch}×[${d.M},${d.N}] needs a workgroup grid of ${formatShape(plan.grid)}, above this adapter's ${limit} per dimension`);
     }
-    const inputs = options.bias ? [buf(a), buf(b), buf(options.bias)] : [buf(a), buf(b)];
-    this.run(kernel, [a, b], [out.storage, ...inputs], [d.M, d.N, d.K, d.M * d.K, strideB], grid);
+    const out = this.alloc(op, d.outShape);
+    const bias = options.bias ? [buf(options.bias)] : [];
+    if (!plan.reduce) {
+      this.run(plan.kernel, [a, b], [out.storage, buf(a), buf(b), ...bias], plan.params, plan.grid);
+      return out;
+    }
+    const partial = this.alloc(op, [plan.slices, ...d.outShape]);
+    this.run(plan.kernel, [a, b], [partial.storage, buf(a), buf(b)], plan.params, plan.grid);
+    this.elementwise(plan.reduce.kernel, [a, b], [out.storage, partial.storage, ...bias], plan.reduce.params);
+    partial.dispose();
     return out;
   }
 

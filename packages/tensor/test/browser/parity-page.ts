@@ -2,7 +2,8 @@ import { CpuBackend } from '../../src/cpu/backend.ts';
 import { WebGpuBackend } from '../../src/webgpu/backend.ts';
 import { Random } from '../../src/random.ts';
 import { GptBlock } from '../gpt-block.ts';
-import { runParity } from '../../src/parity.ts';
+import { parityCases, runParity } from '../../src/parity.ts';
+import { matmulPathCases } from '../matmul-parity-cases.ts';
 
 /** Entry points the Playwright spec calls inside the page. */
 const api = {
@@ -12,7 +13,7 @@ const api = {
   async parity() {
     const gpu = await WebGpuBackend.create();
     try {
-      return { adapter: gpu.adapterSummary, rows: await runParity(new CpuBackend(), gpu) };
+      return { adapter: gpu.adapterSummary, rows: await runParity(new CpuBackend(), gpu, [...parityCases, ...matmulPathCases]) };
     } finally {
       gpu.destroy();
     }
