@@ -1,5 +1,5 @@
 /**
- * npm run bench:network [-- --rounds 4] [--loss-rounds 20] [--seeds 3] [--clients 500] [--load-seconds 10] [--load-only] [--no-loss] [--out bench-results/network.json]
+ * npm run bench:network [-- --rounds 4] [--shapes 1x1,1x4,2x2,4x4,4x8] [--loss-rounds 20] [--seeds 3] [--clients 500] [--load-seconds 10] [--load-only] [--no-loss] [--out bench-results/network.json]
  *
  * 1. Training throughput, per traffic mode (exact, compact): tokens/s of the distributed run
  *    (coordinator in this process, Node volunteer processes on loopback) against the
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'load-only': { type: 'boolean' },
     'no-loss': { type: 'boolean' },
+    shapes: { type: 'string' },
   },
 });
 const ROUNDS = Number(args.rounds ?? 4);
@@ -106,6 +107,7 @@ interface Trained {
 
 /** A network of `volunteers` Node processes trained for `rounds` measured rounds after a first unmeasured one. */
 async function trainNetwork(traffic: Traffic, shards: number, volunteers: number, rounds: number, seed: number, verify: boolean): Promise<Trained> {
+  console.error(`${traffic}: ${shards} shards × ${volunteers} volunteers, seed ${seed}, ${rounds} rounds…`);
   const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
   let closed = 0;
   let measuredFrom = 0;
@@ -156,18 +158,12 @@ async function trainNetwork(traffic: Traffic, shards: number, volunteers: number
 
 const validation = validationBatches(corpus.validation, BATCH, config.contextLength, 8);
 const rows: Row[] = [];
-const setups = args['load-only']
-  ? []
-  : [
-      [1, 1],
-      [1, 4],
-      [2, 2],
-      [4, 4],
-      [4, 8],
-    ];
+/** shards × volunteers */
+const setups = args['load-only'] ? [] : (args.shapes ?? '1x1,1x4,2x2,4x4,4x8').split(',').map((x) => x.split('x').map(Number));
 for (const traffic of MODES) {
   for (const [shards, volunteers] of setups) {
-    const t = await trainNetwork(traffic, shards, volunteers, ROUNDS, SEED, true);
+    // what the wire and the overlap cost; what verification costs (probation re-executes everything on the coordinator) is bench:trust's
+    const t = await trainNetwork(traffic, shards, volunteers, ROUNDS, SEED, false);
     const tokens = ROUNDS * tokensPerRound;
     const split = emptyTraffic();
     for (const k of Object.keys(split) as (keyof TrafficBytes)[]) split[k] = t.traffic[k] / tokens;
@@ -253,7 +249,7 @@ const load = {
 const cpus = os.cpus();
 console.log(`\n${cpus.length} CPU cores (${cpus[0]?.model}); coordinator, volunteers and the reference all share them.`);
 console.log(`tiny preset, ${MICRO_BATCHES} micro-batches × ${BATCH} × ${config.contextLength} tokens = ${tokensPerRound} tokens per round; ${ROUNDS} rounds measured`);
-console.log(`single-process trainer: ${singleTokensPerSecond.toFixed(0)} tokens/s\n`);
+console.log(`single-process trainer: ${singleTokensPerSecond.toFixed(0)} tokens/s; the network without verification (its cost: npm run bench:trust)\n`);
 console.log('traffic  shards  volunteers  tokens/s  vs single  coordinator ms/task  bytes/token   weights  gradients  activations   other');
 for (const r of rows) {
   const b = (n: number) => n.toFixed(0).padStart(9);

@@ -13,3 +13,4 @@ export * from './sampling.ts';
 export { crc32 } from './crc32.ts';
 export { TensorScope, type GradientSink } from './scope.ts';
 export * from './pipeline.ts';
+export * from './low-rank-boundary.ts';

@@ -1,5 +1,8 @@
 import type { MicroBatch } from '@openshard/data';
 import type { Tensor } from '@openshard/tensor';
+import { ShardInputError } from './errors.ts';
+import type { LowRankBoundary } from './low-rank-boundary.ts';
+import { evaluateLowRankMicroBatch, runLowRankMicroBatch } from './low-rank-pipeline.ts';
 import type { Shard } from './shard.ts';
 
 export interface MicroBatchResult {
@@ -11,9 +14,12 @@ export interface MicroBatchResult {
 /**
  * One micro-batch through a pipeline of shards in one process, the way the coordinator runs
  * it across volunteers: F(0) … F(S−2), lossAndBackward on the last shard, then B(S−2) … B(0),
- * each backward recomputing its forward from the stored boundary activation.
+ * each backward recomputing its forward from the stored boundary activation. Shards with a
+ * low-rank boundary send z and dz across it instead (`runLowRankMicroBatch`).
  */
 export async function runMicroBatch(shards: readonly Shard[], batch: MicroBatch, lossScale?: number): Promise<MicroBatchResult> {
+  const boundary = sharedBoundary(shards);
+  if (boundary) return runLowRankMicroBatch(shards, boundary, batch, lossScale);
   const first = shards[0];
   const last = shards[shards.length - 1];
   const boundaries: Tensor[] = [];
@@ -45,6 +51,8 @@ export async function runMicroBatch(shards: readonly Shard[], batch: MicroBatch,
 
 /** Mean validation loss of one micro-batch, forward only. */
 export async function evaluateMicroBatch(shards: readonly Shard[], batch: MicroBatch): Promise<number> {
+  const boundary = sharedBoundary(shards);
+  if (boundary) return evaluateLowRankMicroBatch(shards, boundary, batch);
   const last = shards[shards.length - 1];
   let x = shards[0].tokens(batch.inputs, batch.B, batch.T);
   let targets: Tensor | undefined;
@@ -60,4 +68,17 @@ export async function evaluateMicroBatch(shards: readonly Shard[], batch: MicroB
     x.dispose();
     targets?.dispose();
   }
+}
+
+/** The low-rank boundary of a pipeline, or undefined for a dense one; every shard must agree. */
+function sharedBoundary(shards: readonly Shard[]): LowRankBoundary | undefined {
+  const boundary = shards[0].boundary;
+  const other = shards.find((s) => s.boundary !== boundary);
+  if (other) {
+    const describe = (b?: LowRankBoundary) => (b ? `a rank-${b.rank} boundary` : 'no boundary');
+    throw new ShardInputError(
+      `shard 0 has ${describe(boundary)} but shard ${other.spec.index} ${other.boundary === undefined ? 'has no boundary' : `has ${describe(other.boundary)} of its own`}: every shard of a pipeline must share one LowRankBoundary`,
+    );
+  }
+  return boundary;
 }

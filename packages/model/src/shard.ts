@@ -1,7 +1,8 @@
 import { formatShape, type Backend, type DType, type LayernormResult, type Tensor } from '@openshard/tensor';
 import { blockBackward, blockForward, type BlockCache, type PassDims } from './block.ts';
-import { LAYERNORM_EPS, type GptConfig } from './config.ts';
-import { ShardInputError } from './errors.ts';
+import { describeConfig, LAYERNORM_EPS, sameConfig, type GptConfig } from './config.ts';
+import { ConfigError, ShardInputError } from './errors.ts';
+import type { LowRankBoundary } from './low-rank-boundary.ts';
 import { initParameter, blockNames, FINAL_NORM_BIAS, FINAL_NORM_WEIGHT, LM_HEAD, POSITION_EMBEDDING, TOKEN_EMBEDDING, type ParameterSpec } from './parameters.ts';
 import { shardParameterSpecs } from './partition.ts';
 import { describeShard, type ShardSpec } from './shard-spec.ts';
@@ -27,6 +28,15 @@ export interface LossOptions {
   lossScale?: number;
 }
 
+export interface ShardOptions {
+  /**
+   * The model's low-rank boundary, shared by all its shards (docs/boundary-compression.md):
+   * blocks write only into the span of its basis, and `runMicroBatch` sends z and dz across
+   * stage boundaries instead of x and dx. Absent: the dense model.
+   */
+  boundary?: LowRankBoundary;
+}
+
 interface Trunk {
   /** The hidden state after the shard's last block, (N, C). */
   h: Tensor;
@@ -39,6 +49,7 @@ interface Trunk {
  */
 export class Shard {
   readonly parameters: ParameterSpec[];
+  readonly boundary?: LowRankBoundary;
   private readonly positions = new Map<number, Tensor>();
 
   constructor(
@@ -47,8 +58,13 @@ export class Shard {
     readonly spec: ShardSpec,
     /** Owned by the shard; replaced in place by the optimizer. */
     readonly weights: Map<string, Tensor>,
+    options: ShardOptions = {},
   ) {
     this.parameters = shardParameterSpecs(config, spec);
+    this.boundary = options.boundary;
+    if (this.boundary && !sameConfig(this.boundary.config, config)) {
+      throw new ConfigError(`the low-rank boundary is for a model of ${describeConfig(this.boundary.config)}; ${describeShard(spec)} is of ${describeConfig(config)}`);
+    }
     for (const p of this.parameters) {
       const t = weights.get(p.name);
       if (!t) throw new ShardInputError(`${describeShard(spec)} is missing parameter '${p.name}'`);
@@ -59,15 +75,15 @@ export class Shard {
   }
 
   /** Uploads the given values (e.g. from a checkpoint) for every parameter of the shard. */
-  static fromValues(be: Backend, config: GptConfig, spec: ShardSpec, values: (p: ParameterSpec) => Float32Array): Shard {
+  static fromValues(be: Backend, config: GptConfig, spec: ShardSpec, values: (p: ParameterSpec) => Float32Array, options?: ShardOptions): Shard {
     const weights = new Map<string, Tensor>();
     for (const p of shardParameterSpecs(config, spec)) weights.set(p.name, be.upload(values(p), p.shape));
-    return new Shard(be, config, spec, weights);
+    return new Shard(be, config, spec, weights, options);
   }
 
   /** GPT-2 initialisation; the values depend only on (seed, parameter), not on the partition. */
-  static init(be: Backend, config: GptConfig, spec: ShardSpec, seed: number): Shard {
-    return Shard.fromValues(be, config, spec, (p) => initParameter(config, p, seed));
+  static init(be: Backend, config: GptConfig, spec: ShardSpec, seed: number, options?: ShardOptions): Shard {
+    return Shard.fromValues(be, config, spec, (p) => initParameter(config, p, seed), options);
   }
 
   get isFirst(): boolean {
@@ -204,14 +220,14 @@ export class Shard {
     const caches: BlockCache[] = [];
     for (let layer = this.spec.firstLayer; layer < this.spec.endLayer; layer++) {
       if (keepCaches) {
-        const { y, cache } = blockForward(be, this.weights, blockNames(layer), h, d, scope);
+        const { y, cache } = blockForward(be, this.weights, blockNames(layer), h, d, scope, this.boundary);
         caches.push(cache);
         scope.keep(h); // the block's input: its backward needs it
         h = y;
       } else {
         const blockScope = new TensorScope();
         try {
-          const { y } = blockForward(be, this.weights, blockNames(layer), h, d, blockScope);
+          const { y } = blockForward(be, this.weights, blockNames(layer), h, d, blockScope, this.boundary);
           h.dispose();
           h = y;
         } finally {
@@ -229,7 +245,7 @@ export class Shard {
     const sink: GradientSink = (name, g) => grads.set(name, g);
     let dy = dh;
     for (let i = caches.length - 1; i >= 0; i--) {
-      dy = scope.keep(blockBackward(be, this.weights, blockNames(this.spec.firstLayer + i), caches[i], dy, d, sink, scope));
+      dy = scope.keep(blockBackward(be, this.weights, blockNames(this.spec.firstLayer + i), caches[i], dy, d, sink, scope, this.boundary));
     }
     if (!this.isFirst) return be.reshape(dy, [d.B, d.T, d.C]);
     const ids = scope.keep(be.reshape(x, [d.B * d.T]));

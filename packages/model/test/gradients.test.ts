@@ -1,26 +1,13 @@
 import { CpuBackend } from '@openshard/tensor';
 import { describe, expect, test } from 'vitest';
 import { parameterSpecs, runMicroBatch } from '../src/index.ts';
-import { batchOf, perturbedValues, shardsFrom, TOY } from './helpers.ts';
+import { batchOf, meanCrossEntropy, perturbedValues, shardsFrom, TOY } from './helpers.ts';
 
 /** Central differences in f64: the error is O(h²) plus rounding near 1e-16/h. */
 const STEP = 1e-5;
 const ATOL = 1e-7;
 const RTOL = 1e-5;
 const INDICES_PER_PARAMETER = 3;
-
-/** Mean cross-entropy of logits [N, V] against targets, computed here in f64 from the model's logits. */
-function meanCrossEntropy(logits: Float64Array, targets: Int32Array, V: number): number {
-  let total = 0;
-  for (let n = 0; n < targets.length; n++) {
-    const row = logits.subarray(n * V, (n + 1) * V);
-    const max = Math.max(...row);
-    let sum = 0;
-    for (const x of row) sum += Math.exp(x - max);
-    total += Math.log(sum) + max - row[targets[n]];
-  }
-  return total / targets.length;
-}
 
 describe('whole-model gradients', () => {
   test('behavior: every parameter gradient of a full step matches finite differences of the loss (f64)', async () => {

@@ -41,3 +41,16 @@ export async function readAll(be: Backend, grads: Map<string, Tensor>): Promise<
   for (const [name, t] of grads) out.set(name, (await be.read(t)) as Float32Array);
   return out;
 }
+
+/** Mean cross-entropy of logits [N, V] against targets, computed here in f64 from the model's logits. */
+export function meanCrossEntropy(logits: Float64Array, targets: Int32Array, V: number): number {
+  let total = 0;
+  for (let n = 0; n < targets.length; n++) {
+    const row = logits.subarray(n * V, (n + 1) * V);
+    const max = Math.max(...row);
+    let sum = 0;
+    for (const x of row) sum += Math.exp(x - max);
+    total += Math.log(sum) + max - row[targets[n]];
+  }
+  return total / targets.length;
+}

@@ -1,6 +1,7 @@
 import { MicroBatchSampler, type MicroBatch, type SamplerState } from '@openshard/data';
 import {
   evaluateMicroBatch,
+  LowRankBoundary,
   partition,
   readOptimizerState,
   readParameters,
@@ -26,6 +27,11 @@ export interface TrainingOptions {
   /** Seeds the initial weights and the data order. */
   seed: number;
   optimizer: OptimizerConfig;
+  /**
+   * k: stage boundaries carry k numbers per token and the token ids instead of the width C
+   * (docs/boundary-compression.md). The basis is seeded by `seed`. Absent: the dense model.
+   */
+  boundaryRank?: number;
 }
 
 /** Where a training run is; with the weights and moments it is everything a resume needs. */
@@ -57,6 +63,7 @@ export interface ResumePoint {
  */
 export class Trainer {
   readonly shards: Shard[];
+  private readonly boundary?: LowRankBoundary;
   private readonly optimizers: ShardOptimizer[];
   private readonly sampler: MicroBatchSampler;
   private completed: number;
@@ -73,7 +80,11 @@ export class Trainer {
     }
     // the sampler first: a text too short for it fails before anything is uploaded
     this.sampler = new MicroBatchSampler(trainTokens, options.batch, config.contextLength, seed, resume?.state.sampler);
-    this.shards = partition(config, options.shards).map((spec) => (resume ? Shard.fromValues(backend, config, spec, (p) => resume.values.get(p.name)!) : Shard.init(backend, config, spec, seed)));
+    this.boundary = options.boundaryRank === undefined ? undefined : LowRankBoundary.create(backend, config, options.boundaryRank, seed);
+    const shardOptions = { boundary: this.boundary };
+    this.shards = partition(config, options.shards).map((spec) =>
+      resume ? Shard.fromValues(backend, config, spec, (p) => resume.values.get(p.name)!, shardOptions) : Shard.init(backend, config, spec, seed, shardOptions),
+    );
     this.optimizers = this.shards.map((s) => new ShardOptimizer(backend, s.parameters, options.optimizer, resume && ((name) => resume.optimizer.moments.get(name)!)));
     this.completed = resume?.state.step ?? 0;
     if (resume && resume.optimizer.step !== resume.state.step) {
@@ -144,5 +155,6 @@ export class Trainer {
   dispose(): void {
     for (const s of this.shards) s.dispose();
     for (const o of this.optimizers) o.dispose();
+    this.boundary?.dispose();
   }
 }
