@@ -38,3 +38,22 @@ export interface VolunteerStats {
   /** Once the coordinator said the run is complete: after how many rounds. It takes no task from then on. */
   finished: { rounds: number } | null;
 }
+
+/** A volunteer's stats before it has connected. */
+export function newStats(dutyCycle: number): VolunteerStats {
+  return {
+    connection: 'connecting',
+    shard: null,
+    layers: null,
+    parameters: 0,
+    version: -1,
+    tasksDone: 0,
+    tasksAccepted: 0,
+    flopsAccepted: 0,
+    busyMs: 0,
+    paused: false,
+    dutyCycle,
+    task: null,
+    finished: null,
+  };
+}

@@ -1,6 +1,6 @@
 import type { GptConfig } from '@openshard/model';
 import { PROTOCOL_VERSION, TRAFFIC, type ServerMessage, type WireTensor } from '@openshard/protocol';
-import type { VolunteerEvent, VolunteerStats } from './events.ts';
+import { newStats, type VolunteerEvent, type VolunteerStats } from './events.ts';
 import type { TaskOutput } from './execute-task.ts';
 import { HeldWeights } from './held-weights.ts';
 import { KeptGradients } from './kept-gradients.ts';
@@ -61,21 +61,7 @@ export class VolunteerMachine {
   constructor(private readonly o: MachineOptions) {
     this.backend = o.backend;
     this.session = o.session;
-    this.s = {
-      connection: 'connecting',
-      shard: null,
-      layers: null,
-      parameters: 0,
-      version: -1,
-      tasksDone: 0,
-      tasksAccepted: 0,
-      flopsAccepted: 0,
-      busyMs: 0,
-      paused: false,
-      dutyCycle: checkDutyCycle(o.dutyCycle ?? 1),
-      task: null,
-      finished: null,
-    };
+    this.s = newStats(checkDutyCycle(o.dutyCycle ?? 1));
   }
 
   get stats(): VolunteerStats {
@@ -199,13 +185,9 @@ export class VolunteerMachine {
 
   private weights(m: ServerMessage<'weights'>, tensors: WireTensor[]): void {
     if (!this.config) return this.report({ type: 'error', message: 'weights: weights before welcome' });
-    let whole: WireTensor[];
-    try {
-      whole = this.held.receive(m.version, m.base, tensors);
-    } catch (e) {
-      // a new connection brings the whole weights
-      this.held.forget();
-      this.report({ type: 'error', message: `weights: ${(e as Error).message}; connecting again for the whole weights` });
+    const whole = this.held.receive(m.version, m.base, tensors);
+    if (typeof whole === 'string') {
+      this.report({ type: 'error', message: `weights: ${whole}; connecting again for the whole weights` });
       if (this.s.connection === 'connected') this.out.push({ type: 'disconnect' }, { type: 'connect' });
       return;
     }
