@@ -25,7 +25,7 @@ import { Trainer } from '@openshard/trainer';
 import { Coordinator } from '../src/coordinator.ts';
 import { DEFAULT_COORDINATOR, startCoordinator } from '../src/start-coordinator.ts';
 import { LeaseScheduler } from '../src/scheduler/leases.ts';
-import { startCoordinatorServer } from '../src/server.ts';
+import { DEFAULT_FLOOD_LIMITS, startCoordinatorServer } from '../src/server.ts';
 import { TrainingRun } from '../src/training/training-run.ts';
 import { emptyTraffic, type TrafficBytes } from '../src/traffic-ledger.ts';
 
@@ -209,7 +209,8 @@ const coordinator = new Coordinator(run, new LeaseScheduler(), 'load', {
     latencies.push(now - lease.issuedAt);
   },
 });
-const server = await startCoordinatorServer(coordinator);
+// every client comes from this machine's one address: the per-address connection limit is a deployment's, not the load test's
+const server = await startCoordinatorServer(coordinator, { flood: { ...DEFAULT_FLOOD_LIMITS, connectionsPerAddress: CLIENTS + 16 } });
 const memoryBefore = process.memoryUsage().rss;
 const clientsProcess = spawnTs('apps/coordinator/bench/load-clients.ts', server.url, String(CLIENTS));
 let connected = 0;

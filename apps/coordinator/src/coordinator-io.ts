@@ -27,8 +27,6 @@ export interface Volunteer {
   address: string | null;
   /** The last weights sent to it (received in order, so what it holds once it has read them): an update needs them. */
   sent: { shard: number; version: number } | null;
-  /** When its latest result came: a lease queued behind another starts then, not when it was issued. */
-  lastResultAt: number | null;
 }
 
 /** Turns a sign-in session token into the address it was issued for, or throws saying why not. */

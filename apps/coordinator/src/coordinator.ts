@@ -1,5 +1,5 @@
 import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
-import { BOUNDARY_TENSORS, PROTOCOL_VERSION, ProtocolError, TRAFFIC, type ClientMessage, type WireTensor } from '@openshard/protocol';
+import { PROTOCOL_VERSION, ProtocolError, TRAFFIC, type ClientMessage, type WireTensor } from '@openshard/protocol';
 import { cancel, refusal, type CoordinatorEvents, type Effect, type SessionVerifier, type Volunteer } from './coordinator-io.ts';
 import { chooseShard } from './scheduler/assignment.ts';
 import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './scheduler/exposure.ts';
@@ -36,7 +36,7 @@ export class Coordinator {
   /** The audit flow, when results are verified. */
   private readonly auditing: Auditing | null;
   /** Compact traffic: gradients kept by volunteers, collected, checked, or computed here. */
-  private readonly sums: GradientFlow;
+  private readonly gradientFlow: GradientFlow;
 
   constructor(
     readonly run: TrainingRun,
@@ -71,13 +71,14 @@ export class Coordinator {
           events,
         )
       : null;
-    this.sums = new GradientFlow(
+    this.gradientFlow = new GradientFlow(
       {
         run,
         volunteers: this.volunteers,
         verification,
         auditing: this.auditing,
         refuse: (id, e, counted) => this.refuse(id, e, undefined, counted),
+        uncredit: (id, shard, microBatches) => this.uncredit(id, shard, microBatches),
         afterAccept: (outcome, now) => this.afterAccept(outcome, now),
         pump: (now) => this.pump(now),
       },
@@ -127,12 +128,11 @@ export class Coordinator {
       refusals: 0,
       address,
       sent: null,
-      lastResultAt: null,
     };
     this.volunteers.set(id, v);
     this.events.notice?.('join', `${v.name} joined (${v.backend}${m.adapter ? `, ${m.adapter}` : ''}) and holds shard ${shard}`);
     const { config, shards, batch } = this.run.options;
-    const welcome: Effect = { to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch } } };
+    const welcome: Effect = { to: id, type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: id, run: { id: this.runId, config, shards, batch, traffic: this.run.traffic } } };
     return [welcome, await this.weightsFor(v, now), ...(this.finished ? [this.finishedMessage(id)] : this.pump(now))];
   }
 
@@ -174,28 +174,27 @@ export class Coordinator {
     }
     if (standing.kind === 'late') return this.pump(now); // it was sent a cancel: dropped, no credit
     const { lease } = standing;
-    // a lease queued behind another one started when that one's result came
-    const startedAt = Math.max(lease.issuedAt, v.lastResultAt ?? 0);
-    v.lastResultAt = now;
     try {
       this.run.check(lease.task, result);
     } catch (e) {
       // the task goes back to the pool at once rather than waiting out the lease
-      this.scheduler.giveBack(m.leaseId, id);
+      this.scheduler.giveBack(m.leaseId, id, now);
       verification?.book.suspect(identityOf(v));
       return [...this.refuse(id, new ProtocolError('bad-tensor', (e as Error).message), m.leaseId), ...this.pump(now)];
     }
-    if (verification && verification.book.level(identityOf(v)) !== 'trusted') {
+    // compact traffic's shard-0 backward result carries nothing: there is nothing to audit, and its gradient sum is checked instead
+    const auditable = result.tensors.length > 0 || result.loss !== undefined;
+    if (verification && auditable && verification.book.level(identityOf(v)) !== 'trusted') {
       verification.audits.add(lease.task, lease.taskId, lease.round, authorOf(v), result, lease.id, now);
       verification.counts.audits += 1;
       return [...(await this.auditing!.overdue(now)), ...this.pump(now)];
     }
-    const audited = verification?.book.shouldAudit(identityOf(v)) ?? false;
+    const audited = auditable && (verification?.book.shouldAudit(identityOf(v)) ?? false);
     const outcome = this.run.accept(lease.task, result, audited);
-    this.sums.keptBy(lease.task, v.id);
-    const effects: Effect[] = this.scheduler.complete(m.leaseId, now, startedAt).map((l) => this.cancel(l, 'another copy finished first'));
-    effects.push(this.credit(v, lease, now - startedAt, now));
-    if (verification) {
+    this.gradientFlow.keptBy(lease.task, v.id);
+    const effects: Effect[] = this.scheduler.complete(m.leaseId, now).map((l) => this.cancel(l, 'another copy finished first'));
+    effects.push(this.credit(v, lease, now - (lease.startedAt ?? lease.issuedAt), now));
+    if (verification && auditable) {
       verification.book.applied(identityOf(v), lease.round);
       if (audited) {
         verification.audits.add(lease.task, lease.taskId, lease.round, authorOf(v), result, null, now);
@@ -212,11 +211,11 @@ export class Coordinator {
     if (standing.kind !== 'open') return [];
     const { lease } = standing;
     const outcome = this.run.accept(lease.task, a.result);
-    this.sums.keptBy(lease.task, a.origin.volunteerId);
+    this.gradientFlow.keptBy(lease.task, a.origin.volunteerId);
     // the task's time is the author's, not the audit's
     const effects: Effect[] = this.scheduler.complete(lease.id, a.openedAt).map((l) => this.cancel(l, 'another copy finished first'));
     const v = this.volunteers.get(a.origin.volunteerId);
-    if (v) effects.push(this.credit(v, lease, a.openedAt - lease.issuedAt, now));
+    if (v) effects.push(this.credit(v, lease, a.openedAt - (lease.startedAt ?? lease.issuedAt), now));
     return [...effects, ...(await this.afterAccept(outcome, now))];
   }
 
@@ -238,7 +237,7 @@ export class Coordinator {
     for (const a of verification.audits.clear()) if (a.auditor) effects.push(cancel(a.auditor.volunteerId, a.id, 'the round is trained again'));
     const from = this.run.round;
     this.run.rewind(target);
-    this.sums.reset();
+    this.gradientFlow.reset();
     const pending = this.accepted;
     this.accepted = [];
     verification.book.forgetFrom(target);
@@ -279,6 +278,18 @@ export class Coordinator {
     return flops;
   }
 
+  /** Takes back the credit of a volunteer's gradient tasks of this round (the round's log is not committed yet). */
+  private uncredit(volunteerId: string, shard: number, microBatches: readonly number[]): void {
+    const v = this.volunteers.get(volunteerId);
+    if (!v) return;
+    const taken = this.accepted.filter(
+      (r) => r.volunteer === v.name && r.address === v.address && r.shard === shard && r.kind !== 'forward' && r.kind !== 'serve' && !r.leaseId.startsWith('A') && microBatches.includes(r.microBatch),
+    );
+    this.accepted = this.accepted.filter((r) => !taken.includes(r));
+    v.tasksAccepted -= taken.length;
+    v.flopsAccepted -= taken.reduce((a, r) => a + r.flops, 0);
+  }
+
   /**
    * Serving work (`positions` of a generation through `shard`) is credited like a task: in the
    * log of the round that closes next, as kind 'serve'.
@@ -302,19 +313,19 @@ export class Coordinator {
   /** Compact traffic: a volunteer's sum of the gradients it kept, answering `collect` (GradientFlow). */
   async gradients(id: string, m: ClientMessage<'gradients'>, tensors: WireTensor[], now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
-    return v ? this.sums.answer(v, m, tensors, now) : this.unknown(id);
+    return v ? this.gradientFlow.answer(v, m, tensors, now) : this.unknown(id);
   }
 
   /** New weights to the holders of every shard that stepped; a closed round is committed before the next one is leased. */
   private async afterAccept(outcome: AcceptOutcome, now: number): Promise<Effect[]> {
     const effects: Effect[] = [];
-    await this.run.settle();
+    await this.run.commitSteps();
     for (const s of outcome.stepped) {
       for (const w of this.volunteers.values()) if (w.shard === s) effects.push(await this.weightsFor(w, now));
     }
-    if (!outcome.closed) effects.push(...(await this.sums.due(now)));
+    if (!outcome.closed) effects.push(...(await this.gradientFlow.due(now)));
     if (outcome.closed) {
-      this.sums.reset();
+      this.gradientFlow.reset();
       const tasks = this.accepted;
       this.accepted = [];
       await this.events.roundClosed?.(outcome.closed, tasks);
@@ -336,7 +347,7 @@ export class Coordinator {
     if (!v) return this.unknown(id);
     // an audit given back waits for another auditor
     if (this.verification?.audits.get(m.leaseId)?.auditor?.volunteerId === id) this.verification.audits.unassign(id);
-    const lease = this.scheduler.giveBack(m.leaseId, id);
+    const lease = this.scheduler.giveBack(m.leaseId, id, now);
     if (lease) this.events.notice?.('reissue', `${v.name} gave back ${lease.taskId} (${m.reason}); it is re-issued`);
     return this.pump(now);
   }
@@ -351,7 +362,7 @@ export class Coordinator {
 
   async disconnect(id: string, now: number): Promise<Effect[]> {
     const v = this.volunteers.get(id);
-    const givenBack = this.scheduler.leave(id);
+    const givenBack = this.scheduler.leave(id, now);
     this.verification?.audits.unassign(id);
     this.volunteers.delete(id);
     if (v) {
@@ -359,7 +370,7 @@ export class Coordinator {
       this.events.notice?.('leave', `${v.name} left${givenBack.length ? `; ${tasks} ${givenBack.length > 1 ? 'are' : 'is'} re-issued` : ''}`);
     }
     const effects: Effect[] = [];
-    effects.push(...(await this.sums.lost(id, now)));
+    effects.push(...(await this.gradientFlow.lost(id, now)));
     return [...effects, ...(await this.rebalance(now)), ...this.pump(now)];
   }
 
@@ -379,7 +390,9 @@ export class Coordinator {
       const candidates = donors.filter((v) => this.exposure.allows(identityOf(v), s, now));
       if (donors.length < 2 || candidates.length === 0) continue;
       const mover = candidates.find((v) => !this.scheduler.busy(v.id)) ?? candidates[candidates.length - 1];
-      for (const l of this.scheduler.leave(mover.id)) effects.push(this.cancel(l, `you now hold shard ${s}`));
+      for (const l of this.scheduler.leave(mover.id, now)) effects.push(this.cancel(l, `you now hold shard ${s}`));
+      // its new weights clear the gradients it kept of its old shard: computed here instead
+      effects.push(...(await this.gradientFlow.lost(mover.id, now)));
       mover.shard = s;
       this.events.notice?.('rebalance', `${mover.name} moves from shard ${donorShard} to shard ${s}, which nobody held`);
       effects.push(await this.weightsFor(mover, now));
@@ -392,7 +405,7 @@ export class Coordinator {
     const expired = this.scheduler.expire(now);
     for (const l of expired) this.events.notice?.('reissue', `${this.volunteers.get(l.volunteerId)?.name ?? l.volunteerId}'s lease on ${l.taskId} expired; it is re-issued`);
     const effects = expired.map((l) => this.cancel(l, 'the lease expired'));
-    effects.push(...(await this.sums.overdue(now)));
+    effects.push(...(await this.gradientFlow.overdue(now)));
     effects.push(...((await this.auditing?.overdue(now)) ?? []), ...(await this.standInTurn(now)));
     return [...effects, ...this.pump(now)];
   }
@@ -422,14 +435,14 @@ export class Coordinator {
         return executeTask(this.run.shards[lease.task.shard].shard, lease.task.kind, inputs.tensors, inputs.lossScale);
       },
       apply: async (lease, result, computeMs, now) => {
-        const outcome = this.sums.applyOwn(lease.task, result);
+        const outcome = this.gradientFlow.applyOwn(lease.task, result);
         // timed by the coordinator's own compute, so the shard's expected task time stays meaningful
         const effects = this.scheduler.complete(lease.id, now + computeMs).map((l) => this.cancel(l, 'the coordinator computed it'));
         this.standIn!.computed(this.logTask(lease.task, { round: lease.round, taskId: lease.taskId, leaseId: lease.id }, { name: STAND_IN_NAME, address: null }, computeMs));
         return [...effects, ...(await this.afterAccept(outcome, now))];
       },
-      giveBack: (lease, e) => {
-        this.scheduler.giveBack(lease.id, STAND_IN_ID);
+      giveBack: (lease, e, now) => {
+        this.scheduler.giveBack(lease.id, STAND_IN_ID, now);
         this.events.notice?.('stand-in', `the coordinator could not compute ${lease.taskId} (${e.message.slice(0, 160)}); it is re-issued`);
       },
       done: () => this.finished,

@@ -178,7 +178,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
         o.trust,
         (await store.bans()).map((b) => b.address),
         Math.random,
-        o.traffic,
+        opened.run.traffic,
       )
     : null;
   const records = trustRecords({ runs: store, epochs: stores.epochs, runId, opened, feed, validation });

@@ -96,15 +96,15 @@ describe('LeaseScheduler', () => {
     expect(submit(second, 'b', 4200).kind).toBe('late');
     const { s: s2, request: request2 } = started(2, 1);
     const gone = request2('a', 0, 0)!;
-    expect(s2.leave('a').map((l) => l.id)).toEqual([gone.id]);
+    expect(s2.leave('a', 1).map((l) => l.id)).toEqual([gone.id]);
     expect(request2('b', 0, 1)!.taskId).toBe(gone.taskId);
   });
 
   test('behavior: a task given back is re-issued at once', () => {
     const { s, request } = started(2, 1);
     const l = request('a', 0, 0)!;
-    expect(s.giveBack(l.id, 'b')).toBeNull();
-    expect(s.giveBack(l.id, 'a')?.state).toBe('given-back');
+    expect(s.giveBack(l.id, 'b', 1)).toBeNull();
+    expect(s.giveBack(l.id, 'a', 1)?.state).toBe('given-back');
     expect(request('b', 0, 1)?.taskId).toBe(l.taskId);
   });
 

@@ -3,7 +3,7 @@ import { DEFAULT_OPTIMIZER, type GptConfig, type ShardSpec } from '@openshard/mo
 import { DEFAULT_LIMITS, type Traffic, type WireTensor } from '@openshard/protocol';
 import { CpuBackend, type Backend } from '@openshard/tensor';
 import { Trainer } from '@openshard/trainer';
-import { executeTask, KernelExecutor, VolunteerClient, type TaskOutput, type TaskToExecute } from '@openshard/volunteer';
+import { executeTask, KeptGradients, KernelExecutor, VolunteerClient, type TaskOutput, type TaskToExecute } from '@openshard/volunteer';
 import { PROTOCOL_VERSION, type ServerMessage } from '@openshard/protocol';
 import { Shard } from '@openshard/model';
 import type { Effect } from '../src/coordinator.ts';
@@ -39,10 +39,19 @@ class RecordingExecutor extends KernelExecutor {
   }
 }
 
-/** Honest on every task but doubles the parameter gradients it keeps: its dx and y agree with any audit. */
+/** Honest on every task but doubles the parameter gradients it keeps (after `honestTasks` tasks): its dx and y agree with any audit. */
 class DoublingExecutor extends KernelExecutor {
+  private tasks = 0;
+  constructor(
+    backend: Backend,
+    private readonly honestTasks = 0,
+  ) {
+    super(backend);
+  }
+
   override async execute(task: TaskToExecute, inputs: readonly WireTensor[]): Promise<TaskOutput> {
     const out = await super.execute(task, inputs);
+    if (++this.tasks <= this.honestTasks) return out;
     return { ...out, tensors: out.tensors.map((t) => (['y', 'dx'].includes(t.name) ? t : { ...t, data: (t.data as Float32Array).map((x) => 2 * x) })) };
   }
 }
@@ -62,7 +71,7 @@ interface Network {
   closed: Promise<void>;
 }
 
-async function network(traffic: Traffic, rounds: number, verification: Verification | null = null, standIn: StandIn | null = null): Promise<Network> {
+async function network(traffic: Traffic, rounds: number, verification: Verification | null = null, standIn: StandIn | null = null, notices: string[] = []): Promise<Network> {
   const losses: number[] = [];
   let resolve!: () => void;
   const closed = new Promise<void>((r) => (resolve = r));
@@ -76,6 +85,7 @@ async function network(traffic: Traffic, rounds: number, verification: Verificat
         losses.push(s.loss);
         if (losses.length === rounds) resolve();
       },
+      notice: (kind, text) => void notices.push(`${kind}: ${text}`),
     },
     rounds,
     null,
@@ -153,6 +163,22 @@ describe('compact traffic', () => {
     expect([...net.coordinator.volunteers.values()].map((v) => v.name)).toEqual(['honest']);
   }, 120_000);
 
+  test('error: a trusted volunteer whose sampled sum is false is caught and banned; the network goes on', async () => {
+    const ROUNDS = 4;
+    // trusted after one upheld result; every result and sum of a trusted volunteer audited
+    const verification = new Verification({ ...DEFAULT_TRUST, probation: 1, auditRate: 1, spotCheckRate: 0, auditWaitMs: 100 }, [], () => 0.5, 'compact');
+    const notices: string[] = [];
+    const net = await network('compact', ROUNDS, verification, new StandIn({ graceMs: 100, turnMs: 150 }), notices);
+    join(net.server.url, 'honest');
+    // honest through rounds 0 and 1 (4 tasks a round on the last shard, 8 on the first): trusted before it lies
+    join(net.server.url, 'doubler', (be) => new DoublingExecutor(be, 8));
+    await net.closed;
+    expect(verification.counts.banned).toBe(1);
+    const caught = notices.find((n) => n.startsWith('cheat: doubler was caught'));
+    expect(caught).toMatch(/its gradients of round [2-9]/);
+    expect(net.losses).toHaveLength(ROUNDS);
+  }, 120_000);
+
   test("error: a volunteer whose gradient sums are false is caught by the coordinator's own sum and banned; its rounds use the coordinator's sum", async () => {
     const ROUNDS = 3;
     const verification = new Verification({ ...DEFAULT_TRUST, auditWaitMs: 200 }, [], () => 0, 'compact');
@@ -180,7 +206,7 @@ describe('compact traffic', () => {
       new Coordinator(new TrainingRun(new CpuBackend(), TEXT, { ...OPTIONS, shards: 1 }, undefined, 'compact'), new LeaseScheduler(), 'run', { roundClosed: (s) => void losses.push(s.loss) }, 1);
     /** Answers every task the effects carry until a collect comes (or nothing is left), as a volunteer of shard 0 would. */
     type Sent = Exclude<Effect, { type: 'disconnect' }>;
-    async function work(c: Coordinator, first: Effect[]): Promise<Effect[]> {
+    async function work(c: Coordinator, first: Effect[], kept = new KeptGradients()): Promise<Effect[]> {
       const weights = first.find((e) => e.type === 'weights') as Sent;
       const values = new Map(weights.tensors!.map((t) => [t.name, t.data as Float32Array]));
       const shard = Shard.fromValues(new CpuBackend(), CONFIG, c.run.specs[0], (p) => values.get(p.name)!);
@@ -192,7 +218,7 @@ describe('compact traffic', () => {
         const m = e.message as ServerMessage<'task'>;
         expect(m.keepGradients).toBe(true);
         const out = await executeTask(shard, m.kind, e.tensors!, m.lossScale);
-        const sent = out.tensors.filter((t) => t.name === 'dx' || t.name === 'y');
+        const sent = kept.keep({ round: m.round, shard: m.shard, version: m.version }, m.microBatch, out.tensors);
         const effects = await c.result('a', { leaseId: m.leaseId, computeMs: 1, loss: out.loss, tensors: [] }, sent, 2);
         seen.push(...effects);
         pending.push(...effects);
@@ -207,10 +233,12 @@ describe('compact traffic', () => {
     expect(losses).toEqual([]);
     await c.disconnect('a', 3);
     expect(losses).toHaveLength(1);
-    // the same round with the volunteer answering (an unrounded sum, to compare exactly): the same weights after the step
+    // the same round with the volunteer answering with the sum it kept (unrounded, to compare exactly): the same weights after the step
     const d = make();
-    await work(d, await d.hello('a', { protocol: PROTOCOL_VERSION, name: 'a', backend: 'cpu' }, 0));
-    const sum = await d.run.gradientSum(0, [0, 1, 2, 3]);
+    const kept = new KeptGradients();
+    await work(d, await d.hello('a', { protocol: PROTOCOL_VERSION, name: 'a', backend: 'cpu' }, 0), kept);
+    const sum = kept.sum(0, 0, [0, 1, 2, 3], 'fp32');
+    if (typeof sum === 'string') throw new Error(sum);
     await d.gradients('a', { round: 0, shard: 0, microBatches: [0, 1, 2, 3], tensors: [] }, sum, 4);
     expect(losses).toHaveLength(2);
     const [mine, theirs] = await Promise.all([c, d].map((x) => x.run.shards[0].valuesCached()));

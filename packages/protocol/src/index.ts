@@ -6,6 +6,7 @@ export * from './tensor-frame.ts';
 export * from './messages.ts';
 export * from './parse.ts';
 export * from './traffic.ts';
+export { LEVELS as Q8_LEVELS } from './q8.ts';
 export { fromHalf, toHalf } from './fp16.ts';
 export * from './dashboard.ts';
 export * from './ownership.ts';

@@ -2,6 +2,7 @@ import { TASK_KINDS } from '@openshard/model/shard-spec';
 import { DTYPES } from '@openshard/tensor/dtype';
 import { z } from 'zod';
 import { CODEC_NAMES } from './codecs.ts';
+import { TRAFFIC_MODES } from './traffic.ts';
 
 /**
  * Every message between coordinator and volunteer, as runtime schemas. JSON only: tensors are
@@ -87,7 +88,8 @@ export const serverMessages = {
   welcome: z.strictObject({
     protocol: z.number().int(),
     volunteerId: id,
-    run: z.strictObject({ id, config: gptConfig, shards: count, batch: count }),
+    /** `traffic`: how the volunteer sends boundary tensors and gradient sums (docs/traffic.md). */
+    run: z.strictObject({ id, config: gptConfig, shards: count, batch: count, traffic: z.enum(TRAFFIC_MODES) }),
   }),
   /**
    * The volunteer's shard and its weights at `version`; only that shard's parameters. With `base`,

@@ -1,11 +1,14 @@
 import type { TensorData } from '@openshard/tensor/dtype';
+import { ProtocolError } from './errors.ts';
 
 /**
  * The q8 codec: a tensor as rows (its last dimension), each as the row's largest magnitude m
  * (fp32) and one int8 level per value, q = round(127·x / m); decoded x = q·m / 127 (in double,
  * then to fp32). The row's largest value decodes to exactly ±m, so re-encoding decoded values
  * gives the same bytes: a relay never degrades a tensor twice. Layout: every row's m, then every
- * level, row after row.
+ * level, row after row. Only what `encodeRows` can produce is decoded: m finite and ≥ 0, some
+ * level ±127 in a row whose m is not 0, every level 0 in a row whose m is 0 (so the values a
+ * receiver checks are the values it applies).
  */
 export const LEVELS = 127;
 
@@ -45,7 +48,14 @@ export function decodeRows(bytes: Uint8Array, shape: readonly number[]): Float32
   const out = new Float32Array(rows * width);
   for (let r = 0; r < rows; r++) {
     const top = maxima[r];
-    for (let i = r * width; i < (r + 1) * width; i++) out[i] = (levels[i] * top) / LEVELS;
+    let extreme = 0;
+    for (let i = r * width; i < (r + 1) * width; i++) {
+      extreme = Math.max(extreme, Math.abs(levels[i]));
+      out[i] = (levels[i] * top) / LEVELS;
+    }
+    if (!(Number.isFinite(top) && top >= 0) || (top > 0 && extreme !== LEVELS) || (top === 0 && extreme !== 0)) {
+      throw new ProtocolError('bad-tensor', `q8 row ${r} has largest magnitude ${top} and largest level ${extreme}; a row's largest value must be level ±${LEVELS} of a finite largest magnitude ≥ 0`);
+    }
   }
   return out;
 }

@@ -29,8 +29,8 @@ export const TRAFFIC: Record<Traffic, TrafficCodecs> = {
   compact: { activations: 'q8', gradients: 'q8', updates: 'q8', keepGradients: true },
 };
 
-/** Boundary tensor names: everything else in a result is a parameter's gradient. */
-export const BOUNDARY_TENSORS: readonly string[] = ['x', 'y', 'dx', 'dy', 'targets'];
+/** Boundary tensors (a stage's input and output, and their gradients): everything else in a result is a parameter's gradient. */
+export const BOUNDARY_TENSORS: readonly string[] = ['x', 'y', 'dx', 'dy'];
 
 /** The weights at a version from those at its base and the update between them, rounded to fp32 as both sides must. */
 export function applyUpdate(base: Float32Array, update: Float32Array): Float32Array {

@@ -42,6 +42,24 @@ describe('codec q8', () => {
     // one byte per value plus one fp32 per row
     expect(CODECS.q8.bytes([3, 3])).toBe(9 + 12);
   });
+
+  test('error: only what the encoder can produce is decoded: a forged largest magnitude or levels that never reach ±127 are refused', () => {
+    const forge = (top: number, levels: number[]) => {
+      const bytes = new Uint8Array(4 + levels.length);
+      new DataView(bytes.buffer).setFloat32(0, top, true);
+      bytes.set(
+        Int8Array.from(levels).map((x) => x & 0xff),
+        4,
+      );
+      return bytes;
+    };
+    const header = { name: 'dx', dtype: 'f32' as const, shape: [1, 3], codec: 'q8' as const };
+    expect(decodeTensor(header, forge(2, [127, -3, 0]), { finite: true }).data).toEqual(Float32Array.from([2, -6 / 127, 0]));
+    expect(() => decodeTensor(header, forge(-2, [127, 1, 0]), { finite: true })).toThrow('q8 row 0 has largest magnitude -2 and largest level 127');
+    expect(() => decodeTensor(header, forge(Number.NaN, [127, 1, 0]), { finite: true })).toThrow('largest magnitude NaN');
+    expect(() => decodeTensor(header, forge(3e38, [5, 1, 0]), { finite: true })).toThrow('largest level 5');
+    expect(() => decodeTensor(header, forge(0, [0, 1, 0]), { finite: true })).toThrow('largest magnitude 0 and largest level 1');
+  });
 });
 
 describe.each(CODEC_NAMES)('codec %s', (name) => {

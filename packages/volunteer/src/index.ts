@@ -7,3 +7,4 @@ export * from './volunteer.ts';
 export * from './describe-event.ts';
 export * from './sign-in.ts';
 export * from './session-keeper.ts';
+export * from './kept-gradients.ts';

@@ -1,8 +1,8 @@
 import type { GptConfig } from '@openshard/model';
-import { PROTOCOL_VERSION, TRAFFIC, type ServerMessage, type WireTensor } from '@openshard/protocol';
+import { BOUNDARY_TENSORS, PROTOCOL_VERSION, TRAFFIC, type ServerMessage, type WireTensor } from '@openshard/protocol';
 import { newStats, type VolunteerEvent, type VolunteerStats } from './events.ts';
 import type { TaskOutput } from './execute-task.ts';
-import { HeldWeights } from './held-weights.ts';
+import { SentWeights } from './sent-weights.ts';
 import { KeptGradients } from './kept-gradients.ts';
 import { checkDutyCycle, type MachineOptions, type ServerInput, type VolunteerAction, type VolunteerInput, type WireMessage } from './machine-io.ts';
 
@@ -36,6 +36,8 @@ interface RunningTask {
 export class VolunteerMachine {
   private readonly s: VolunteerStats;
   private config: GptConfig | null = null;
+  /** The codecs of the run's traffic (welcome): boundary tensors and gradient sums go out in them. */
+  private traffic = TRAFFIC.exact;
   /** The weights the executor holds; null before the first load, while loading and after device loss. */
   private holding: { shard: number; version: number } | null = null;
   /** The weights being loaded, if any: announced ready once the executor holds them. */
@@ -54,7 +56,7 @@ export class VolunteerMachine {
   private backend: 'cpu' | 'webgpu';
   private readonly inbox: ServerInput[] = [];
   /** The whole weights last sent, for updates; the parameter gradients kept for `collect` (compact traffic). */
-  private readonly held = new HeldWeights();
+  private readonly sentWeights = new SentWeights();
   private readonly kept = new KeptGradients();
   private out: VolunteerAction[] = [];
 
@@ -73,7 +75,8 @@ export class VolunteerMachine {
     if (this.stopped) this.settleAfterStop(input);
     else {
       this.apply(input);
-      while (!this.busy && this.inbox.length > 0) this.receive(this.inbox.shift()!, now);
+      // a task queued behind the last one waits out a rest (the duty cycle) rather than being given back
+      while (!this.busy && this.inbox.length > 0 && !(this.resting && this.inbox[0].type === 'task')) this.receive(this.inbox.shift()!, now);
     }
     return this.out;
   }
@@ -132,6 +135,7 @@ export class VolunteerMachine {
     switch (input.type) {
       case 'welcome':
         this.config = input.message.run.config;
+        this.traffic = TRAFFIC[input.message.run.traffic];
         return this.report({ type: 'joined', run: input.message.run.id, volunteerId: input.message.volunteerId });
       case 'weights':
         return this.weights(input.message, input.tensors);
@@ -185,7 +189,7 @@ export class VolunteerMachine {
 
   private weights(m: ServerMessage<'weights'>, tensors: WireTensor[]): void {
     if (!this.config) return this.report({ type: 'error', message: 'weights: weights before welcome' });
-    const whole = this.held.receive(m.version, m.base, tensors);
+    const whole = this.sentWeights.receive(m.version, m.base, tensors);
     if (typeof whole === 'string') {
       this.report({ type: 'error', message: `weights: ${whole}; connecting again for the whole weights` });
       if (this.s.connection === 'connected') this.out.push({ type: 'disconnect' }, { type: 'connect' });
@@ -247,7 +251,8 @@ export class VolunteerMachine {
   /** Sends the result; a rest, if the duty cycle asks for one, is announced before it. */
   private deliver(task: ServerMessage<'task'>, { computeMs, output }: { computeMs: number; output: TaskOutput }): void {
     this.rest(computeMs);
-    const tensors = task.keepGradients ? this.kept.keep({ round: task.round, shard: task.shard, version: task.version }, task.microBatch, output.tensors) : output.tensors;
+    const sent = task.keepGradients ? this.kept.keep({ round: task.round, shard: task.shard, version: task.version }, task.microBatch, output.tensors) : output.tensors;
+    const tensors = sent.map((t) => (BOUNDARY_TENSORS.includes(t.name) ? { ...t, codec: this.traffic.activations } : t));
     this.send({ wire: 'result', message: { leaseId: task.leaseId, computeMs, ...(output.loss !== undefined ? { loss: output.loss } : {}) }, tensors });
     this.s.tasksDone += 1;
     this.report({ type: 'task', kind: task.kind, shard: task.shard, round: task.round, microBatch: task.microBatch, computeMs });
@@ -287,7 +292,7 @@ export class VolunteerMachine {
 
   /** Compact traffic: the sum of the kept gradients the coordinator asks for. */
   private collect(m: ServerMessage<'collect'>): void {
-    const sum = this.kept.sum(m.round, m.shard, m.microBatches, TRAFFIC.compact.gradients);
+    const sum = this.kept.sum(m.round, m.shard, m.microBatches, this.traffic.gradients);
     if (typeof sum === 'string') return this.report({ type: 'error', message: `collect: ${sum}` });
     this.send({ wire: 'gradients', message: { round: m.round, shard: m.shard, microBatches: m.microBatches }, tensors: sum });
   }
@@ -329,6 +334,9 @@ export class VolunteerMachine {
     this.pauseReason = reason;
     this.send({ wire: 'availability', message: { accepting: false, reason } });
     if (this.running && !this.running.dropped) this.giveBack(this.running.task.leaseId, reason);
+    // and the tasks queued behind it, at once
+    for (const queued of this.inbox.filter((x) => x.type === 'task')) this.giveBack(queued.message.leaseId, reason);
+    this.inbox.splice(0, this.inbox.length, ...this.inbox.filter((x) => x.type !== 'task'));
     this.report({ type: 'paused', reason });
   }
 

@@ -5,6 +5,7 @@ import type { VolunteerAction, VolunteerInput } from '../src/machine-io.ts';
 import { VolunteerMachine } from '../src/machine.ts';
 
 /** The volunteer's side of compact traffic: weights from updates, gradients kept and summed on request. */
+const TRAFFIC_MODE = 'compact' as const;
 const CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 2, heads: 2, width: 8 };
 const SPEC = { index: 1, count: 2, firstLayer: 1, endLayer: 2 };
 const f32 = (name: string, values: number[]): WireTensor => ({ name, dtype: 'f32', shape: [values.length], data: Float32Array.from(values) });
@@ -13,7 +14,7 @@ function machine(): { m: VolunteerMachine; feed: (i: VolunteerInput) => Voluntee
   const m = new VolunteerMachine({ url: 'http://coordinator', name: 'v', backend: 'cpu', canRecreateBackend: false });
   const feed = (i: VolunteerInput) => m.handle(i, 0);
   feed({ type: 'connected' });
-  feed({ type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: 'v1', run: { id: 'run', config: CONFIG, shards: 2, batch: 1 } } });
+  feed({ type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: 'v1', run: { id: 'run', config: CONFIG, shards: 2, batch: 1, traffic: TRAFFIC_MODE } } });
   return { m, feed };
 }
 

@@ -5,6 +5,7 @@ import type { VolunteerEvent, VolunteerStats } from '../src/events.ts';
 import type { MachineOptions, VolunteerAction, VolunteerInput } from '../src/machine-io.ts';
 import { VolunteerMachine } from '../src/machine.ts';
 
+const TRAFFIC_MODE = 'exact' as const;
 const CONFIG: GptConfig = { vocabSize: 256, contextLength: 8, layers: 2, heads: 2, width: 8 };
 const SPEC = { index: 1, count: 2, firstLayer: 1, endLayer: 2 };
 const OPTIONS: MachineOptions = { url: 'http://coordinator', name: 'v', backend: 'webgpu', canRecreateBackend: true };
@@ -13,7 +14,7 @@ const TENSOR: WireTensor = { name: 'y', dtype: 'f32', shape: [2], data: new Floa
 // ---- inputs, as the shell would feed them ----
 const connected: VolunteerInput = { type: 'connected' };
 const disconnected = (reason: string): VolunteerInput => ({ type: 'disconnected', reason });
-const welcome: VolunteerInput = { type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: 'v1', run: { id: 'run', config: CONFIG, shards: 2, batch: 1 } } };
+const welcome: VolunteerInput = { type: 'welcome', message: { protocol: PROTOCOL_VERSION, volunteerId: 'v1', run: { id: 'run', config: CONFIG, shards: 2, batch: 1, traffic: TRAFFIC_MODE } } };
 const weights = (version: number): VolunteerInput => ({ type: 'weights', message: { shard: SPEC, version, tensors: [] }, tensors: [TENSOR, TENSOR] });
 const loaded: VolunteerInput = { type: 'loaded' };
 const task = (leaseId: string, o: { shard?: number; version?: number } = {}): VolunteerInput => ({
@@ -149,25 +150,46 @@ const scenarios: Scenario[] = [
     ],
   },
   {
-    name: "behavior: a task queued behind a running one when a pause comes is given back with the pause's reason once the executor is free",
+    name: "behavior: a task queued behind a running one when a pause comes is given back at once, with the pause's reason",
     steps: [
       ...HOLDING,
       [task('L1'), ['execute L1']],
       [task('L2'), []],
-      [pause('owner paused'), ['send availability false (owner paused)', 'send giveBack L1 (owner paused)', 'report gave-back L1 (owner paused)', 'report paused (owner paused)']],
-      [computed('L1', 40), ['send giveBack L2 (owner paused)', 'report gave-back L2 (owner paused)']],
+      [
+        pause('owner paused'),
+        [
+          'send availability false (owner paused)',
+          'send giveBack L1 (owner paused)',
+          'report gave-back L1 (owner paused)',
+          'send giveBack L2 (owner paused)',
+          'report gave-back L2 (owner paused)',
+          'report paused (owner paused)',
+        ],
+      ],
+      [computed('L1', 40), []],
     ],
   },
   {
-    name: 'behavior: at a 50% duty cycle it rests as long as the task took, gives back a task arriving meanwhile as resting, and takes tasks again once rested',
+    name: 'behavior: at a 50% duty cycle it rests as long as the task took; a task queued meanwhile waits out the rest and runs after it',
     options: { dutyCycle: 0.5 },
     steps: [
       ...HOLDING,
       [task('L1'), ['execute L1']],
       [computed('L1', 40), ['send availability false (resting)', 'rest 40 ms', ...RESULT_L1]],
-      [task('L2'), ['send giveBack L2 (resting)', 'report gave-back L2 (resting)']],
-      [restEnded, ['send availability true (rested)']],
-      [task('L3'), ['execute L3']],
+      [task('L2'), []],
+      [restEnded, ['send availability true (rested)', 'execute L2']],
+    ],
+  },
+  {
+    name: 'behavior: a pause during a rest gives back the task queued behind it',
+    options: { dutyCycle: 0.5 },
+    steps: [
+      ...HOLDING,
+      [task('L1'), ['execute L1']],
+      [computed('L1', 40), ['send availability false (resting)', 'rest 40 ms', ...RESULT_L1]],
+      [task('L2'), []],
+      [pause('owner paused'), ['send availability false (owner paused)', 'send giveBack L2 (owner paused)', 'report gave-back L2 (owner paused)', 'report paused (owner paused)']],
+      [restEnded, []],
     ],
   },
   {

@@ -46,6 +46,8 @@ export interface TaskLease<T extends ScheduledTask = ScheduledTask> {
   round: number;
   volunteerId: string;
   issuedAt: number;
+  /** When the volunteer could start it: at issue, or (queued behind another lease) when the lease ahead ended; null while it waits. */
+  startedAt: number | null;
   deadline: number;
   /** A speculative copy of a task another volunteer is still running. */
   backup: boolean;
@@ -138,7 +140,7 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     return graph.ready().filter((t) => {
       if (t.shard !== shard) return false;
       const limit = this.policy.backupFactor * this.expectedMs(t);
-      return this.activeLeases(graph.id(t)).some((l) => now - l.issuedAt > limit);
+      return this.activeLeases(graph.id(t)).some((l) => l.startedAt !== null && now - l.startedAt > limit);
     });
   }
 
@@ -157,38 +159,37 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
    * its time measured, and the other copies of the task still out are superseded and handed back
    * to be cancelled.
    */
-  complete(leaseId: string, now: number, startedAt?: number): TaskLease<T>[] {
+  complete(leaseId: string, now: number): TaskLease<T>[] {
     const lease = this.leases.get(leaseId);
     if (!lease) throw new Error(`no lease ${leaseId} in this round`);
     if (!this.requireGraph().isDone(lease.task)) throw new Error(`lease ${leaseId} completed before its task ${lease.taskId} was applied`);
-    if (lease.state === 'active') this.settle(lease, 'completed');
+    if (lease.state === 'active') this.settle(lease, 'completed', now);
     else lease.state = 'completed';
-    // a lease queued behind another started when the volunteer was free for it
-    this.measure(lease, now - Math.max(lease.issuedAt, startedAt ?? lease.issuedAt));
+    this.measure(lease, now - (lease.startedAt ?? lease.issuedAt));
     const superseded = this.activeLeases(lease.taskId);
-    for (const l of superseded) this.settle(l, 'superseded');
+    for (const l of superseded) this.settle(l, 'superseded', now);
     return superseded;
   }
 
   /** The volunteer gives the task back (paused, throttled, closing): it is re-issued at once. */
-  giveBack(leaseId: string, volunteerId: string): TaskLease<T> | null {
+  giveBack(leaseId: string, volunteerId: string, now: number): TaskLease<T> | null {
     const lease = this.leases.get(leaseId);
     if (!lease || lease.volunteerId !== volunteerId || lease.state !== 'active') return null;
-    this.settle(lease, 'given-back');
+    this.settle(lease, 'given-back', now);
     return lease;
   }
 
   /** A volunteer disconnected: its active leases are given back. */
-  leave(volunteerId: string): TaskLease<T>[] {
+  leave(volunteerId: string, now: number): TaskLease<T>[] {
     const givenBack = [...(this.activeByVolunteer.get(volunteerId) ?? [])];
-    for (const l of givenBack) this.settle(l, 'given-back');
+    for (const l of givenBack) this.settle(l, 'given-back', now);
     return givenBack;
   }
 
   /** Leases past their deadline become expired (their tasks are free to lease again). */
   expire(now: number): TaskLease<T>[] {
     const expired = this.active().filter((l) => l.deadline <= now);
-    for (const l of expired) this.settle(l, 'expired');
+    for (const l of expired) this.settle(l, 'expired', now);
     return expired;
   }
 
@@ -225,6 +226,8 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
 
   private issue(graph: TaskGraph<T>, task: T, volunteerId: string, now: number, backup: boolean): TaskLease<T> {
     const duration = this.deadlineMs(task);
+    // queued behind a lease the volunteer runs: it starts (and its deadline runs) when that one ends
+    const queued = this.busy(volunteerId);
     const lease: TaskLease<T> = {
       id: `L${this.counter++}`,
       taskId: graph.id(task),
@@ -232,7 +235,8 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
       round: graph.round,
       volunteerId,
       issuedAt: now,
-      deadline: now + duration,
+      startedAt: queued ? null : now,
+      deadline: now + (queued ? 2 : 1) * duration,
       backup,
       state: 'active',
     };
@@ -243,11 +247,17 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     return lease;
   }
 
-  /** An active lease ends. */
-  private settle(lease: TaskLease<T>, state: Exclude<LeaseState, 'active'>): void {
+  /** An active lease ends; the volunteer's next queued lease starts now, its deadline a whole lease from now. */
+  private settle(lease: TaskLease<T>, state: Exclude<LeaseState, 'active'>, now: number): void {
     lease.state = state;
     this.activeByTask.get(lease.taskId)?.delete(lease);
-    this.activeByVolunteer.get(lease.volunteerId)?.delete(lease);
+    const own = this.activeByVolunteer.get(lease.volunteerId);
+    own?.delete(lease);
+    const next = [...(own ?? [])].find((l) => l.startedAt === null);
+    if (next && ![...own!].some((l) => l.startedAt !== null)) {
+      next.startedAt = now;
+      next.deadline = Math.max(next.deadline, now + this.deadlineMs(next.task));
+    }
   }
 
   private measure(lease: TaskLease<T>, elapsedMs: number): void {

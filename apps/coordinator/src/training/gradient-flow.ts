@@ -2,7 +2,7 @@ import { BOUNDARY_TENSORS, ProtocolError, TRAFFIC, type ClientMessage, type Wire
 import type { CoordinatorEvents, Effect, Volunteer } from '../coordinator-io.ts';
 import type { Auditing } from '../trust/auditing.ts';
 import { authorOf, identityOf, type Verification } from '../trust/verification.ts';
-import { GradientCollection, type Orphans } from './gradient-collection.ts';
+import { collectWaitMs, GradientCollection, type Orphans } from './gradient-collection.ts';
 import type { TaskKey } from './round-plan.ts';
 import type { AcceptOutcome, TaskResult, TrainingRun } from './training-run.ts';
 
@@ -13,6 +13,8 @@ export interface GradientPort {
   readonly verification: Verification | null;
   readonly auditing: Auditing | null;
   refuse(id: string, e: ProtocolError, counted: boolean): Effect[];
+  /** Takes back the credit for these gradient tasks of this round: their gradients never reached the model from their author. */
+  uncredit(volunteerId: string, shard: number, microBatches: readonly number[]): void;
   /** Whatever an applied result completed: new weights out, the round closed. */
   afterAccept(outcome: AcceptOutcome, now: number): Promise<Effect[]>;
   pump(now: number): Effect[];
@@ -61,24 +63,28 @@ export class GradientFlow {
     }
     const asked: Orphans = { shard: m.shard, microBatches: m.microBatches };
     const identity = identityOf(v);
-    if (verification && (verification.book.level(identity) !== 'trusted' || verification.book.shouldAudit(identity))) {
+    const checked = verification !== null && (verification.book.level(identity) !== 'trusted' || verification.book.shouldAudit(identity));
+    if (checked) {
       const own = await run.gradientSum(m.shard, m.microBatches);
       const agreement = verification.compareSums({ tensors }, { tensors: own });
       verification.counts.reexecuted += 1;
       if (!agreement.agree) {
         const reason = `its gradients of round ${m.round}, shard ${m.shard} differ from the coordinator's (${agreement.worst}: error ${agreement.error.toExponential(2)})`;
-        const round = run.round;
+        const rewinds = run.rewinds;
         const effects = await this.port.auditing!.convictServer(authorOf(v), reason, now);
-        // a conviction may rewind the run: then these gradients belong to nothing
-        return round === run.round ? [...effects, ...(await this.compute(asked, now))] : effects;
+        // a conviction may rewind the run, even to this very round: then these gradients belong to nothing
+        return run.rewinds === rewinds ? [...effects, ...(await this.compute(asked, now))] : effects;
       }
       verification.book.passed(identity, null);
-    }
+    } else verification?.book.applied(identity, m.round);
+    let outcome: AcceptOutcome;
     try {
-      return [...(await this.port.afterAccept(run.addGradients(m.shard, m.microBatches, tensors), now)), ...this.port.pump(now)];
+      outcome = run.addGradients(m.shard, m.microBatches, tensors);
     } catch (e) {
+      this.withheld(v, asked);
       return [...this.port.refuse(v.id, new ProtocolError('bad-tensor', (e as Error).message), true), ...(await this.compute(asked, now))];
     }
+    return [...(await this.port.afterAccept(outcome, now)), ...this.port.pump(now)];
   }
 
   /** Asks the authors of each shard whose gradient tasks are all done for their sums; computes what nobody connected holds. */
@@ -88,12 +94,14 @@ export class GradientFlow {
     const round = run.round;
     for (let s = 0; s < run.specs.length && run.round === round; s++) {
       if (!run.gradientsDue(s)) continue;
+      // a q8 sum is about a byte per parameter
+      const sumBytes = run.shards[s].shard.parameters.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
       const { ask, orphans } = this.collection.start(
         s,
         run.options.microBatches,
         (id) => volunteers.has(id),
         (m) => run.hasGradients(s, m),
-        now,
+        now + collectWaitMs(sumBytes),
       );
       for (const a of ask) effects.push({ to: a.volunteerId, type: 'collect', message: { round, shard: s, microBatches: a.microBatches } });
       if (orphans.length) effects.push(...(await this.compute({ shard: s, microBatches: orphans }, now)));
@@ -101,7 +109,7 @@ export class GradientFlow {
     return effects;
   }
 
-  /** A volunteer left: the gradients it kept are computed here. */
+  /** A volunteer left, or moved to another shard: the gradients it kept are computed here (its credit stands: it did the work). */
   async lost(volunteerId: string, now: number): Promise<Effect[]> {
     const effects: Effect[] = [];
     for (const o of this.collection.lost(volunteerId)) effects.push(...(await this.compute(o, now)));
@@ -112,7 +120,9 @@ export class GradientFlow {
   async overdue(now: number): Promise<Effect[]> {
     const effects: Effect[] = [];
     for (const late of this.collection.overdue(now)) {
-      this.events.notice?.('reissue', `${this.port.volunteers.get(late.volunteerId)?.name ?? late.volunteerId} did not send its gradients of shard ${late.orphans.shard} in time`);
+      const v = this.port.volunteers.get(late.volunteerId);
+      this.events.notice?.('stand-in', `${v?.name ?? late.volunteerId} did not send its gradients of shard ${late.orphans.shard} in time: they earn it nothing`);
+      if (v) this.withheld(v, late.orphans);
       effects.push(...(await this.compute(late.orphans, now)));
     }
     return effects;
@@ -131,12 +141,18 @@ export class GradientFlow {
     return { stepped: [...first.stepped, ...second.stepped], closed: first.closed ?? second.closed };
   }
 
+  /** Gradients a connected volunteer did not deliver (late or malformed): its tasks' credit is taken back and it is on probation again. */
+  private withheld(v: Volunteer, o: Orphans): void {
+    this.port.uncredit(v.id, o.shard, o.microBatches);
+    this.port.verification?.book.suspect(identityOf(v));
+  }
+
   /** Gradients no volunteer will send (its author left, failed or took too long): computed here. */
   private async compute(o: Orphans, now: number): Promise<Effect[]> {
     const { run } = this.port;
-    const missing = o.microBatches.filter((m) => !run.hasGradients(o.shard, m));
+    const missing = o.microBatches.filter((m) => run.gradientTaskDone(o.shard, m) && !run.hasGradients(o.shard, m));
     if (missing.length === 0) return [];
-    this.events.notice?.('reissue', `the coordinator computes the gradients of shard ${o.shard}, micro-batches ${missing.join(', ')}: no volunteer holds them any more`);
+    this.events.notice?.('stand-in', `the coordinator computes the gradients of shard ${o.shard}, micro-batches ${missing.join(', ')}: no volunteer holds them any more`);
     return this.port.afterAccept(run.addGradients(o.shard, missing, await run.gradientSum(o.shard, missing)), now);
   }
 }

@@ -31,7 +31,7 @@ interface GradientSum {
  * they came in: with one micro-batch each, exactly as the single-process trainer sums them.
  *
  * With an update codec (compact traffic), each step's change of the weights is rounded through
- * the codec before it is applied (`settle`), and what the rounding left out is carried into the
+ * the codec before it is applied (`commitStep`), and what the rounding left out is carried into the
  * next step's (error feedback): the weights are then exactly what holders compute from the update.
  */
 export class ShardState {
@@ -39,10 +39,10 @@ export class ShardState {
   readonly optimizer: ShardOptimizer;
   private sums: GradientSum[] = [];
   private covered: boolean[];
-  /** Compact traffic: the weights before the step not yet settled, and what earlier updates left out. */
-  private settledValues: ParameterValues | null = null;
+  /** Compact traffic: the weights as of the last committed step, and what earlier updates left out. */
+  private committedValues: ParameterValues | null = null;
   private residual: ParameterValues = new Map();
-  private unsettled = false;
+  private uncommitted = false;
   /** The last step's update, for holders of the version before it. */
   update: WeightsUpdate | null = null;
   /**
@@ -71,7 +71,7 @@ export class ShardState {
     this.optimizer = new ShardOptimizer(be, this.shard.parameters, optimizer, moments);
     this.covered = new Array(microBatches).fill(false);
     if (updateCodec) {
-      this.settledValues = new Map(this.shard.parameters.map((p) => [p.name, Float32Array.from(values(p.name))]));
+      this.committedValues = new Map(this.shard.parameters.map((p) => [p.name, Float32Array.from(values(p.name))]));
       this.residual = residual ?? new Map(this.shard.parameters.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))]));
     }
   }
@@ -127,7 +127,7 @@ export class ShardState {
     this.version += 1;
     this.sums = [];
     this.covered.fill(false);
-    this.unsettled = this.updateCodec !== null;
+    this.uncommitted = this.updateCodec !== null;
   }
 
   /**
@@ -135,14 +135,14 @@ export class ShardState {
    * (and what earlier updates left out) rounded through the update codec, which is kept as
    * `update` for the holders of the version before. Does nothing after an exact step.
    */
-  async settle(): Promise<void> {
-    if (!this.unsettled || !this.updateCodec || !this.settledValues) return;
-    this.unsettled = false;
+  async commitStep(): Promise<void> {
+    if (!this.uncommitted || !this.updateCodec || !this.committedValues) return;
+    this.uncommitted = false;
     const stepped = await this.values();
     const update: ParameterValues = new Map();
-    const settled: ParameterValues = new Map();
+    const committed: ParameterValues = new Map();
     for (const p of this.shard.parameters) {
-      const base = this.settledValues.get(p.name)!;
+      const base = this.committedValues.get(p.name)!;
       const wanted = stepped.get(p.name)!;
       const carried = this.residual.get(p.name)!;
       const change = new Float32Array(base.length);
@@ -150,12 +150,12 @@ export class ShardState {
       const sent = roundTrip(change, p.shape, this.updateCodec);
       for (let i = 0; i < base.length; i++) carried[i] = change[i] - sent[i];
       update.set(p.name, sent);
-      settled.set(p.name, applyUpdate(base, sent));
+      committed.set(p.name, applyUpdate(base, sent));
       const old = this.shard.weights.get(p.name)!;
-      this.shard.weights.set(p.name, this.be.upload(settled.get(p.name)!, p.shape));
+      this.shard.weights.set(p.name, this.be.upload(committed.get(p.name)!, p.shape));
       old.dispose();
     }
-    this.settledValues = settled;
+    this.committedValues = committed;
     this.update = { from: this.version - 1, codec: this.updateCodec, values: update };
   }
 
@@ -163,7 +163,7 @@ export class ShardState {
 
   /** The weights at the current version, read from the backend once per version (sent to every holder). */
   async valuesCached(): Promise<Map<string, Float32Array>> {
-    if (this.settledValues && !this.unsettled) return this.settledValues;
+    if (this.committedValues && !this.uncommitted) return this.committedValues;
     if (this.cached?.version !== this.version) this.cached = { version: this.version, values: await this.values() };
     return this.cached.values;
   }

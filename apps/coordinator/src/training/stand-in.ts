@@ -32,7 +32,7 @@ export interface StandInPort {
   /** Applies the result as the coordinator's own work; returns what it sends out. */
   apply(lease: TaskLease<TaskKey>, result: TaskResult, computeMs: number, now: number): Promise<Effect[]>;
   /** The task could not be computed: its lease goes back, to be issued again. */
-  giveBack(lease: TaskLease<TaskKey>, e: Error): void;
+  giveBack(lease: TaskLease<TaskKey>, e: Error, now: number): void;
   /** The run is over: nothing more to compute. */
   done(): boolean;
 }
@@ -109,7 +109,7 @@ export class StandIn {
           const result = await port.compute(lease);
           effects.push(...(await port.apply(lease, result, performance.now() - computing, now)));
         } catch (e) {
-          for (const left of leases.slice(i)) port.giveBack(left, e as Error);
+          for (const left of leases.slice(i)) port.giveBack(left, e as Error, now);
           return effects;
         }
       }

@@ -82,6 +82,8 @@ export class TrainingRun {
   private losses: (number | null)[] = [];
   /** Per shard: ids of this round's applied results that wait for their audit; the shard does not step while any does. */
   private held: Set<string>[];
+  /** Rewinds so far: what a caller holding on to a round can compare to see that the round was restarted. */
+  rewinds = 0;
   /** The states recent rounds started from, oldest first (`keepSnapshot`). */
   private snapshots: RoundSnapshot[] = [];
   /** Where the sampler stood before this round's micro-batches were drawn (saved with the round). */
@@ -220,6 +222,12 @@ export class TrainingRun {
     return TRAFFIC[this.traffic].keepGradients && this.current.shardComplete(shard) && !this.stepped[shard] && !this.shards[shard].complete;
   }
 
+  /** Whether the gradient task (backward or lossAndBackward) of micro-batch m of the shard is done this round. */
+  gradientTaskDone(shard: number, m: number): boolean {
+    const kind = shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
+    return this.current.isDone({ kind, shard, microBatch: m });
+  }
+
   /** Whether the gradients of micro-batch m of the shard are in this round. */
   hasGradients(shard: number, m: number): boolean {
     return this.stepped[shard] || this.shards[shard].has(m);
@@ -231,6 +239,7 @@ export class TrainingRun {
    * then kept; the shard steps when its sums cover every micro-batch, and the round may close.
    */
   addGradients(shard: number, microBatches: number[], tensors: readonly WireTensor[]): AcceptOutcome {
+    if (this.stepped[shard]) throw new ShardInputError(`shard ${shard} has already stepped in round ${this.round}`);
     const state = this.shards[shard];
     const byName = new Map(tensors.map((x) => [x.name, x]));
     const grads = new Map<string, Float32Array>();
@@ -242,8 +251,7 @@ export class TrainingRun {
       byName.delete(p.name);
     }
     if (byName.size) throw new ShardInputError(`gradients for shard ${shard} include tensors it does not hold: ${[...byName.keys()].slice(0, 3).join(', ')}`);
-    const kind = shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
-    const undone = microBatches.filter((m) => !this.current.isDone({ kind, shard, microBatch: m }));
+    const undone = microBatches.filter((m) => !this.gradientTaskDone(shard, m));
     if (undone.length) throw new ShardInputError(`gradients of micro-batches ${undone.join(', ')} of shard ${shard} before their tasks were done`);
     state.addGradients(microBatches, grads);
     return this.advance(shard);
@@ -349,13 +357,14 @@ export class TrainingRun {
       old.dispose();
     }
     this.snapshots = this.snapshots.filter((s) => s.round <= round);
+    this.rewinds += 1;
     this.sampler = new MicroBatchSampler(this.trainTokens, this.options.batch, config.contextLength, this.options.seed, snap.sampler);
     this.startRound(round);
   }
 
-  /** Compact traffic: rounds each step's update (`ShardState.settle`); call after any result is applied, before weights go out. */
-  async settle(): Promise<void> {
-    for (const s of this.shards) await s.settle();
+  /** Compact traffic: rounds each step's update (`ShardState.commitStep`); call after any result is applied, before weights go out. */
+  async commitSteps(): Promise<void> {
+    for (const s of this.shards) await s.commitStep();
   }
 
   /** Mean loss of the current weights on fixed batches (the validation set), as the trainer's evaluate. */

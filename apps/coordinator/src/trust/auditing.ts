@@ -151,7 +151,7 @@ export class Auditing {
     const effects: Effect[] = [];
     for (const v of this.port.volunteers.values()) {
       if (identityOf(v) !== who.identity) continue;
-      this.port.scheduler.leave(v.id);
+      this.port.scheduler.leave(v.id, now);
       verification.audits.unassign(v.id);
       v.accepting = false;
       effects.push(refusal(v.id, new ProtocolError('banned', `banned: ${reason}`)), { to: v.id, type: 'disconnect', reason: 'banned' });

@@ -1,3 +1,4 @@
+import { Q8_LEVELS } from '@openshard/protocol';
 import type { TaskResult } from '../training/training-run.ts';
 
 /** How far two results of the same task are apart: the worst tensor (or the loss), by relative error. */
@@ -46,6 +47,8 @@ export function compareResults(a: TaskResult, reference: TaskResult, tolerance: 
 
 /** Honest roundings of one value land a level apart only where it sits on a boundary between levels: far fewer elements than this. */
 export const LEVEL_FLIPS_ALLOWED = 0.01;
+/** More than half a level from b, beyond what float noise at the half-level boundary explains. */
+const MOVED = 0.501;
 
 /**
  * For a tensor sent in q8 (rows of its last dimension, 127 levels a side): the worst element's
@@ -63,12 +66,12 @@ export function quantizedError(a: ArrayLike<number>, b: ArrayLike<number>, shape
   for (let start = 0; start < b.length; start += width) {
     let top = 0;
     for (let i = start; i < start + width; i++) top = Math.max(top, Math.abs(b[i]));
-    const level = top / 127;
+    const level = top / Q8_LEVELS;
     for (let i = start; i < start + width; i++) {
       const d = Math.abs(a[i] - b[i]);
       if (Number.isNaN(d)) return Number.NaN;
       if (d > level) worst = Math.max(worst, (d - level) / Math.max(top, FLOOR));
-      if (d > level * 0.501) moved += 1;
+      if (d > level * MOVED) moved += 1;
     }
   }
   const fraction = b.length ? moved / b.length : 0;

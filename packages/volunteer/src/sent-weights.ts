@@ -4,7 +4,7 @@ import { applyUpdate, type WireTensor } from '@openshard/protocol';
  * The weights the volunteer was last sent, whole, and their version: what an update (a `weights`
  * message with `base`) is added to.
  */
-export class HeldWeights {
+export class SentWeights {
   private version: number | null = null;
   private tensors: WireTensor[] = [];
 
