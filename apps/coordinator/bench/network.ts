@@ -94,6 +94,8 @@ interface Row {
   bytesPerToken: number;
   /** Bytes per token by what they carry. */
   split: TrafficBytes;
+  /** Coordinator handler time per round by what it handled (a message type, ticks, disconnects). */
+  handlerMsPerRound: Record<string, number>;
 }
 
 interface Trained {
@@ -102,6 +104,7 @@ interface Trained {
   handlerMs: number;
   bytes: number;
   traffic: TrafficBytes;
+  handlerMsByKind: Record<string, number>;
   validationLoss: number;
 }
 
@@ -111,7 +114,7 @@ async function trainNetwork(traffic: Traffic, shards: number, volunteers: number
   const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
   let closed = 0;
   let measuredFrom = 0;
-  let atStart = { handlerMs: 0, bytes: 0, traffic: emptyTraffic(), tasks: 0 };
+  let atStart = { handlerMs: 0, bytes: 0, traffic: emptyTraffic(), tasks: 0, byKind: {} as Record<string, number> };
   let tasks = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
@@ -138,7 +141,7 @@ async function trainNetwork(traffic: Traffic, shards: number, volunteers: number
         // round 0 includes process start-up and first weights: not measured
         measuredFrom = performance.now();
         const s = network.server.stats;
-        atStart = { handlerMs: s.handlerMs, bytes: s.bytesIn + s.bytesOut, traffic: { ...s.traffic }, tasks };
+        atStart = { handlerMs: s.handlerMs, bytes: s.bytesIn + s.bytesOut, traffic: { ...s.traffic }, tasks, byKind: { ...s.handlerMsByKind } };
       }
       if (closed === rounds + 1) finish();
     },
@@ -153,7 +156,8 @@ async function trainNetwork(traffic: Traffic, shards: number, volunteers: number
   for (const c of children) c.kill('SIGTERM');
   await network.close();
   rmSync(dataDir, { recursive: true, force: true });
-  return { seconds, tasks: tasks - atStart.tasks, handlerMs: s.handlerMs - atStart.handlerMs, bytes: s.bytesIn + s.bytesOut - atStart.bytes, traffic: split, validationLoss };
+  const handlerMsByKind = Object.fromEntries(Object.entries(s.handlerMsByKind).map(([k, ms]) => [k, ms - (atStart.byKind[k] ?? 0)]));
+  return { seconds, tasks: tasks - atStart.tasks, handlerMs: s.handlerMs - atStart.handlerMs, bytes: s.bytesIn + s.bytesOut - atStart.bytes, traffic: split, handlerMsByKind, validationLoss };
 }
 
 const validation = validationBatches(corpus.validation, BATCH, config.contextLength, 8);
@@ -176,6 +180,7 @@ for (const traffic of MODES) {
       coordinatorMsPerTask: t.handlerMs / t.tasks,
       bytesPerToken: t.bytes / tokens,
       split,
+      handlerMsPerRound: Object.fromEntries(Object.entries(t.handlerMsByKind).map(([k, ms]) => [k, ms / ROUNDS])),
     });
   }
 }
@@ -261,6 +266,12 @@ for (const r of rows) {
 for (const [shards, volunteers] of setups) {
   const [exact, compact] = MODES.map((m) => rows.find((r) => r.traffic === m && r.shards === shards && r.volunteers === volunteers)!);
   console.log(`${shards} shards × ${volunteers} volunteers: compact sends ${(exact.bytesPerToken / compact.bytesPerToken).toFixed(1)}× fewer bytes per token than exact`);
+  for (const r of [exact, compact])
+    console.log(
+      `  ${r.traffic} coordinator ms per round by what it handled: ${Object.entries(r.handlerMsPerRound)
+        .map(([k, ms]) => `${k} ${ms.toFixed(0)}`)
+        .join(', ')}`,
+    );
 }
 const lossSummary = MODES.map((traffic) => {
   const values = losses.filter((l) => l.traffic === traffic).map((l) => l.validationLoss);

@@ -16,6 +16,8 @@ export interface ServerStats {
   handlerMs: number;
   bytesIn: number;
   bytesOut: number;
+  /** handlerMs by what was handled: a message type, 'disconnect' or 'tick'. */
+  handlerMsByKind: Record<string, number>;
   /** bytesIn + bytesOut of training messages, by what they carry. */
   traffic: TrafficBytes;
 }
@@ -144,16 +146,18 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
   // engine.io puts its request listener before the app's and hands on what is not under /socket.io/;
   // a frame above the limit closes its connection before any of it is parsed
   const io = new Server(http, { maxHttpBufferSize: limits.maxMessageBytes, serveClient: false });
-  const stats: ServerStats = { handled: 0, handlerMs: 0, bytesIn: 0, bytesOut: 0, traffic: emptyTraffic() };
+  const stats: ServerStats = { handled: 0, handlerMs: 0, handlerMsByKind: {}, bytesIn: 0, bytesOut: 0, traffic: emptyTraffic() };
   const deliver = deliverer(io, stats);
   let queue = Promise.resolve();
-  const serial = (work: () => Promise<Effect[]> | Effect[]) => {
+  const serial = (work: () => Promise<Effect[]> | Effect[], kind = 'tick') => {
     queue = queue
       .then(async () => {
         const started = performance.now();
         deliver(await work());
         stats.handled += 1;
-        stats.handlerMs += performance.now() - started;
+        const ms = performance.now() - started;
+        stats.handlerMs += ms;
+        stats.handlerMsByKind[kind] = (stats.handlerMsByKind[kind] ?? 0) + ms;
       })
       .catch((e) => console.error('coordinator:', e));
   };
@@ -181,13 +185,13 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
       const bytes = messageBytes(json, attachments);
       stats.bytesIn += bytes;
       countTraffic(stats.traffic, type, json, bytes);
-      serial(() => dispatch(coordinator, o.serving, socket.id, type, json, attachments, limits, Date.now()));
+      serial(() => dispatch(coordinator, o.serving, socket.id, type, json, attachments, limits, Date.now()), Object.hasOwn(clientMessages, type) ? type : 'unknown');
     });
     socket.on('disconnect', () =>
       serial(() => {
         o.serving?.left(socket.id);
         return coordinator.disconnect(socket.id, Date.now());
-      }),
+      }, 'disconnect'),
     );
   });
   // one tick waits in the queue at most: a long one (the coordinator computing a shard) must not pile more up in front of results

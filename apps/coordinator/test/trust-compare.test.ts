@@ -1,7 +1,7 @@
-import type { WireTensor } from '@openshard/protocol';
+import { Q8_LEVELS, roundTrip, type WireTensor } from '@openshard/protocol';
 import { describe, expect, test } from 'vitest';
 import type { TaskResult } from '../src/training/training-run.ts';
-import { compareResults, relativeError } from '../src/trust/compare.ts';
+import { compareResults, LEVEL_FLIPS_ALLOWED, quantizedError, relativeError } from '../src/trust/compare.ts';
 import { DEFAULT_TRUST } from '../src/trust/trust-book.ts';
 
 /** The audit tolerance the coordinator runs with (relative error). */
@@ -281,5 +281,41 @@ describe('relativeError', () => {
   test('behavior: NaN anywhere makes it NaN', () => {
     expect(relativeError([1, Number.NaN], [1, 2])).toBeNaN();
     expect(relativeError([1, 2], [Number.NaN, 2])).toBeNaN();
+  });
+});
+
+describe('q8 tensors, compared level by level (compact traffic)', () => {
+  const shape = [32, 128];
+  const q8 = (x: Float32Array) => roundTrip(x, shape, 'q8');
+  const rows = gradient(32 * 128, 11);
+  /** Float noise of another device: every value off by up to 1e-5 of itself. */
+  const noisy = (x: Float32Array, seed: number) => {
+    const r = seeded(seed);
+    return x.map((v) => v * (1 + (r() - 0.5) * 2e-5));
+  };
+  const worst = (a: Float32Array, b: Float32Array) => compareResults({ tensors: [tensor('dx', a, shape)] }, { tensors: [tensor('dx', b, shape)] }, TOLERANCE, () => true);
+
+  test('behavior: two honest roundings of the same result agree, and so does a rounding with the exact result', () => {
+    expect(worst(q8(noisy(rows, 1)), q8(noisy(rows, 2))).agree).toBe(true);
+    expect(worst(q8(noisy(rows, 3)), rows).agree).toBe(true);
+    expect(quantizedError(q8(rows), rows, shape)).toBeLessThan(1e-6);
+  });
+
+  test('error: a nudge hiding inside the rounding (0.5% of every value) is caught by how many values it moves', () => {
+    const nudged = q8(rows.map((v) => v * 1.005));
+    const e = quantizedError(nudged, q8(rows), shape);
+    expect(e).toBeGreaterThan(LEVEL_FLIPS_ALLOWED);
+    expect(worst(nudged, rows).agree).toBe(false);
+  });
+
+  test('error: one value moved by two levels is caught, though the rest are exact', () => {
+    const moved = q8(rows);
+    const top = Math.max(...Array.from(rows.subarray(0, 128), Math.abs));
+    moved[5] += (2 * top) / Q8_LEVELS;
+    const a = worst(moved, q8(rows));
+    expect(a.agree).toBe(false);
+    expect(a.error).toBeGreaterThan(0.5 / Q8_LEVELS);
+    // the same tensor compared as plain fp32 would pass: the shift is tiny against the whole tensor's norm
+    expect(relativeError(moved, q8(rows))).toBeLessThan(TOLERANCE);
   });
 });
