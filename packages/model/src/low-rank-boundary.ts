@@ -2,6 +2,7 @@ import { Random, type Backend, type Tensor } from '@openshard/tensor';
 import type { ResidualWrites } from './block.ts';
 import type { GptConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { PositionIds } from './position-ids.ts';
 import { TensorScope } from './scope.ts';
 
 /**
@@ -71,7 +72,7 @@ export function orthonormalBasis(width: number, rank: number, seed: number): Flo
  * Every method returns a new tensor the caller owns and leaves its inputs alone.
  */
 export class LowRankBoundary implements ResidualWrites {
-  private readonly positions = new Map<number, Tensor>();
+  private readonly positions: PositionIds;
 
   private constructor(
     readonly backend: Backend,
@@ -82,7 +83,9 @@ export class LowRankBoundary implements ResidualWrites {
     readonly basis: Tensor,
     /** −U [C, k]: the backend has no subtraction, and −(a·U) = a·(−U) exactly. */
     private readonly negatedBasis: Tensor,
-  ) {}
+  ) {
+    this.positions = new PositionIds(backend, config.contextLength);
+  }
 
   /** The basis seeded by `seed`; rank k must be in [1, width]. */
   static create(be: Backend, config: GptConfig, rank: number, seed: number): LowRankBoundary {
@@ -181,7 +184,7 @@ export class LowRankBoundary implements ResidualWrites {
       const tokenIds = scope.keep(be.reshape(ids, [B * T]));
       return {
         token: be.embeddingBackward(tokenIds, outside, this.config.vocabSize),
-        position: be.embeddingBackward(this.positionIds(B, T), outside, this.config.contextLength),
+        position: be.embeddingBackward(this.positions.of(B, T), outside, this.config.contextLength),
       };
     } finally {
       scope.dispose();
@@ -191,8 +194,7 @@ export class LowRankBoundary implements ResidualWrites {
   dispose(): void {
     this.basis.dispose();
     this.negatedBasis.dispose();
-    for (const t of this.positions.values()) t.dispose();
-    this.positions.clear();
+    this.positions.dispose();
   }
 
   /** E[tok] + P[pos] as rows (B·T, C), as shard 0 computes it; its intermediates go into `scope`. */
@@ -200,20 +202,7 @@ export class LowRankBoundary implements ResidualWrites {
     const be = this.backend;
     const [B, T] = ids.shape;
     const tok = scope.keep(be.embedding(scope.keep(be.reshape(ids, [B * T])), embeddings.token));
-    const pos = scope.keep(be.embedding(this.positionIds(B, T), embeddings.position));
+    const pos = scope.keep(be.embedding(this.positions.of(B, T), embeddings.position));
     return be.add(tok, pos);
-  }
-
-  /** Position of every row of a [B, T] micro-batch, i32 [B·T]; one tensor per (B, T). */
-  private positionIds(B: number, T: number): Tensor {
-    const key = B * (this.config.contextLength + 1) + T;
-    let t = this.positions.get(key);
-    if (!t) {
-      const ids = new Int32Array(B * T);
-      for (let i = 0; i < ids.length; i++) ids[i] = i % T;
-      t = this.backend.upload(ids, [B * T]);
-      this.positions.set(key, t);
-    }
-    return t;
   }
 }

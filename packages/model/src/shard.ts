@@ -6,6 +6,7 @@ import type { LowRankBoundary } from './low-rank-boundary.ts';
 import { initParameter, blockNames, FINAL_NORM_BIAS, FINAL_NORM_WEIGHT, LM_HEAD, POSITION_EMBEDDING, TOKEN_EMBEDDING, type ParameterSpec } from './parameters.ts';
 import { shardParameterSpecs } from './partition.ts';
 import { describeShard, type ShardSpec } from './shard-spec.ts';
+import { PositionIds } from './position-ids.ts';
 import { TensorScope, type GradientSink } from './scope.ts';
 
 export interface ShardBackwardResult {
@@ -50,7 +51,7 @@ interface Trunk {
 export class Shard {
   readonly parameters: ParameterSpec[];
   readonly boundary?: LowRankBoundary;
-  private readonly positions = new Map<number, Tensor>();
+  private readonly positions: PositionIds;
 
   constructor(
     readonly backend: Backend,
@@ -61,6 +62,7 @@ export class Shard {
     options: ShardOptions = {},
   ) {
     this.parameters = shardParameterSpecs(config, spec);
+    this.positions = new PositionIds(backend, config.contextLength);
     this.boundary = options.boundary;
     if (this.boundary && !sameConfig(this.boundary.config, config)) {
       throw new ConfigError(`the low-rank boundary is for a model of ${describeConfig(this.boundary.config)}; ${describeShard(spec)} is of ${describeConfig(config)}`);
@@ -196,8 +198,7 @@ export class Shard {
 
   dispose(): void {
     for (const t of this.weights.values()) t.dispose();
-    for (const t of this.positions.values()) t.dispose();
-    this.positions.clear();
+    this.positions.dispose();
   }
 
   private weight(name: string): Tensor {
@@ -212,7 +213,7 @@ export class Shard {
     if (this.isFirst) {
       const ids = scope.keep(be.reshape(x, [N]));
       const tok = scope.keep(be.embedding(ids, this.weight(TOKEN_EMBEDDING)));
-      const pos = scope.keep(be.embedding(this.positionIds(d.B, d.T), this.weight(POSITION_EMBEDDING)));
+      const pos = scope.keep(be.embedding(this.positions.of(d.B, d.T), this.weight(POSITION_EMBEDDING)));
       h = be.add(tok, pos);
     } else {
       h = be.reshape(x, [N, d.C]);
@@ -250,7 +251,7 @@ export class Shard {
     if (!this.isFirst) return be.reshape(dy, [d.B, d.T, d.C]);
     const ids = scope.keep(be.reshape(x, [d.B * d.T]));
     sink(TOKEN_EMBEDDING, be.embeddingBackward(ids, dy, this.config.vocabSize));
-    sink(POSITION_EMBEDDING, be.embeddingBackward(this.positionIds(d.B, d.T), dy, this.config.contextLength));
+    sink(POSITION_EMBEDDING, be.embeddingBackward(this.positions.of(d.B, d.T), dy, this.config.contextLength));
     return undefined;
   }
 
@@ -260,19 +261,6 @@ export class Shard {
     scope.keep(ln.out), scope.keep(ln.mean), scope.keep(ln.rstd);
     const logits = scope.keep(be.matmul(ln.out, this.weight(LM_HEAD), { transB: true }));
     return { ln, logits };
-  }
-
-  /** Position of every row of a [B, T] micro-batch, i32 [B·T]; one tensor per (B, T). */
-  private positionIds(B: number, T: number): Tensor {
-    const key = B * (this.config.contextLength + 1) + T;
-    let t = this.positions.get(key);
-    if (!t) {
-      const ids = new Int32Array(B * T);
-      for (let i = 0; i < ids.length; i++) ids[i] = i % T;
-      t = this.backend.upload(ids, [B * T]);
-      this.positions.set(key, t);
-    }
-    return t;
   }
 
   private inputDims(x: Tensor): PassDims {

@@ -38,7 +38,7 @@ function normal(be: Backend, rng: Random, shape: number[], std = 1): Tensor {
   );
 }
 
-function matmulCase(name: string, aShape: number[], bShape: number[], opts: { transA?: boolean; transB?: boolean; bias?: boolean }): ParityCase {
+export function matmulCase(name: string, aShape: number[], bShape: number[], opts: { transA?: boolean; transB?: boolean; bias?: boolean }): ParityCase {
   return {
     name,
     async run(be, rng) {

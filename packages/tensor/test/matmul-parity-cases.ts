@@ -1,5 +1,5 @@
 import type { Backend, MatmulOptions } from '../src/backend.ts';
-import type { Outputs, ParityCase } from '../src/parity.ts';
+import { matmulCase, type Outputs, type ParityCase } from '../src/parity.ts';
 import type { Random } from '../src/random.ts';
 import type { Tensor } from '../src/tensor.ts';
 
@@ -20,27 +20,6 @@ async function readAll(be: Backend, named: Record<string, Tensor>): Promise<Outp
   for (const [k, t] of Object.entries(named)) out[k] = await be.read(t);
   for (const t of Object.values(named)) t.dispose();
   return out;
-}
-
-/** Forward and backward of op(a)·op(b) (+ bias); the backward's dB = op(a)ᵀ·dOut has K = a's rows. */
-function matmulCase(name: string, aShape: number[], bShape: number[], opts: { transA?: boolean; transB?: boolean; bias?: boolean }): ParityCase {
-  return {
-    name,
-    async run(be, rng) {
-      const a = normal(be, rng, aShape);
-      const b = normal(be, rng, bShape);
-      const options: MatmulOptions = { transA: opts.transA, transB: opts.transB };
-      if (opts.bias) options.bias = normal(be, rng, [opts.transB ? bShape[bShape.length - 2] : bShape[bShape.length - 1]]);
-      const out = be.matmul(a, b, options);
-      const dOut = normal(be, rng, [...out.shape]);
-      const g = be.matmulBackward(dOut, a, b, options);
-      const named: Record<string, Tensor> = { out, dA: g.dA, dB: g.dB };
-      if (g.dBias) named.dBias = g.dBias;
-      const result = await readAll(be, named);
-      for (const t of [a, b, dOut, options.bias]) t?.dispose();
-      return result;
-    },
-  };
 }
 
 /**
