@@ -475,30 +475,30 @@ export class Coordinator {
   }
 
   /**
-   * Hands out work to volunteers with a free slot: audits first, to those computing nothing (they
-   * hold a shard's step back), then the scheduler's tasks: one each to run, then one each to queue
-   * behind it (`depth`), whose inputs arrive while the volunteer computes.
+   * Hands out work to volunteers with a free slot (`depth`: the task a volunteer runs and the one
+   * queued behind it, whose inputs arrive while it computes): audits first, at most one each,
+   * those computing nothing first (an audit holds a shard's step back); then the scheduler's tasks,
+   * one to run for each idle volunteer, then one to queue for each with a slot left.
    */
   private pump(now: number): Effect[] {
     const effects: Effect[] = this.auditing?.purge() ?? [];
     if (this.finished) return effects;
     const verification = this.verification;
     const depth = this.scheduler.policy.depth;
-    const open = [...this.volunteers.values()].filter(
-      (v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && !verification?.audits.assignedTo(v.id).length && this.computing(v) < depth,
-    );
-    let idle = open.filter((v) => this.computing(v) === 0);
+    const audits = (v: Volunteer) => verification?.audits.assignedTo(v.id).length ?? 0;
+    const held = (v: Volunteer) => this.computing(v) + audits(v);
+    // those computing nothing first: an audit holds its shard's step back, so it goes where it runs soonest
+    const open = [...this.volunteers.values()].filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && held(v) < depth).sort((a, b) => held(a) - held(b));
     if (verification) {
-      const idleAuthors = idle.map((v) => ({ ...authorOf(v), shard: v.shard }));
-      for (const a of verification.audits.assign(idleAuthors, now, (x) => this.scheduler.deadlineMs(x.task))) {
+      const candidates = open.filter((v) => audits(v) === 0).map((v) => ({ ...authorOf(v), shard: v.shard }));
+      for (const a of verification.audits.assign(candidates, now, (x) => this.scheduler.deadlineMs(x.task))) {
         const v = this.volunteers.get(a.auditor!.volunteerId)!;
         effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
       }
-      idle = idle.filter((v) => !verification.audits.assignedTo(v.id).length);
     }
-    const ahead = open
-      .filter((v) => !verification?.audits.assignedTo(v.id).length)
-      .flatMap((v) => Array.from({ length: depth - Math.max(1, this.computing(v)) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
+    const free = open.filter((v) => held(v) < depth);
+    const idle = free.filter((v) => held(v) === 0);
+    const ahead = free.flatMap((v) => Array.from({ length: depth - Math.max(1, held(v)) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
     for (const lease of this.scheduler.assign([...idle, ...ahead], now)) {
       const v = this.volunteers.get(lease.volunteerId)!;
       if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);

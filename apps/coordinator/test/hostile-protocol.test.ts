@@ -155,10 +155,11 @@ describe('hostile clients at the protocol level (real sockets)', () => {
     const audits = coordinator.verification!.audits;
     let stolen = '';
     await until(() => {
-      const honest = [...coordinator.volunteers.keys()].filter((id) => id !== mallory.socket.id);
-      stolen = honest.flatMap((id) => audits.assignedTo(id))[0]?.id ?? '';
+      // the slow one holds it long enough for the theft to arrive first
+      const slow = [...coordinator.volunteers.values()].filter((v) => v.name === 'honest-2').map((v) => v.id);
+      stolen = slow.flatMap((id) => audits.assignedTo(id))[0]?.id ?? '';
       return stolen !== '';
-    }, 'an audit assigned to an honest volunteer');
+    }, 'an audit assigned to the slow honest volunteer');
     mallory.send(first, stolen);
     await until(() => mallory.refusals.some((r) => r.code === 'not-leased' && r.message.includes(`lease ${stolen} was never given to you`)), 'the stolen audit lease to be refused');
     // once the rounds are over, the first result comes back once more

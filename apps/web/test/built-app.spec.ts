@@ -38,9 +38,9 @@ test('behavior: the coordinator serves the built app on its own origin: Contribu
   test.setTimeout(240_000);
   coordinator = await startCoordinatorProcess(['--web', '--chain-port', '0', '--preset', 'micro', '--shards', '1', '--batch', '1', '--micro-batches', '2', '--rounds', '2000']);
   const origin = coordinator.url;
-  const output = coordinator.output.join('');
-  expect(output).toContain(`web app: ${origin}/ (contribute: ${origin}/#/contribute`);
-  expect(output).toContain(`sign-in (SIWE) origin: ${origin}`);
+  // the URLs are printed once the whole start-up (chain, served model, web app) is done, after the coordinator's own line
+  await expect.poll(() => coordinator!.output.join(''), { timeout: 120_000 }).toContain(`web app: ${origin}/ (contribute: ${origin}/#/contribute`);
+  expect(coordinator.output.join('')).toContain(`sign-in (SIWE) origin: ${origin}`);
   const chainFile = JSON.parse(readFileSync(join(coordinator.dataDir, 'chain.json'), 'utf8')) as { chainId: number; distributor: Address };
 
   browser = await chromium.launch(chromiumLaunchOptions);

@@ -49,7 +49,8 @@ test('behavior: the default npm start with one WebGPU tab trains (the coordinato
   test.setTimeout(600_000);
   coordinator = await startCoordinatorProcess(['--chain-port', '0'], undefined, true);
   const origin = coordinator.url;
-  expect(coordinator.output.join('')).toContain(`web app: ${origin}/`);
+  // printed once the whole start-up (chain, served model, web app) is done, after the coordinator's own line
+  await expect.poll(() => coordinator!.output.join(''), { timeout: 120_000 }).toContain(`web app: ${origin}/`);
   observer = new RunObserver(origin);
   browser = await chromium.launch(chromiumLaunchOptions);
 
