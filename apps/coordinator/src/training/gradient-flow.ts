@@ -1,3 +1,4 @@
+import { parameterCount } from '@openshard/model';
 import { BOUNDARY_TENSORS, ProtocolError, TRAFFIC, type ClientMessage, type WireTensor } from '@openshard/protocol';
 import type { CoordinatorEvents, Effect, Volunteer } from '../coordinator-io.ts';
 import type { Auditing } from '../trust/auditing.ts';
@@ -95,7 +96,7 @@ export class GradientFlow {
     for (let s = 0; s < run.specs.length && run.round === round; s++) {
       if (!run.gradientsDue(s)) continue;
       // a q8 sum is about a byte per parameter
-      const sumBytes = run.shards[s].shard.parameters.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+      const sumBytes = parameterCount(run.shards[s].shard.parameters);
       const { ask, orphans } = this.collection.start(
         s,
         run.options.microBatches,

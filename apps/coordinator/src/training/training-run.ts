@@ -206,7 +206,7 @@ export class TrainingRun {
    * in micro-batch order, as a volunteer's `gradients` message carries them (unrounded).
    */
   async gradientSum(shard: number, microBatches: readonly number[]): Promise<WireTensor[]> {
-    const kind = shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
+    const kind = this.gradientKind(shard);
     let sum: WireTensor[] | null = null;
     for (const m of [...microBatches].sort((a, b) => a - b)) {
       const inputs = this.inputs({ kind, shard, microBatch: m });
@@ -222,10 +222,14 @@ export class TrainingRun {
     return TRAFFIC[this.traffic].keepGradients && this.current.shardComplete(shard) && !this.stepped[shard] && !this.shards[shard].complete;
   }
 
+  /** The kind of a shard's gradient tasks: the last shard's also computes the loss. */
+  private gradientKind(shard: number): 'backward' | 'lossAndBackward' {
+    return shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
+  }
+
   /** Whether the gradient task (backward or lossAndBackward) of micro-batch m of the shard is done this round. */
   gradientTaskDone(shard: number, m: number): boolean {
-    const kind = shard === this.specs.length - 1 ? 'lossAndBackward' : 'backward';
-    return this.current.isDone({ kind, shard, microBatch: m });
+    return this.current.isDone({ kind: this.gradientKind(shard), shard, microBatch: m });
   }
 
   /** Whether the gradients of micro-batch m of the shard are in this round. */
