@@ -490,7 +490,11 @@ export class Coordinator {
     // those computing nothing first: an audit holds its shard's step back, so it goes where it runs soonest
     const open = [...this.volunteers.values()].filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && held(v) < depth).sort((a, b) => held(a) - held(b));
     if (verification) {
-      const candidates = open.filter((v) => audits(v) === 0).map((v) => ({ ...authorOf(v), shard: v.shard }));
+      // an audit may wait behind a full queue: given only to a free slot, it would rarely reach a volunteer
+      const candidates = [...this.volunteers.values()]
+        .filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && audits(v) === 0 && held(v) <= depth)
+        .sort((a, b) => held(a) - held(b))
+        .map((v) => ({ ...authorOf(v), shard: v.shard }));
       for (const a of verification.audits.assign(candidates, now, (x) => this.scheduler.deadlineMs(x.task))) {
         const v = this.volunteers.get(a.auditor!.volunteerId)!;
         effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
