@@ -454,6 +454,19 @@ export class Coordinator {
     for (const text of standIn.announcements(shards, training)) this.events.notice?.('stand-in', text);
   }
 
+  /**
+   * The lease a message answers, when it is a result for a task or an audit the volunteer holds now
+   * (read before parsing: nothing else of it is trusted). An answer the coordinator asked for is not
+   * flooding: a fast honest volunteer sends one per task it is given.
+   */
+  answers(id: string, type: string, json: unknown): string | null {
+    if (type !== 'result' || typeof json !== 'object' || json === null) return null;
+    const { leaseId } = json as { leaseId?: unknown };
+    if (typeof leaseId !== 'string') return null;
+    const audit = this.verification?.audits.get(leaseId);
+    return audit?.auditor?.volunteerId === id || this.scheduler.holds(id, leaseId) ? leaseId : null;
+  }
+
   /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */
   refuse(id: string, e: ProtocolError, leaseId?: string, counted = true): Effect[] {
     const v = this.volunteers.get(id);

@@ -36,6 +36,7 @@ afterEach(async () => {
 
 async function network(rounds: number) {
   let closed = 0;
+  const notices: string[] = [];
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const coordinator = new Coordinator(
@@ -46,10 +47,11 @@ async function network(rounds: number) {
       roundClosed: () => {
         if (++closed === rounds) finish();
       },
+      notice: (kind, text) => notices.push(`${kind}: ${text}`),
     },
     rounds,
     sessions,
-    new Verification({ ...DEFAULT_TRUST, auditWaitMs: 500 }),
+    new Verification({ ...DEFAULT_TRUST, auditWaitMs: 500, auditRate: 1 }),
   );
   const server = await startCoordinatorServer(coordinator, { limits: { ...DEFAULT_LIMITS, maxMessageBytes: 1 << 20 }, flood: FLOOD });
   cleanup.push(() => server.close());
@@ -58,7 +60,7 @@ async function network(rounds: number) {
     v.start();
     cleanup.push(() => v.stop());
   }
-  return { coordinator, server, finished };
+  return { coordinator, server, finished, notices };
 }
 
 /** A client of our own: speaks the protocol, computes honestly with our kernels, and lets the test send whatever it likes. */
@@ -127,7 +129,7 @@ async function until(ok: () => boolean, what: string): Promise<void> {
 
 describe('hostile clients at the protocol level (real sockets)', () => {
   test('error: a replayed result, a result for a lease never held, a stolen audit lease and a stale result are refused and earn nothing', async () => {
-    const { server, coordinator, finished } = await network(12);
+    const { server, coordinator, finished, notices } = await network(24);
     const mallory = new RawClient(server.url, 'mallory');
     // a newcomer may be given audits of the others' results first (they hold a task and the next): answered honestly
     let first = await mallory.computeNext();
@@ -144,30 +146,35 @@ describe('hostile clients at the protocol level (real sockets)', () => {
     await until(() => mallory.refusals.filter((r) => r.code === 'duplicate').length === 2, 'the replay to be refused');
     mallory.send(first, 'L99999');
     expect((await mallory.refusal('not-leased')).message).toContain('lease L99999 was never given to you');
-    // from now on it answers honestly, so the rounds go on; a third, slow honest volunteer holds the audits it is given for a while
+    // from now on it answers honestly, so the rounds go on
     void (async () => {
       for (;;) mallory.send(await mallory.computeNext());
     })();
-    const third = new VolunteerClient({ url: server.url, name: 'honest-2', backend: new CpuBackend(), slowdown: 300 });
-    third.start();
-    cleanup.push(() => third.stop());
-    // an audit given to an honest volunteer, answered by mallory
-    const audits = coordinator.verification!.audits;
-    let stolen = '';
-    await until(() => {
-      // the slow one holds it long enough for the theft to arrive first
-      const slow = [...coordinator.volunteers.values()].filter((v) => v.name === 'honest-2').map((v) => v.id);
-      stolen = slow.flatMap((id) => audits.assignedTo(id))[0]?.id ?? '';
-      return stolen !== '';
-    }, 'an audit assigned to the slow honest volunteer');
+    // a third volunteer answers its tasks but holds the first audit it is given: mallory answers that audit instead
+    const holder = new RawClient(server.url, 'holder');
+    let held: Awaited<ReturnType<RawClient['computeNext']>> | null = null;
+    void (async () => {
+      for (;;) {
+        const r = await holder.computeNext();
+        if (r.leaseId.startsWith('A') && held === null) held = r;
+        else holder.send(r);
+      }
+    })();
+    await until(() => held !== null, 'an audit given to the holder');
+    const stolen = held!.leaseId;
+    expect(coordinator.verification!.audits.get(stolen)?.auditor?.name).toBe('holder');
     mallory.send(first, stolen);
     await until(() => mallory.refusals.some((r) => r.code === 'not-leased' && r.message.includes(`lease ${stolen} was never given to you`)), 'the stolen audit lease to be refused');
+    // the theft took nothing from the holder: its own answer is still taken
+    holder.send(held!);
+    await until(() => holder.accepted.includes(stolen), "the holder's audit to be accepted");
     // once the rounds are over, the first result comes back once more
     await finished;
     mallory.send(first);
     expect((await mallory.refusal('stale')).message).toContain(`lease ${first.leaseId} belongs to an earlier round`);
     expect(mallory.accepted.filter((l) => l === first.leaseId)).toHaveLength(1);
-    expect(coordinator.volunteers.size).toBe(4);
+    const names = [...coordinator.volunteers.values()].map((v) => v.name).sort();
+    expect(names, notices.filter((n) => /^(leave|cheat|refused)/.test(n)).join('\n')).toEqual(['holder', 'honest-0', 'honest-1', 'mallory']);
   }, 60_000);
 
   test('error: a forged session is refused by name and the connection dropped; training goes on', async () => {
@@ -180,13 +187,15 @@ describe('hostile clients at the protocol level (real sockets)', () => {
   }, 60_000);
 
   test('error: a flood of messages cuts the connection off; a flood of connections from one address is refused beyond the limit; training goes on', async () => {
-    const { server, finished } = await network(2);
+    const { server, finished, notices } = await network(2);
     const noisy = new RawClient(server.url, 'noisy');
     await until(() => noisy.socket.connected, 'the noisy client to connect');
     const dropped = new Promise<void>((r) => noisy.socket.on('disconnect', () => r()));
     for (let i = 0; i < FLOOD.messageBurst * 3; i++) noisy.socket.emit('availability', { accepting: i % 2 === 0, reason: 'noise' });
     expect((await noisy.refusal('flood')).message).toContain(`more than ${FLOOD.messagesPerSecond} messages per second`);
     await dropped;
+    // the operator sees it on the dashboard (and in /metrics' refusals by code)
+    expect(notices.some((n) => n.startsWith('refused: ') && n.includes('(flood)'))).toBe(true);
     const crowd = Array.from({ length: FLOOD.connectionsPerAddress + 4 }, (_, i) => new RawClient(server.url, `crowd-${i}`));
     await until(() => crowd.filter((c) => c.refusals.some((r) => r.code === 'flood')).length >= 4, 'connections beyond the limit to be refused');
     expect(crowd.find((c) => c.refusals.some((r) => r.code === 'flood'))!.refusals[0].message).toMatch(/connections open; at most 8 are allowed/);

@@ -1,10 +1,6 @@
 import { rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { encode, decode } from '@openshard/data';
-import { partition, Shard } from '@openshard/model';
-import { CpuBackend } from '@openshard/tensor';
-import { generate, loadModel } from '@openshard/trainer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_API_BODY_BYTES } from '../src/http/openai-routes.ts';

@@ -1,10 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { decode, encode } from '@openshard/data';
-import { partition, Shard } from '@openshard/model';
 import { CpuBackend } from '@openshard/tensor';
-import { generate, loadModel } from '@openshard/trainer';
 import { VolunteerClient, type VolunteerEvent } from '@openshard/volunteer';
 import { ServingHost, type ServingLink } from '@openshard/volunteer/serving';
 import OpenAI from 'openai';

@@ -144,6 +144,12 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     });
   }
 
+  /** Whether the volunteer holds this lease now (active, whether running or queued). */
+  holds(volunteerId: string, leaseId: string): boolean {
+    const lease = this.leases.get(leaseId);
+    return lease !== undefined && lease.volunteerId === volunteerId && lease.state === 'active';
+  }
+
   /** Where a result for this lease from this volunteer stands. Changes nothing. */
   standing(leaseId: string, volunteerId: string): LeaseStanding<T> {
     const graph = this.requireGraph();
