@@ -50,7 +50,8 @@ send the sum of its parameter gradients once per round, and sends weights as q8 
 fewer bytes per trained token than --traffic exact, which sends fp32 everywhere and reproduces the single-process
 trainer's losses bit for bit (docs/traffic.md).
 The latest run in --data-dir resumes from its last checkpoint; the run options (--preset, --shards, --batch,
---micro-batches, --seed, --rounds) are those it was started with: any of them given with another value is named and ignored.`;
+--micro-batches, --seed, --rounds, --traffic) are those it was started with: any of them given with another value is named and
+ignored.`;
 
 /** Dev accounts 0 and 1 administer and publish; local volunteers sign in from account 2 on. */
 const LOCAL_VOLUNTEER_FIRST_ACCOUNT = 2;

@@ -138,7 +138,7 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCo
   const stores = await openSqliteStores(join(o.dataDir, 'openshard.sqlite'));
   const store = stores.runs;
   const corpus = loadCorpus(o.data);
-  const opened = await openRun(store, o.dataDir, corpus, new CpuBackend(), o, o.traffic);
+  const opened = await openRun(store, o.dataDir, corpus, new CpuBackend(), o);
   const { run, id: runId } = opened;
   const info = runInfo(opened, corpus.train);
   const reference = o.reference ? loadReferenceCurve(o.reference, opened.spec.options, opened.spec.corpus) : null;

@@ -31,7 +31,7 @@ describe('GET /checkpoints/latest (a run opened on SQLite, checkpoints written b
       { name: 'a', text: 'The quick brown fox jumps over the lazy dog. '.repeat(40) },
       { name: 'b', text: 'Pack my box with five dozen liquor jugs. '.repeat(40) },
     ]);
-    const opened = await openRun(stores.runs, dataDir, corpus, new CpuBackend(), { preset: 'micro', shards: 2, batch: 1, microBatches: 2, seed: 5, rounds: 4 });
+    const opened = await openRun(stores.runs, dataDir, corpus, new CpuBackend(), { preset: 'micro', shards: 2, batch: 1, microBatches: 2, seed: 5, rounds: 4, traffic: 'compact' });
     try {
       const app = buildApp([checkpointRoutes(committedCheckpoint(stores.runs, opened.id))]);
       const none = await app.request('/checkpoints/latest');
@@ -74,6 +74,8 @@ describe('GET /checkpoints/latest (a run opened on SQLite, checkpoints written b
       expect(text).toContain('# openshard-micro, round 0 of 4');
       expect(text).toContain('| validation loss | 5.5432 after round 0 |');
       expect(text).toContain('The text of `pangrams`');
+      // the run's traffic, from its spec, says how the steps were taken
+      expect(text).toContain('Traffic was compact');
 
       // the downloads alone are a model: the same weights the run holds
       const loaded = loadModel(copy);
@@ -89,7 +91,7 @@ describe('GET /checkpoints/latest (a run opened on SQLite, checkpoints written b
     const dataDir = freshDir();
     const stores = await openSqliteStores(join(dataDir, 'openshard.sqlite'));
     const corpus = splitCorpus('pangrams', [{ name: 'a', text: 'Sphinx of black quartz, judge my vow. '.repeat(60) }]);
-    const opened = await openRun(stores.runs, dataDir, corpus, new CpuBackend(), { preset: 'micro', shards: 1, batch: 1, microBatches: 1, seed: 5, rounds: 2 });
+    const opened = await openRun(stores.runs, dataDir, corpus, new CpuBackend(), { preset: 'micro', shards: 1, batch: 1, microBatches: 1, seed: 5, rounds: 2, traffic: 'exact' });
     try {
       await opened.checkpoint();
       const app = buildApp([checkpointRoutes(committedCheckpoint(stores.runs, opened.id))]);

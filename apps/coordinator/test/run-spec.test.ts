@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_OPTIMIZER } from '@openshard/model';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ignoredOnResume, type RunSpec } from '../src/run/run-spec.ts';
+import { ignoredOnResume, parseRunSpec, type RunSpec } from '../src/run/run-spec.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** Waiting for the CLI to print what it waits for (ms): tsx, loading the corpus and a validation pass. */
@@ -16,6 +16,7 @@ const SPEC: RunSpec = {
   rounds: 3,
   options: { shards: 2, batch: 1, microBatches: 2, seed: 1337, optimizer: DEFAULT_OPTIMIZER },
   corpus: { source: 'brown', trainBytes: 1, trainCrc32: '0' },
+  traffic: 'compact',
 };
 
 const dirs: string[] = [];
@@ -33,8 +34,21 @@ describe('ignoredOnResume', () => {
     expect(ignoredOnResume({ port: '0', 'data-dir': '/tmp/x', 'no-verification': true, 'epoch-rounds': '7', shards: undefined }, SPEC)).toEqual([]);
   });
 
-  test('behavior: a new preset and a new length are named too', () => {
-    expect(ignoredOnResume({ preset: 'tiny', rounds: '2000' }, SPEC)).toEqual(['--preset tiny (the run has micro)', '--rounds 2000 (the run has 3)']);
+  test('behavior: a new preset, a new length and other traffic are named too', () => {
+    expect(ignoredOnResume({ preset: 'tiny', rounds: '2000', traffic: 'exact' }, SPEC)).toEqual([
+      '--preset tiny (the run has micro)',
+      '--rounds 2000 (the run has 3)',
+      '--traffic exact (the run has compact)',
+    ]);
+    expect(ignoredOnResume({ traffic: 'compact' }, SPEC)).toEqual([]);
+  });
+});
+
+describe('parseRunSpec', () => {
+  test('behavior: a stored spec keeps its traffic; one stored before specs named it trained in exact traffic', () => {
+    expect(parseRunSpec(JSON.stringify(SPEC))).toEqual(SPEC);
+    const { traffic: _, ...older } = SPEC;
+    expect(parseRunSpec(JSON.stringify(older))).toEqual({ ...SPEC, traffic: 'exact' });
   });
 });
 
@@ -77,10 +91,12 @@ describe('the CLI on a resumed run (real process)', () => {
     expect(runId, first).toBeDefined();
     expect(first).not.toContain('ignored on resume');
 
-    const resumed = await coordinatorOutput([...common, '--shards', '4', '--seed', '9'], /^ignored on resume.*\n/m);
+    const resumed = await coordinatorOutput([...common, '--shards', '4', '--seed', '9', '--traffic', 'exact'], /^ignored on resume.*\n/m);
     expect(resumed).toContain(`resumed run ${runId} at round 0`);
     const line = /^ignored on resume.*$/m.exec(resumed)![0];
-    expect(line).toBe(`ignored on resume (run ${runId} keeps the options it started with; a new run needs another --data-dir): --shards 4 (the run has 2), --seed 9 (the run has 1337)`);
+    expect(line).toBe(
+      `ignored on resume (run ${runId} keeps the options it started with; a new run needs another --data-dir): --shards 4 (the run has 2), --seed 9 (the run has 1337), --traffic exact (the run has compact)`,
+    );
     expect(line).not.toContain('--rounds');
   });
 });

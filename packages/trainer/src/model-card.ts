@@ -13,8 +13,11 @@ const EXAMPLE_PROMPT = 'The ';
 /** Bytes the card's generation example asks for, at most (the context caps it too). */
 const EXAMPLE_MAX_NEW_BYTES = 200;
 
-/** Who trained the weights: volunteers of an OpenShard network, or the single-process trainer. */
-export type ModelCardTrainer = { kind: 'network'; runId: string; volunteers: VolunteerCount } | { kind: 'trainer'; backend: 'cpu' | 'webgpu' };
+/**
+ * Who trained the weights: volunteers of an OpenShard network (with what crossed its wire:
+ * `exact` fp32, or `compact` q8, see docs/traffic.md), or the single-process trainer.
+ */
+export type ModelCardTrainer = { kind: 'network'; runId: string; volunteers: VolunteerCount; traffic: 'exact' | 'compact' } | { kind: 'trainer'; backend: 'cpu' | 'webgpu' };
 
 /** Who contributed the accepted training tasks of the rounds before the checkpoint, from the coordinator's task log. */
 export interface VolunteerCount {
@@ -89,15 +92,13 @@ export function modelCard(f: ModelCardFacts): string {
     '',
     '## Training',
     '',
-    f.trainer.kind === 'network'
-      ? `Trained on an OpenShard network (run \`${f.trainer.runId}\`): a coordinator cut the model into ${f.shards} shards (pipeline stages of consecutive layers) and leased each round's tasks (one micro-batch through one shard, forward or backward) to volunteers. Each shard's gradients were summed in micro-batch order and took one AdamW step per round: the steps OpenShard's single-process trainer takes with the same options.`
-      : `Trained by \`npm run train\`, the single-process trainer (the reference every OpenShard network run reproduces), with the model cut into ${f.shards} ${f.shards === 1 ? 'shard' : 'shards'}.`,
+    training(f),
     '',
     `- ${step}s: ${n(f.steps)} of ${n(f.totalSteps)} (one optimizer step each)`,
     `- tokens trained: ${n(tokensTrained)} (${f.batch} sequences × ${c.contextLength} bytes × ${f.microBatches} micro-batches = ${n(tokensPerStep)} tokens per ${step})`,
     `- optimizer: AdamW (β1 ${o.beta1}, β2 ${o.beta2}, ε ${o.eps}, weight decay ${o.weightDecay}); learning rate rising linearly to ${o.learningRate} over ${n(o.warmupSteps)} steps, then a cosine decay to ${o.minLearningRate} at step ${n(o.decaySteps)}`,
     `- seed: ${f.seed} (initial weights and the order of the data)`,
-    `- arithmetic: float32, ${f.trainer.kind === 'network' ? "volunteers' tasks on CPU or WebGPU, the optimizer steps on the coordinator's CPU" : `on the ${f.trainer.backend} backend`}`,
+    `- arithmetic: ${arithmetic(f.trainer)}`,
     '',
     '## Data',
     '',
@@ -142,6 +143,26 @@ export function modelCard(f: ModelCardFacts): string {
     '- No license is stated.',
     '',
   ].join('\n');
+}
+
+/** How the steps were taken: a network run in exact traffic takes the single-process trainer's steps; in compact traffic, steps rounded on the wire. */
+function training(f: ModelCardFacts): string {
+  const t = f.trainer;
+  if (t.kind !== 'network')
+    return `Trained by \`npm run train\`, the single-process trainer (the reference every OpenShard network run in exact traffic reproduces), with the model cut into ${f.shards} ${f.shards === 1 ? 'shard' : 'shards'}.`;
+  const leased = `Trained on an OpenShard network (run \`${t.runId}\`): a coordinator cut the model into ${f.shards} shards (pipeline stages of consecutive layers) and leased each round's tasks (one micro-batch through one shard, forward or backward) to volunteers.`;
+  if (t.traffic === 'exact')
+    return `${leased} Everything crossed the wire in float32. Each shard's gradients were summed in micro-batch order and took one AdamW step per round: the steps OpenShard's single-process trainer takes with the same options.`;
+  return (
+    `${leased} Traffic was compact: activations and their gradients crossed between shards as int8 rows with a float32 scale per row (q8); each volunteer kept its parameter gradients and sent their sum over the round's micro-batches once, in q8; ` +
+    "each shard took one AdamW step per round on the coordinator, and the new weights went out as q8 updates whose rounding is carried into the next update. The steps are therefore close to, not bit for bit, those of OpenShard's single-process trainer with the same options."
+  );
+}
+
+function arithmetic(t: ModelCardTrainer): string {
+  if (t.kind !== 'network') return `float32 on the ${t.backend} backend`;
+  const compute = "float32, volunteers' tasks on CPU or WebGPU, the optimizer steps on the coordinator's CPU";
+  return t.traffic === 'exact' ? compute : `${compute}; int8 rows with a float32 scale (q8) on the wire between them`;
 }
 
 function volunteerSection(t: ModelCardTrainer, steps: number): string[] {
@@ -206,4 +227,7 @@ function checkFacts(f: ModelCardFacts): void {
     if (typeof value !== 'string' || value.length === 0) throw new ModelCardError(`model card of ${f.name}: '${field}' is ${JSON.stringify(value)}, expected a non-empty string`);
   }
   if (f.trainer?.kind === 'network' && !f.trainer.runId) throw new ModelCardError(`model card of ${f.name}: 'trainer.runId' is missing`);
+  if (f.trainer?.kind === 'network' && f.trainer.traffic !== 'exact' && f.trainer.traffic !== 'compact') {
+    throw new ModelCardError(`model card of ${f.name}: 'trainer.traffic' is ${JSON.stringify(f.trainer.traffic)}, expected 'exact' or 'compact'`);
+  }
 }

@@ -6,7 +6,7 @@ const facts = (over: Partial<ModelCardFacts> = {}): ModelCardFacts => ({
   name: 'openshard-tiny',
   preset: 'tiny',
   config: preset('tiny'),
-  trainer: { kind: 'network', runId: 'run-7f3a', volunteers: { tasks: 840, names: 5, wallets: 3, standInTasks: 12 } },
+  trainer: { kind: 'network', runId: 'run-7f3a', volunteers: { tasks: 840, names: 5, wallets: 3, standInTasks: 12 }, traffic: 'compact' },
   shards: 4,
   batch: 4,
   microBatches: 3,
@@ -91,7 +91,9 @@ describe('modelCard', () => {
 
   test('behavior: a validation not measured at the checkpoint says when it was; none and no rounds say so', () => {
     expect(modelCard(facts({ validation: { step: 100, loss: 2.5 } }))).toContain('| validation loss | 2.5000 after round 100 (not measured at round 120) |');
-    const fresh = modelCard(facts({ steps: 0, validation: null, trainLoss: null, trainer: { kind: 'network', runId: 'r', volunteers: { tasks: 0, names: 0, wallets: 0, standInTasks: 0 } } }));
+    const fresh = modelCard(
+      facts({ steps: 0, validation: null, trainLoss: null, trainer: { kind: 'network', runId: 'r', volunteers: { tasks: 0, names: 0, wallets: 0, standInTasks: 0 }, traffic: 'exact' } }),
+    );
     expect(fresh).toContain('| validation loss | not measured yet |');
     expect(fresh).toContain('| training loss | none yet (no round trained) |');
     expect(fresh).toContain('of no rounds yet (0 tasks');
@@ -108,6 +110,21 @@ describe('modelCard', () => {
     expect(frontMatter(card).tags).not.toContain('volunteer-computing');
   });
 
+  test('behavior: a network card says what crossed the wire: exact traffic claims the single-process steps, compact traffic does not', () => {
+    const network = { kind: 'network', runId: 'r', volunteers: { tasks: 1, names: 1, wallets: 0, standInTasks: 0 } } as const;
+    const exact = modelCard(facts({ trainer: { ...network, traffic: 'exact' } }));
+    expect(exact).toContain("the steps OpenShard's single-process trainer takes with the same options");
+    expect(exact).toContain('Everything crossed the wire in float32.');
+    expect(exact).not.toContain('q8');
+    const compact = modelCard(facts({ trainer: { ...network, traffic: 'compact' } }));
+    expect(compact).toContain('Traffic was compact');
+    expect(compact).toContain('close to, not bit for bit,');
+    expect(compact).toContain('int8 rows with a float32 scale (q8) on the wire');
+    expect(compact).not.toContain("the steps OpenShard's single-process trainer takes");
+    const unnamed = { ...network, traffic: 'lossy' } as unknown as ModelCardFacts['trainer'];
+    expect(() => modelCard(facts({ trainer: unnamed }))).toThrow(new ModelCardError(`model card of openshard-tiny: 'trainer.traffic' is "lossy", expected 'exact' or 'compact'`));
+  });
+
   test('behavior: with a vocabulary wider than bytes, generation suppresses the ids no byte has', () => {
     const card = modelCard(facts({ config: preset('gpt2'), preset: 'gpt2' }));
     expect(card).toContain('| vocabulary | 50,257 (only ids 0–255, the bytes, were trained) |');
@@ -119,7 +136,7 @@ describe('modelCard', () => {
     expect(() => modelCard(facts({ validation: { step: 120, loss: Number.NaN } }))).toThrow(new ModelCardError("model card of openshard-tiny: 'validation.loss' is NaN, expected a finite number"));
     expect(() => modelCard(facts({ seed: undefined as unknown as number }))).toThrow("'seed' is undefined");
     const noWallets = { tasks: 1, names: 1, standInTasks: 0 } as unknown as VolunteerCount;
-    expect(() => modelCard(facts({ trainer: { kind: 'network', runId: 'r', volunteers: noWallets } }))).toThrow("'volunteers.wallets' is undefined");
+    expect(() => modelCard(facts({ trainer: { kind: 'network', runId: 'r', volunteers: noWallets, traffic: 'exact' } }))).toThrow("'volunteers.wallets' is undefined");
     expect(() => modelCard(facts({ corpus: { ...facts().corpus, trainCrc32: '' } }))).toThrow('\'corpus.trainCrc32\' is ""');
   });
 });

@@ -24,7 +24,7 @@ export function networkCardWriter(store: RunStore, corpus: Corpus): (o: { id: st
       name: `openshard-${spec.preset}`,
       preset: spec.preset,
       config: run.options.config,
-      trainer: { kind: 'network', runId: id, volunteers: await store.contributors(id, round, TASK_KINDS, STAND_IN_NAME) },
+      trainer: { kind: 'network', runId: id, volunteers: await store.contributors(id, round, TASK_KINDS, STAND_IN_NAME), traffic: spec.traffic },
       ...spec.options,
       steps: round,
       totalSteps: spec.rounds,

@@ -8,7 +8,7 @@ import { forgetCheckpointsAfter, loadCheckpoint, saveCheckpoint, TRAINER_FORMAT,
 import type { RunStore } from '../store/stores.ts';
 import { TrainingRun, type RunOptions } from '../training/training-run.ts';
 import { networkCardWriter } from './checkpoint-card.ts';
-import { corpusFingerprint, runOptimizer, type RunSpec } from './run-spec.ts';
+import { corpusFingerprint, parseRunSpec, runOptimizer, type RunSpec } from './run-spec.ts';
 
 /** The options of a new run; a resumed run keeps those it was started with. */
 export interface NewRunOptions {
@@ -18,6 +18,7 @@ export interface NewRunOptions {
   microBatches: number;
   seed: number;
   rounds: number;
+  traffic: Traffic;
 }
 
 export interface OpenedRun {
@@ -38,9 +39,9 @@ export interface OpenedRun {
  * The latest run in the store is resumed from its last checkpoint (rounds after it are forgotten
  * and trained again); without one, a new run of the preset starts.
  */
-export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, be: Backend, o: NewRunOptions, traffic: Traffic = 'exact'): Promise<OpenedRun> {
+export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, be: Backend, o: NewRunOptions): Promise<OpenedRun> {
   const latest = await store.latestRun();
-  const opened = latest ? await resumeRun(store, dataDir, latest, corpus, be, traffic) : await createRun(store, corpus, be, o, traffic);
+  const opened = latest ? await resumeRun(store, dataDir, latest, corpus, be) : await createRun(store, corpus, be, o);
   const runDir = join(dataDir, 'runs', opened.id);
   const card = networkCardWriter(store, corpus);
   const checkpoint = async () => {
@@ -54,8 +55,8 @@ export async function openRun(store: RunStore, dataDir: string, corpus: Corpus, 
 
 type Opened = Pick<OpenedRun, 'id' | 'spec' | 'run'>;
 
-async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<Awaited<ReturnType<RunStore['latestRun']>>>, corpus: Corpus, be: Backend, traffic: Traffic): Promise<Opened> {
-  const spec = JSON.parse(latest.spec) as RunSpec;
+async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<Awaited<ReturnType<RunStore['latestRun']>>>, corpus: Corpus, be: Backend): Promise<Opened> {
+  const spec = parseRunSpec(latest.spec);
   const fingerprint = corpusFingerprint(corpus);
   if (spec.corpus.trainCrc32 !== fingerprint.trainCrc32) {
     throw new Error(`run ${latest.id} in ${dataDir} was trained on ${spec.corpus.source} (${spec.corpus.trainBytes} bytes), not on ${corpus.source}; use another --data-dir`);
@@ -76,16 +77,16 @@ async function resumeRun(store: RunStore, dataDir: string, latest: NonNullable<A
         values: (name) => ckpt.values.get(name)!,
         moments: (name) => ckpt.optimizer.moments.get(name)!,
       },
-      traffic,
+      spec.traffic,
     );
   } else {
-    run = new TrainingRun(be, corpus.train, options, undefined, traffic);
+    run = new TrainingRun(be, corpus.train, options, undefined, spec.traffic);
   }
   await store.rollbackTo(latest.id, run.round);
   return { id: latest.id, spec, run };
 }
 
-async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRunOptions, traffic: Traffic): Promise<Opened> {
+async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRunOptions): Promise<Opened> {
   const id = randomUUID();
   const options: RunOptions = {
     config: preset(o.preset),
@@ -96,7 +97,7 @@ async function createRun(store: RunStore, corpus: Corpus, be: Backend, o: NewRun
     optimizer: runOptimizer(o.rounds),
   };
   const { config: _, ...saved } = options;
-  const spec: RunSpec = { preset: o.preset, rounds: o.rounds, options: saved, corpus: corpusFingerprint(corpus) };
+  const spec: RunSpec = { preset: o.preset, rounds: o.rounds, options: saved, corpus: corpusFingerprint(corpus), traffic: o.traffic };
   await store.createRun(id, JSON.stringify(spec), Date.now());
-  return { id, spec, run: new TrainingRun(be, corpus.train, options, undefined, traffic) };
+  return { id, spec, run: new TrainingRun(be, corpus.train, options, undefined, o.traffic) };
 }

@@ -1,5 +1,6 @@
 import { crc32, DEFAULT_OPTIMIZER, type OptimizerConfig } from '@openshard/model';
 import type { Corpus } from '@openshard/data';
+import type { Traffic } from '@openshard/protocol';
 import type { CorpusFingerprint } from '@openshard/trainer';
 import type { RunOptions } from '../training/training-run.ts';
 
@@ -10,6 +11,17 @@ export interface RunSpec {
   rounds: number;
   options: Omit<RunOptions, 'config'>;
   corpus: CorpusFingerprint;
+  /** What crosses the wire: kept for the run, so its model card can say how every step was taken. */
+  traffic: Traffic;
+}
+
+/**
+ * A stored spec as a RunSpec. Runs stored before the spec named its traffic trained in exact
+ * traffic (the only mode before protocol version 4).
+ */
+export function parseRunSpec(json: string): RunSpec {
+  const spec = JSON.parse(json) as Omit<RunSpec, 'traffic'> & { traffic?: Traffic };
+  return { ...spec, traffic: spec.traffic ?? 'exact' };
 }
 
 /** The trainer CLI's schedule for this many steps, so `npm run train` with the same numbers is a network run's reference. */
@@ -30,6 +42,7 @@ const RUN_FLAGS = [
   ['micro-batches', (s: RunSpec) => s.options.microBatches],
   ['seed', (s: RunSpec) => s.options.seed],
   ['rounds', (s: RunSpec) => s.rounds],
+  ['traffic', (s: RunSpec) => s.traffic],
 ] as const;
 
 /**
