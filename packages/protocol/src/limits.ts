@@ -10,6 +10,13 @@ export interface ProtocolLimits {
   maxRank: number;
   /** Longest name (tensor names, volunteer names, ids). */
   maxNameLength: number;
+  /**
+   * Largest magnitude of a float in a checked tensor (with `finite`). Honest activations and
+   * gradients stay many orders below it; a larger finite value would overflow float32 downstream
+   * (a LayerNorm's mean square over a row, AdamW's second moment) and harm honest volunteers and the
+   * model without being NaN on the wire.
+   */
+  maxMagnitude: number;
 }
 
 export const DEFAULT_LIMITS: ProtocolLimits = {
@@ -19,4 +26,5 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   maxTensors: 512,
   maxRank: 4,
   maxNameLength: 128,
+  maxMagnitude: 1e9,
 };

@@ -74,7 +74,7 @@ export function parseMessage<S extends Schemas, K extends keyof S & string>(
     const part = bytes.subarray(offset, offset + encodedBytes(h));
     offset += part.byteLength;
     try {
-      return decodeTensor(h, part, { finite: o.finite });
+      return decodeTensor(h, part, { finite: o.finite, maxMagnitude: limits.maxMagnitude });
     } catch (e) {
       if (e instanceof ProtocolError) throw new ProtocolError(e.code, `${type}: ${e.message}`);
       throw e;

@@ -45,8 +45,10 @@ export function encodeTensor(t: WireTensor, codec: Codec = t.codec ?? DEFAULT_CO
 }
 
 export interface DecodeOptions {
-  /** Refuse NaN and ±Inf (every result a volunteer sends). */
+  /** Refuse NaN, ±Inf and values above `maxMagnitude` (every result a volunteer sends). */
   finite: boolean;
+  /** With `finite`: the largest magnitude taken (ProtocolLimits.maxMagnitude). */
+  maxMagnitude: number;
 }
 
 /** Checks the attachment against its header and copies it out (attachments may be unaligned views). */
@@ -59,7 +61,10 @@ export function decodeTensor(h: TensorHeader, bytes: Uint8Array, o: DecodeOption
   const data = CODECS[h.codec].decode(bytes, h.shape);
   if (o.finite && data instanceof Float32Array) {
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new ProtocolError('non-finite', `tensor '${h.name}' holds ${data[i]} at index ${i}`);
+      const v = data[i];
+      if (v <= o.maxMagnitude && v >= -o.maxMagnitude) continue;
+      if (!Number.isFinite(v)) throw new ProtocolError('non-finite', `tensor '${h.name}' holds ${v} at index ${i}`);
+      throw new ProtocolError('too-large', `tensor '${h.name}' holds ${v} at index ${i}, above the limit of ${o.maxMagnitude} in magnitude`);
     }
   }
   return { name: h.name, dtype: h.dtype, shape: [...h.shape], data };

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { CODEC_NAMES, CODECS, decodeTensor, encodeTensor, type Codec } from '../src/index.ts';
+import { CODEC_NAMES, CODECS, DEFAULT_LIMITS, decodeTensor, encodeTensor, type Codec } from '../src/index.ts';
+
+const CHECKED = { finite: true, maxMagnitude: DEFAULT_LIMITS.maxMagnitude };
 
 /**
  * Largest error of a round trip through each codec, for a value v in its normal range whose row
@@ -54,11 +56,13 @@ describe('codec q8', () => {
       return bytes;
     };
     const header = { name: 'dx', dtype: 'f32' as const, shape: [1, 3], codec: 'q8' as const };
-    expect(decodeTensor(header, forge(2, [127, -3, 0]), { finite: true }).data).toEqual(Float32Array.from([2, -6 / 127, 0]));
-    expect(() => decodeTensor(header, forge(-2, [127, 1, 0]), { finite: true })).toThrow('q8 row 0 has largest magnitude -2 and largest level 127');
-    expect(() => decodeTensor(header, forge(Number.NaN, [127, 1, 0]), { finite: true })).toThrow('largest magnitude NaN');
-    expect(() => decodeTensor(header, forge(3e38, [5, 1, 0]), { finite: true })).toThrow('largest level 5');
-    expect(() => decodeTensor(header, forge(0, [0, 1, 0]), { finite: true })).toThrow('largest magnitude 0 and largest level 1');
+    expect(decodeTensor(header, forge(2, [127, -3, 0]), CHECKED).data).toEqual(Float32Array.from([2, -6 / 127, 0]));
+    expect(() => decodeTensor(header, forge(-2, [127, 1, 0]), CHECKED)).toThrow('q8 row 0 has largest magnitude -2 and largest level 127');
+    expect(() => decodeTensor(header, forge(Number.NaN, [127, 1, 0]), CHECKED)).toThrow('largest magnitude NaN');
+    expect(() => decodeTensor(header, forge(3e38, [5, 1, 0]), CHECKED)).toThrow('largest level 5');
+    expect(() => decodeTensor(header, forge(0, [0, 1, 0]), CHECKED)).toThrow('largest magnitude 0 and largest level 1');
+    // canonical, finite, and too large: a row's scale is a value like any other
+    expect(() => decodeTensor(header, forge(3e38, [127, 1, 0]), CHECKED)).toThrow(`tensor 'dx' holds 3.0000000054977558e+38 at index 0, above the limit of 1000000000 in magnitude`);
   });
 });
 
@@ -94,7 +98,7 @@ describe.each(CODEC_NAMES)('codec %s', (name) => {
     const t = { name: 'x', dtype: codec.dtype, shape: [values.length], data: values };
     const { header, bytes } = encodeTensor(t, name);
     expect(header).toEqual({ name: 'x', dtype: codec.dtype, shape: [values.length], codec: name });
-    expect(decodeTensor(header, bytes, { finite: true }).data.length).toBe(values.length);
+    expect(decodeTensor(header, bytes, CHECKED).data.length).toBe(values.length);
     const other = codec.dtype === 'f32' ? 'i32' : 'f32';
     expect(() => encodeTensor({ ...t, dtype: other }, name)).toThrow(`tensor 'x': codec ${name} cannot carry dtype ${other}`);
   });

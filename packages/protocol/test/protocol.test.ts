@@ -27,7 +27,7 @@ describe('tensor frames', () => {
       const { header, bytes } = encodeTensor(t);
       const unaligned = new Uint8Array(bytes.byteLength + 1).subarray(1);
       unaligned.set(bytes);
-      expect(decodeTensor(header, unaligned, { finite: true })).toEqual(t);
+      expect(decodeTensor(header, unaligned, { finite: true, maxMagnitude: DEFAULT_LIMITS.maxMagnitude })).toEqual(t);
     }
   });
 
@@ -35,7 +35,7 @@ describe('tensor frames', () => {
     const t = { name: 'x', dtype: 'f32' as const, shape: [6], data: Float32Array.from([1, -2, 65504, 2 ** -24, 1 + 2 ** -11, 1 + 3 * 2 ** -11]) };
     const { header, bytes } = encodeTensor(t, 'fp16');
     expect(bytes.byteLength).toBe(12);
-    expect(Array.from(decodeTensor(header, bytes, { finite: true }).data)).toEqual([1, -2, 65504, 2 ** -24, 1, 1 + 2 ** -9]);
+    expect(Array.from(decodeTensor(header, bytes, { finite: true, maxMagnitude: DEFAULT_LIMITS.maxMagnitude }).data)).toEqual([1, -2, 65504, 2 ** -24, 1, 1 + 2 ** -9]);
     expect(fromHalf(toHalf(70000))).toBe(Infinity);
     expect(fromHalf(toHalf(0.1))).toBeCloseTo(0.1, 3);
   });
@@ -147,6 +147,19 @@ describe('parseMessage', () => {
     const e = refusal(() => parseMessage(clientMessages, 'result', json, attachments, { finite: true }));
     expect([e.code, e.message]).toEqual(['non-finite', "result: tensor 'dx' holds Infinity at index 5"]);
     expect(parseMessage(clientMessages, 'result', json, attachments, { finite: false }).tensors[0].data[5]).toBe(Infinity);
+  });
+
+  test("error: a finite value too large to square in float32 downstream is refused with its index and the limit; the limit is the deployment's", () => {
+    const huge = [{ ...grads[0], data: Float32Array.from(grads[0].data) }];
+    huge[0].data[3] = -2e9;
+    const { json, attachments } = result(huge);
+    const e = refusal(() => parseMessage(clientMessages, 'result', json, attachments, { finite: true }));
+    expect([e.code, e.message]).toEqual(['too-large', "result: tensor 'dx' holds -2000000000 at index 3, above the limit of 1000000000 in magnitude"]);
+    const raised = { ...DEFAULT_LIMITS, maxMagnitude: 1e10 };
+    expect(parseMessage(clientMessages, 'result', json, attachments, { finite: true, limits: raised }).tensors[0].data[3]).toBe(-2e9);
+    huge[0].data[3] = 1e9;
+    const limit = result(huge);
+    expect(parseMessage(clientMessages, 'result', limit.json, limit.attachments, { finite: true }).tensors[0].data[3]).toBe(1e9);
   });
 
   test('behavior: server messages are validated by the volunteer the same way', () => {
