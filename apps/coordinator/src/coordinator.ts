@@ -455,16 +455,16 @@ export class Coordinator {
   }
 
   /**
-   * The lease a message answers, when it is a result for a task or an audit the volunteer holds now
-   * (read before parsing: nothing else of it is trusted). An answer the coordinator asked for is not
-   * flooding: a fast honest volunteer sends one per task it is given.
+   * Whether a message off a socket is the first answer to a task or audit its volunteer holds now
+   * (read before parsing: nothing else of it is trusted). Such an answer is not flooding: a fast
+   * honest volunteer sends one per task it is given. A second copy is a replay, counted like any
+   * message; so is a compact gradient sum (one per round).
    */
-  answers(id: string, type: string, json: unknown): string | null {
-    if (type !== 'result' || typeof json !== 'object' || json === null) return null;
+  awaits(id: string, type: string, json: unknown): boolean {
+    if (type !== 'result' || typeof json !== 'object' || json === null) return false;
     const { leaseId } = json as { leaseId?: unknown };
-    if (typeof leaseId !== 'string') return null;
-    const audit = this.verification?.audits.get(leaseId);
-    return audit?.auditor?.volunteerId === id || this.scheduler.holds(id, leaseId) ? leaseId : null;
+    if (typeof leaseId !== 'string') return false;
+    return (this.verification?.audits.claimAnswer(id, leaseId) ?? false) || this.scheduler.claimAnswer(id, leaseId);
   }
 
   /** A message refused: told to its sender; past MAX_REFUSALS counted ones, the connection is dropped. */
@@ -472,10 +472,20 @@ export class Coordinator {
     const v = this.volunteers.get(id);
     const effects: Effect[] = [refusal(id, e, leaseId)];
     const count = v ? (counted ? ++v.refusals : v.refusals) : MAX_REFUSALS + 1;
-    this.events.refused?.(e.code);
-    this.events.notice?.('refused', `refused a message from ${v?.name ?? id} (${e.code}): ${e.message.slice(0, 160)}`);
+    this.tell(id, e);
     if (count > MAX_REFUSALS) effects.push({ to: id, type: 'disconnect', reason: `more than ${MAX_REFUSALS} refused messages` });
     return effects;
+  }
+
+  /** The socket edge cut a connection off (a flood): the refusal went out with it; the dashboard and /metrics hear of it here. */
+  cutOff(id: string, e: ProtocolError): Effect[] {
+    this.tell(id, e);
+    return [];
+  }
+
+  private tell(id: string, e: ProtocolError): void {
+    this.events.refused?.(e.code);
+    this.events.notice?.('refused', `refused a message from ${this.volunteers.get(id)?.name ?? id} (${e.code}): ${e.message.slice(0, 160)}`);
   }
 
   /** The largest fraction of all parameters any identity has been sent. */

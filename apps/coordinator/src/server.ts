@@ -49,7 +49,10 @@ export interface FloodLimits {
   messageBurst: number;
 }
 
-/** Far above what an honest volunteer sends (a handful of messages per task), far below what floods a coordinator. */
+/**
+ * Far above what an honest volunteer sends besides its answers (which are not counted: a ready per
+ * weights, a pause now and then), far below what floods a coordinator.
+ */
 export const DEFAULT_FLOOD_LIMITS: FloodLimits = { connectionsPerAddress: 64, messagesPerSecond: 50, messageBurst: 200 };
 
 export interface CoordinatorServerOptions {
@@ -163,9 +166,11 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
   };
   const flood = o.flood ?? DEFAULT_FLOOD_LIMITS;
   const perAddress = new Map<string, number>();
-  // told to the dashboard and /metrics like any refusal; the connection is dropped whatever it was
+  // the refusal goes out before the connection is dropped; the coordinator hears of it in turn (before the disconnect)
   const cutOff = (socket: Socket, message: string) => {
-    deliver(coordinator.refuse(socket.id, new ProtocolError('flood', message), undefined, false));
+    const e = new ProtocolError('flood', message);
+    socket.emit('refused', { code: e.code, message });
+    serial(() => coordinator.cutOff(socket.id, e), 'flood');
     socket.disconnect(true);
   };
   io.on('connection', (socket) => {
@@ -179,11 +184,10 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
     });
     if (open > flood.connectionsPerAddress) return cutOff(socket, `${from} has ${open} connections open; at most ${flood.connectionsPerAddress} are allowed`);
     const bucket = new TokenBucket(flood.messageBurst, flood.messagesPerSecond);
-    const answered = new RecentIds(ANSWERS_REMEMBERED);
     socket.onAny((type: string, json: unknown, ...attachments: unknown[]) => {
       // an answer the coordinator asked for is not flooding: a server sends one per token it serves, a
-      // volunteer one per task; only the first answer to a lease is spared (a replay counts)
-      const solicited = (o.serving?.awaits(socket.id, type, json) ?? false) || answered.first(coordinator.answers(socket.id, type, json));
+      // volunteer one per task; only the first answer is spared (a replay counts)
+      const solicited = (o.serving?.awaits(socket.id, type, json) ?? false) || coordinator.awaits(socket.id, type, json);
       if (!solicited && !bucket.take(Date.now())) return cutOff(socket, `more than ${flood.messagesPerSecond} messages per second (burst ${flood.messageBurst})`);
       const bytes = messageBytes(json, attachments);
       stats.bytesIn += bytes;
@@ -226,23 +230,6 @@ export async function startCoordinatorServer(coordinator: Coordinator, o: Coordi
 }
 
 /** `capacity` tokens at most, `perSecond` added back each second; a message takes one. */
-/** Lease ids a socket answered lately: a volunteer holds a few leases at once, so a few dozen suffice. */
-const ANSWERS_REMEMBERED = 64;
-
-/** The newest `capacity` ids seen; `first` says whether an id is new (and remembers it). */
-class RecentIds {
-  private readonly ids = new Set<string>();
-
-  constructor(private readonly capacity: number) {}
-
-  first(id: string | null): boolean {
-    if (id === null || this.ids.has(id)) return false;
-    this.ids.add(id);
-    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
-    return true;
-  }
-}
-
 class TokenBucket {
   private tokens: number;
   private at = Date.now();

@@ -136,4 +136,23 @@ describe('Coordinator (no sockets)', () => {
     expect(notices.at(-1)).toBe(`leave: a left; ${c.run.plan.id(c.run.plan.tasks[0])}, ${c.run.plan.id(c.run.plan.tasks[1])} are re-issued`);
     expect(notices[1]).toBe('join: b joined (cpu, google swiftshader) and holds shard 0');
   });
+
+  test("behavior: the first result for a lease its volunteer holds is awaited (spared by the flood cap); a second copy, another's lease, an unknown lease or another message is not", async () => {
+    const c = coordinator();
+    await c.hello('a', hello('a'), 0);
+    await c.hello('b', hello('b'), 0);
+    c.ready('a', { shard: 0, version: 0 }, 1);
+    const [held] = c.scheduler.leasesOf('a').map((l) => l.id);
+    expect(c.awaits('b', 'result', { leaseId: held })).toBe(false);
+    expect(c.awaits('a', 'giveBack', { leaseId: held })).toBe(false);
+    expect(c.awaits('a', 'result', { leaseId: 'L999' })).toBe(false);
+    expect(c.awaits('a', 'result', { leaseId: 7 })).toBe(false);
+    expect(c.awaits('a', 'result', null)).toBe(false);
+    expect(c.awaits('a', 'result', { leaseId: held })).toBe(true);
+    expect(c.awaits('a', 'result', { leaseId: held })).toBe(false);
+    // a lease given back is no longer held
+    const [, queued] = c.scheduler.leasesOf('a');
+    c.giveBack('a', { leaseId: queued.id, reason: 'paused' }, 2);
+    expect(c.awaits('a', 'result', { leaseId: queued.id })).toBe(false);
+  });
 });

@@ -40,6 +40,18 @@ describe('AuditQueue: assign', () => {
     expect(q.size).toBe(1);
   });
 
+  test('behavior: the first answer of its auditor is claimed, once; nobody else, and no answer to an unassigned or decided audit, claims it', () => {
+    const q = new AuditQueue();
+    const a = open(q, 1, 0, author('v1'));
+    expect(q.claimAnswer('v2', a.id)).toBe(false);
+    q.assign([volunteer('v2', 1)], 0, fixedDeadline);
+    expect(q.claimAnswer('v3', a.id)).toBe(false);
+    expect(q.claimAnswer('v2', a.id)).toBe(true);
+    expect(q.claimAnswer('v2', a.id)).toBe(false);
+    q.close(a);
+    expect(q.claimAnswer('v2', a.id)).toBe(false);
+  });
+
   test('behavior: audit ids are distinct, also after the queue is cleared', () => {
     const q = new AuditQueue();
     const first = [open(q, 0, 0, author('v1')), open(q, 0, 1, author('v1'))];

@@ -28,3 +28,13 @@ export const DEFAULT_LIMITS: ProtocolLimits = {
   maxNameLength: 128,
   maxMagnitude: 1e9,
 };
+
+/** The largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * What a volunteer checks the coordinator's messages with: finiteness, not size. The coordinator
+ * held what volunteers sent it to `maxMagnitude` and computed the rest itself, and a deployment
+ * may raise its limit; a task must never be dropped for a value the coordinator took.
+ */
+export const SERVER_MESSAGE_LIMITS: ProtocolLimits = { ...DEFAULT_LIMITS, maxMagnitude: FLOAT32_MAX };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { clientMessages, DEFAULT_LIMITS, decodeTensor, encodeTensor, fromHalf, packTensors, parseMessage, ProtocolError, serverMessages, toHalf } from '../src/index.ts';
+import { clientMessages, DEFAULT_LIMITS, decodeTensor, encodeTensor, fromHalf, packTensors, parseMessage, ProtocolError, SERVER_MESSAGE_LIMITS, serverMessages, toHalf } from '../src/index.ts';
 
 const grads = [
   { name: 'dx', dtype: 'f32' as const, shape: [2, 3, 4], data: Float32Array.from({ length: 24 }, (_, i) => i / 7 - 1) },
@@ -160,6 +160,12 @@ describe('parseMessage', () => {
     huge[0].data[3] = 1e9;
     const limit = result(huge);
     expect(parseMessage(clientMessages, 'result', limit.json, limit.attachments, { finite: true }).tensors[0].data[3]).toBe(1e9);
+    // what the coordinator sends is checked for finiteness only: a value it took is never refused by a volunteer
+    const { headers, attachments: sent } = packTensors([{ name: 'x', dtype: 'f32', shape: [2], data: Float32Array.from([3e38, -2e9]) }]);
+    const task = { leaseId: 'L9', kind: 'backward', shard: 0, round: 3, microBatch: 1, version: 3, deadlineMs: 5000, tensors: headers };
+    expect(parseMessage(serverMessages, 'task', task, sent, { finite: true, limits: SERVER_MESSAGE_LIMITS }).tensors[0].data[1]).toBe(-2e9);
+    const inf = packTensors([{ name: 'x', dtype: 'f32', shape: [2], data: Float32Array.from([Infinity, 0]) }]);
+    expect(refusal(() => parseMessage(serverMessages, 'task', { ...task, tensors: inf.headers }, inf.attachments, { finite: true, limits: SERVER_MESSAGE_LIMITS })).code).toBe('non-finite');
   });
 
   test('behavior: server messages are validated by the volunteer the same way', () => {

@@ -15,7 +15,8 @@ const EXAMPLE_MAX_NEW_BYTES = 200;
 
 /**
  * Who trained the weights: volunteers of an OpenShard network (with what crossed its wire:
- * `exact` fp32, or `compact` q8, see docs/traffic.md), or the single-process trainer.
+ * `exact` fp32, or `compact` q8, see docs/traffic.md; protocol's TRAFFIC_MODES, which this
+ * package does not depend on), or the single-process trainer.
  */
 export type ModelCardTrainer = { kind: 'network'; runId: string; volunteers: VolunteerCount; traffic: 'exact' | 'compact' } | { kind: 'trainer'; backend: 'cpu' | 'webgpu' };
 

@@ -1,4 +1,4 @@
-import { packTensors, parseMessage, serverMessages, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
+import { packTensors, parseMessage, SERVER_MESSAGE_LIMITS, serverMessages, type ServerMessage, type ServerMessageType, type WireTensor } from '@openshard/protocol';
 import { WebGpuBackend, type Backend } from '@openshard/tensor';
 import { io, type Socket } from 'socket.io-client';
 import type { VolunteerEvent, VolunteerStats } from './events.ts';
@@ -103,7 +103,7 @@ export class VolunteerClient {
     const on = <K extends 'serveShard' | 'step' | 'endGeneration'>(type: K, handle: (m: ServerMessage<K>, tensors: WireTensor[]) => void) =>
       socket.on(type as string, (json: unknown, ...attachments: unknown[]) => {
         try {
-          const { message, tensors } = parseMessage(serverMessages, type, json, attachments, { finite: true });
+          const { message, tensors } = parseMessage(serverMessages, type, json, attachments, { finite: true, limits: SERVER_MESSAGE_LIMITS });
           handle(message as ServerMessage<K>, tensors);
         } catch (e) {
           this.o.onEvent?.({ type: 'error', message: `${type}: ${(e as Error).message}` });
@@ -252,7 +252,7 @@ export class VolunteerClient {
 /** A server message parsed completely (schema, tensors, finiteness), or why it could not be. */
 function parse(type: ServerInput['type'] | 'cancel' | 'collect', json: unknown, attachments: unknown[]): VolunteerInput {
   try {
-    const { message, tensors } = parseMessage(serverMessages, type as ServerMessageType, json, attachments, { finite: true });
+    const { message, tensors } = parseMessage(serverMessages, type as ServerMessageType, json, attachments, { finite: true, limits: SERVER_MESSAGE_LIMITS });
     return { type, message, tensors } as VolunteerInput;
   } catch (e) {
     return { type: 'malformed', wire: type, error: (e as Error).message };

@@ -16,8 +16,8 @@ export interface RunSpec {
 }
 
 /**
- * A stored spec as a RunSpec. Runs stored before the spec named its traffic trained in exact
- * traffic (the only mode before protocol version 4).
+ * A stored spec as a RunSpec. A spec without traffic is taken as exact: every released version
+ * before specs named it trained in exact traffic only (compact came with them).
  */
 export function parseRunSpec(json: string): RunSpec {
   const spec = JSON.parse(json) as Omit<RunSpec, 'traffic'> & { traffic?: Traffic };

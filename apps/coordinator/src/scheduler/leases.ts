@@ -52,6 +52,8 @@ export interface TaskLease<T extends ScheduledTask = ScheduledTask> {
   /** A speculative copy of a task another volunteer is still running. */
   backup: boolean;
   state: LeaseState;
+  /** A result for it has arrived off the socket (not necessarily handled yet): a second one is not an answer but a replay. */
+  answered: boolean;
 }
 
 /** What a result for a lease would be, decided before anything is applied. */
@@ -144,10 +146,15 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
     });
   }
 
-  /** Whether the volunteer holds this lease now (active, whether running or queued). */
-  holds(volunteerId: string, leaseId: string): boolean {
+  /**
+   * A result for this lease arrived from this volunteer: true the first time, while the
+   * volunteer holds it (active, running or queued); false for anything else, a second copy included.
+   */
+  claimAnswer(volunteerId: string, leaseId: string): boolean {
     const lease = this.leases.get(leaseId);
-    return lease !== undefined && lease.volunteerId === volunteerId && lease.state === 'active';
+    if (!lease || lease.volunteerId !== volunteerId || lease.state !== 'active' || lease.answered) return false;
+    lease.answered = true;
+    return true;
   }
 
   /** Where a result for this lease from this volunteer stands. Changes nothing. */
@@ -245,6 +252,7 @@ export class LeaseScheduler<T extends ScheduledTask = ScheduledTask> {
       deadline: now + (queued ? 2 : 1) * duration,
       backup,
       state: 'active',
+      answered: false,
     };
     this.leases.set(lease.id, lease);
     const add = <K>(m: Map<K, Set<TaskLease<T>>>, k: K) => (m.get(k) ?? m.set(k, new Set()).get(k)!).add(lease);

@@ -27,7 +27,8 @@ export interface Audit {
    */
   lease: string | null;
   openedAt: number;
-  auditor: (Author & { issuedAt: number; deadline: number }) | null;
+  /** Who re-executes it; `answered` once its answer has arrived off the socket (a second one is a replay). */
+  auditor: (Author & { issuedAt: number; deadline: number; answered?: boolean }) | null;
 }
 
 /**
@@ -76,6 +77,14 @@ export class AuditQueue {
       if (a.auditor) return a.auditor.deadline <= now;
       return now - a.openedAt >= waitMs || !connected.some((v) => v.shard === a.task.shard && eligible(a, v));
     });
+  }
+
+  /** An answer to this audit arrived from this volunteer: true the first time, while the audit is its; false otherwise. */
+  claimAnswer(volunteerId: string, id: string): boolean {
+    const auditor = this.open.get(id)?.auditor;
+    if (auditor?.volunteerId !== volunteerId || auditor.answered) return false;
+    auditor.answered = true;
+    return true;
   }
 
   /** The open audit of this author's lease, if its result waits for one. */
