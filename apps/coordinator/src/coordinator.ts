@@ -1,11 +1,11 @@
-import { parameterCount, shardFlops, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
+import { parameterCount, shardParameterSpecs, shardRoundFlops } from '@openshard/model';
 import { PROTOCOL_VERSION, ProtocolError, TRAFFIC, type ClientMessage, type WireTensor } from '@openshard/protocol';
 import { cancel, refusal, type CoordinatorEvents, type Effect, type SessionVerifier, type Volunteer } from './coordinator-io.ts';
 import { chooseShard } from './scheduler/assignment.ts';
 import { DEFAULT_EXPOSURE, ExposureLedger, type ExposurePolicy } from './scheduler/exposure.ts';
 import type { LeaseScheduler, TaskLease } from './scheduler/leases.ts';
-import type { TaskRecord } from './store/stores.ts';
 import { GradientFlow } from './training/gradient-flow.ts';
+import { RoundLog } from './training/round-log.ts';
 import type { TaskKey } from './training/round-plan.ts';
 import { STAND_IN_ID, STAND_IN_NAME, type StandIn, type StandInPort } from './training/stand-in.ts';
 import type { AcceptOutcome, TaskResult, TrainingRun } from './training/training-run.ts';
@@ -19,7 +19,6 @@ export type { CoordinatorEvents, Effect, NoticeKind, SessionVerifier, Volunteer 
 /** Refused messages a connection may send before it is disconnected. */
 export const MAX_REFUSALS = 5;
 /** Weight of the newest measurement in a volunteer's throughput average. */
-const THROUGHPUT_EWMA = 0.3;
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task
@@ -32,7 +31,7 @@ export class Coordinator {
   readonly exposure: ExposureLedger;
   private readonly shardWork: number[];
   /** Tasks accepted in the current round, committed with it. */
-  private accepted: TaskRecord[] = [];
+  private readonly roundLog: RoundLog;
   /** The audit flow, when results are verified. */
   private readonly auditing: Auditing | null;
   /** Compact traffic: gradients kept by volunteers, collected, checked, or computed here. */
@@ -55,6 +54,7 @@ export class Coordinator {
   ) {
     const { config, batch } = run.options;
     this.shardWork = run.specs.map((s) => shardRoundFlops(config, s, batch, config.contextLength));
+    this.roundLog = new RoundLog(run);
     this.auditing = verification
       ? new Auditing(
           verification,
@@ -238,8 +238,7 @@ export class Coordinator {
     const from = this.run.round;
     this.run.rewind(target);
     this.gradientFlow.reset();
-    const pending = this.accepted;
-    this.accepted = [];
+    const pending = this.roundLog.take();
     verification.book.forgetFrom(target);
     const early = target > round ? ` (round ${round} is older than any kept state; results of ${cause} before round ${target} stay)` : '';
     this.events.notice?.('rewind', `rounds ${target}–${from} are trained again from the state before ${cause}'s first unconfirmed result${early}`);
@@ -260,34 +259,14 @@ export class Coordinator {
   }
 
   private record(v: Volunteer, task: TaskKey, round: number, taskId: string, leaseId: string, elapsedMs: number): Effect {
-    const { config, batch } = this.run.options;
-    const flops = shardFlops(config, this.run.specs[task.shard], task.kind, batch, config.contextLength);
-    const rate = flops / Math.max(elapsedMs, 1e-3);
-    v.throughput = v.throughput === null ? rate : (1 - THROUGHPUT_EWMA) * v.throughput + THROUGHPUT_EWMA * rate;
-    v.tasksAccepted += 1;
-    v.flopsAccepted += flops;
-    this.logTask(task, { round, taskId, leaseId }, v, elapsedMs);
+    const flops = this.roundLog.credit(v, task, { round, taskId, leaseId }, elapsedMs);
     return { to: v.id, type: 'accepted', message: { leaseId, round, flops } };
-  }
-
-  /** An accepted task in the round's log, committed with the round; returns its work units. */
-  private logTask(task: TaskKey, ref: { round: number; taskId: string; leaseId: string }, who: { name: string; address: string | null }, computeMs: number): number {
-    const { config, batch } = this.run.options;
-    const flops = shardFlops(config, this.run.specs[task.shard], task.kind, batch, config.contextLength);
-    this.accepted.push({ ...ref, volunteer: who.name, kind: task.kind, shard: task.shard, microBatch: task.microBatch, flops, computeMs, address: who.address });
-    return flops;
   }
 
   /** Takes back the credit of a volunteer's gradient tasks of this round (the round's log is not committed yet). */
   private uncredit(volunteerId: string, shard: number, microBatches: readonly number[]): void {
     const v = this.volunteers.get(volunteerId);
-    if (!v) return;
-    const taken = this.accepted.filter(
-      (r) => r.volunteer === v.name && r.address === v.address && r.shard === shard && r.kind !== 'forward' && r.kind !== 'serve' && !r.leaseId.startsWith('A') && microBatches.includes(r.microBatch),
-    );
-    this.accepted = this.accepted.filter((r) => !taken.includes(r));
-    v.tasksAccepted -= taken.length;
-    v.flopsAccepted -= taken.reduce((a, r) => a + r.flops, 0);
+    if (v) this.roundLog.uncredit(v, shard, microBatches);
   }
 
   /**
@@ -296,11 +275,7 @@ export class Coordinator {
    */
   creditServing(volunteerId: string, shard: number, positions: number, elapsedMs: number, taskId: string): void {
     const v = this.volunteers.get(volunteerId);
-    if (!v || positions < 1) return;
-    const flops = shardFlops(this.run.options.config, this.run.specs[shard], 'forward', 1, positions);
-    v.tasksAccepted += 1;
-    v.flopsAccepted += flops;
-    this.accepted.push({ round: this.run.round, taskId, leaseId: taskId, volunteer: v.name, kind: 'serve', shard, microBatch: 0, flops, computeMs: elapsedMs, address: v.address });
+    if (v && positions >= 1) this.roundLog.serving(v, shard, positions, elapsedMs, taskId);
   }
 
   /** A server whose output differed from the coordinator's re-execution: caught like any cheat. */
@@ -326,9 +301,7 @@ export class Coordinator {
     if (!outcome.closed) effects.push(...(await this.gradientFlow.due(now)));
     if (outcome.closed) {
       this.gradientFlow.reset();
-      const tasks = this.accepted;
-      this.accepted = [];
-      await this.events.roundClosed?.(outcome.closed, tasks);
+      await this.events.roundClosed?.(outcome.closed, this.roundLog.take());
       this.scheduler.startRound(this.run.plan);
       if (this.verification) await this.run.keepSnapshot(this.verification.snapshotsKept);
       if (this.finished) for (const v of this.volunteers.values()) effects.push(this.finishedMessage(v.id));
@@ -438,7 +411,7 @@ export class Coordinator {
         const outcome = this.gradientFlow.applyOwn(lease.task, result);
         // timed by the coordinator's own compute, so the shard's expected task time stays meaningful
         const effects = this.scheduler.complete(lease.id, now + computeMs).map((l) => this.cancel(l, 'the coordinator computed it'));
-        this.standIn!.computed(this.logTask(lease.task, { round: lease.round, taskId: lease.taskId, leaseId: lease.id }, { name: STAND_IN_NAME, address: null }, computeMs));
+        this.standIn!.computed(this.roundLog.log(lease.task, { round: lease.round, taskId: lease.taskId, leaseId: lease.id }, { name: STAND_IN_NAME, address: null }, computeMs));
         return [...effects, ...(await this.afterAccept(outcome, now))];
       },
       giveBack: (lease, e, now) => {
