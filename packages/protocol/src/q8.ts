@@ -28,16 +28,30 @@ export function encodeRows(values: TensorData, shape: readonly number[]): Uint8A
   const out = new Uint8Array(rows * 4 + rows * width);
   const maxima = new Float32Array(out.buffer, 0, rows);
   const levels = new Int8Array(out.buffer, rows * 4, rows * width);
+  // one element type in the hot loops (a union of typed arrays would make every access polymorphic)
+  const x = values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
   for (let r = 0; r < rows; r++) {
     const start = r * width;
-    let m = 0;
-    for (let i = start; i < start + width; i++) m = Math.max(m, Math.abs(values[i]));
-    maxima[r] = m;
+    const end = start + width;
+    maxima[r] = rowMax(x, start, end);
     const top = maxima[r];
     if (top === 0) continue;
-    for (let i = start; i < start + width; i++) levels[i] = Math.max(-LEVELS, Math.min(LEVELS, Math.round((values[i] * LEVELS) / top)));
+    // |x| ≤ top, so 127·x / top is within ±127 exactly (both are float32, the product exact in double): no clamp
+    // needed. floor(v + 0.5) rounds halves up as Math.round does, and is several times faster in V8 here.
+    for (let i = start; i < end; i++) levels[i] = Math.floor((x[i] * LEVELS) / top + 0.5) | 0;
   }
   return out;
+}
+
+/** The largest magnitude in x[start, end); NaN when any value is NaN (so the row is refused, never silently zero). */
+function rowMax(x: Float32Array, start: number, end: number): number {
+  let m = 0;
+  for (let i = start; i < end; i++) {
+    const a = Math.abs(x[i]);
+    if (a > m || a !== a) m = a;
+    if (m !== m) return m;
+  }
+  return m;
 }
 
 export function decodeRows(bytes: Uint8Array, shape: readonly number[]): Float32Array {

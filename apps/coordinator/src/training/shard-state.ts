@@ -1,6 +1,6 @@
 import { formatShape, type Backend, type Tensor } from '@openshard/tensor';
 import { readOptimizerState, readParameters, Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ParameterValues, type ShardSpec } from '@openshard/model';
-import { applyUpdate, roundTrip, type Codec } from '@openshard/protocol';
+import { roundTrip, type Codec } from '@openshard/protocol';
 
 /** One shard's weights and AdamW moments at the start of a round: what a rewind restores. */
 export interface ShardSnapshot {
@@ -145,14 +145,20 @@ export class ShardState {
       const base = this.committedValues.get(p.name)!;
       const wanted = stepped.get(p.name)!;
       const carried = this.residual.get(p.name)!;
-      const change = new Float32Array(base.length);
+      // the change goes where the stepped weights were read (they are not needed after this)
+      const change = wanted;
       for (let i = 0; i < base.length; i++) change[i] = wanted[i] - base[i] + carried[i];
       const sent = roundTrip(change, p.shape, this.updateCodec);
-      for (let i = 0; i < base.length; i++) carried[i] = change[i] - sent[i];
+      // what holders compute (applyUpdate: base + sent in float32), and what the rounding left out
+      const weights = new Float32Array(base.length);
+      for (let i = 0; i < base.length; i++) {
+        carried[i] = change[i] - sent[i];
+        weights[i] = base[i] + sent[i];
+      }
       update.set(p.name, sent);
-      committed.set(p.name, applyUpdate(base, sent));
+      committed.set(p.name, weights);
       const old = this.shard.weights.get(p.name)!;
-      this.shard.weights.set(p.name, this.be.upload(committed.get(p.name)!, p.shape));
+      this.shard.weights.set(p.name, this.be.upload(weights, p.shape));
       old.dispose();
     }
     this.committedValues = committed;
