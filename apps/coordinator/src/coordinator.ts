@@ -490,8 +490,9 @@ export class Coordinator {
       const candidates = [...this.volunteers.values()]
         .filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && audits(v) === 0 && held(v) <= depth)
         .sort((a, b) => held(a) - held(b))
-        .map((v) => ({ ...authorOf(v), shard: v.shard }));
-      for (const a of verification.audits.assign(candidates, now, (x) => this.scheduler.deadlineMs(x.task))) {
+        .map((v) => ({ ...authorOf(v), shard: v.shard, ahead: held(v) }));
+      // an audit queued behind a volunteer's leases starts when they end: its deadline counts them, as a queued lease's does
+      for (const a of verification.audits.assign(candidates, now, (x, c) => (1 + c.ahead) * this.scheduler.deadlineMs(x.task))) {
         const v = this.volunteers.get(a.auditor!.volunteerId)!;
         effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
       }

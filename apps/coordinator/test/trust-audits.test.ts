@@ -40,6 +40,14 @@ describe('AuditQueue: assign', () => {
     expect(q.size).toBe(1);
   });
 
+  test('behavior: the deadline is asked per auditor (the coordinator counts the leases an audit waits behind)', () => {
+    const q = new AuditQueue();
+    const a = open(q, 1, 0, author('v1'));
+    const ahead = { ...volunteer('v2', 1), ahead: 2 };
+    q.assign([ahead], 100, (_, v) => (1 + v.ahead) * DEADLINE_MS);
+    expect(a.auditor?.deadline).toBe(100 + 3 * DEADLINE_MS);
+  });
+
   test('behavior: the first answer of its auditor is claimed, once; nobody else, and no answer to an unassigned or decided audit, claims it', () => {
     const q = new AuditQueue();
     const a = open(q, 1, 0, author('v1'));

@@ -82,7 +82,9 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
   await expect(dashboard.getByTestId('volunteer-count')).toHaveText('3', { timeout: 10_000 });
   await expect(dashboard.getByTestId('volunteer-row')).toHaveCount(3);
 
-  await observer.until(() => observer!.rounds.length >= 6, 'six rounds', 120_000);
+  // six rounds, and a tab's result confirmed by another tab's audit (while every tab is new, each result is audited;
+  // the shard with one holder is audited by the coordinator, so only the shared shard's tabs audit each other)
+  await observer.until(() => observer!.rounds.length >= 6 && (observer!.stats?.verification?.agreed ?? 0) > 0, 'six rounds and a tab audited by another', 120_000);
 
   // with the tab that shares its shard paused, the slow tab runs every task of that shard; it is
   // closed while it holds one
@@ -136,7 +138,7 @@ test('behavior: three WebGPU tabs train the model; one closes mid-task and its t
 
   // every tab was new, so its results were audited (by another tab, or by the coordinator's CPU kernels): none was taken for a cheat
   expect(observer.events.filter((e) => e.kind === 'cheat' || e.kind === 'rewind')).toEqual([]);
-  expect(auditsDone(coordinator.dataDir)).toBeGreaterThan(0);
+  expect(auditsDone(coordinator.dataDir), `no tab audited another; events: ${JSON.stringify(observer.events.map((e) => `${e.kind}: ${e.text}`))}`).toBeGreaterThan(0);
 
   // what each page says it earned is what the coordinator committed for that name
   const committed = committedWork(coordinator.dataDir);

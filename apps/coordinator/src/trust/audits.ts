@@ -54,7 +54,7 @@ export class AuditQueue {
   }
 
   /** Audits for idle volunteers (each gets at most one), oldest first; returns what was handed out. */
-  assign(idle: readonly (Author & { shard: number })[], now: number, deadlineMs: (a: Audit) => number): Audit[] {
+  assign<V extends Author & { shard: number }>(idle: readonly V[], now: number, deadlineMs: (a: Audit, auditor: V) => number): Audit[] {
     const given: Audit[] = [];
     const free = [...idle];
     for (const a of this.open.values()) {
@@ -62,7 +62,7 @@ export class AuditQueue {
       const i = free.findIndex((v) => v.shard === a.task.shard && eligible(a, v));
       if (i < 0) continue;
       const [v] = free.splice(i, 1);
-      a.auditor = { volunteerId: v.volunteerId, identity: v.identity, name: v.name, issuedAt: now, deadline: now + deadlineMs(a) };
+      a.auditor = { volunteerId: v.volunteerId, identity: v.identity, name: v.name, issuedAt: now, deadline: now + deadlineMs(a, v) };
       given.push(a);
     }
     return given;
