@@ -48,8 +48,8 @@ function rowMax(x: Float32Array, start: number, end: number): number {
   let m = 0;
   for (let i = start; i < end; i++) {
     const a = Math.abs(x[i]);
-    if (a > m || a !== a) m = a;
-    if (m !== m) return m;
+    if (Number.isNaN(a)) return a;
+    if (a > m) m = a;
   }
   return m;
 }
