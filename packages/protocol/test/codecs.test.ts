@@ -59,6 +59,9 @@ describe('codec q8', () => {
     expect(decodeTensor(header, forge(2, [127, -3, 0]), CHECKED).data).toEqual(Float32Array.from([2, -6 / 127, 0]));
     expect(() => decodeTensor(header, forge(-2, [127, 1, 0]), CHECKED)).toThrow('q8 row 0 has largest magnitude -2 and largest level 127');
     expect(() => decodeTensor(header, forge(Number.NaN, [127, 1, 0]), CHECKED)).toThrow('largest magnitude NaN');
+    // a NaN anywhere in a row is encoded as the row's largest magnitude: refused by the receiver, never sent as a level 0
+    const nan = CODECS.q8.encode(Float32Array.from([0.5, Number.NaN, -1]), [1, 3]);
+    expect(() => decodeTensor(header, nan, CHECKED)).toThrow('largest magnitude NaN');
     expect(() => decodeTensor(header, forge(3e38, [5, 1, 0]), CHECKED)).toThrow('largest level 5');
     expect(() => decodeTensor(header, forge(0, [0, 1, 0]), CHECKED)).toThrow('largest magnitude 0 and largest level 1');
     // canonical, finite, and too large: a row's scale is a value like any other
