@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
 });
 const ROUNDS = Number(args.rounds ?? 4);
 const LOSS_ROUNDS = Number(args['loss-rounds'] ?? 20);
+/** Rounds a loss run trains in all: its measured rounds and the unmeasured first and last. */
+const LOSS_TRAINED = LOSS_ROUNDS + 2;
 const CLIENTS = Number(args.clients ?? 500);
 const LOAD_SECONDS = Number(args['load-seconds'] ?? 10);
 const OUT = args.out ?? 'bench-results/network.json';
@@ -108,14 +110,27 @@ interface Trained {
   validationLoss: number;
 }
 
-/** A network of `volunteers` Node processes trained for `rounds` measured rounds after a first unmeasured one. */
+/** What the server had counted at a moment: the measured window is the difference of two. */
+interface Counted {
+  at: number;
+  handlerMs: number;
+  bytes: number;
+  traffic: TrafficBytes;
+  tasks: number;
+  byKind: Record<string, number>;
+}
+
+/**
+ * A network of `volunteers` Node processes trained for `rounds` measured rounds between two
+ * unmeasured ones: the first (process start-up, first weights) and the last (the end of the run
+ * validates and checkpoints, which the single-process peer does not).
+ */
 async function trainNetwork(traffic: Traffic, shards: number, volunteers: number, rounds: number, seed: number, verify: boolean): Promise<Trained> {
   console.error(`${traffic}: ${shards} shards × ${volunteers} volunteers, seed ${seed}, ${rounds} rounds…`);
   const dataDir = mkdtempSync(join(os.tmpdir(), 'openshard-bench-'));
   let closed = 0;
-  let measuredFrom = 0;
-  let atStart = { handlerMs: 0, bytes: 0, traffic: emptyTraffic(), tasks: 0, byKind: {} as Record<string, number> };
   let tasks = 0;
+  const marks: Counted[] = [];
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const network = await startCoordinator({
@@ -125,7 +140,7 @@ async function trainNetwork(traffic: Traffic, shards: number, volunteers: number
     batch: BATCH,
     microBatches: MICRO_BATCHES,
     seed,
-    rounds: rounds + 1,
+    rounds: rounds + 2,
     data: 'brown',
     host: '127.0.0.1',
     port: 0,
@@ -137,27 +152,24 @@ async function trainNetwork(traffic: Traffic, shards: number, volunteers: number
     onTaskAccepted: () => void tasks++,
     onRound: () => {
       closed++;
-      if (closed === 1) {
-        // round 0 includes process start-up and first weights: not measured
-        measuredFrom = performance.now();
+      if (closed === 1 || closed === rounds + 1) {
         const s = network.server.stats;
-        atStart = { handlerMs: s.handlerMs, bytes: s.bytesIn + s.bytesOut, traffic: { ...s.traffic }, tasks, byKind: { ...s.handlerMsByKind } };
+        marks.push({ at: performance.now(), handlerMs: s.handlerMs, bytes: s.bytesIn + s.bytesOut, traffic: { ...s.traffic }, tasks, byKind: { ...s.handlerMsByKind } });
       }
-      if (closed === rounds + 1) finish();
+      if (closed === rounds + 2) finish();
     },
   });
   for (let i = 0; i < volunteers; i++) spawnTs('packages/volunteer/src/cli.ts', '--url', network.server.url, '--name', `bench-${i}`, '--no-serve');
   await finished;
-  const seconds = (performance.now() - measuredFrom) / 1000;
-  const s = network.server.stats;
+  const [from, to] = marks;
   const split = emptyTraffic();
-  for (const k of Object.keys(split) as (keyof TrafficBytes)[]) split[k] = s.traffic[k] - atStart.traffic[k];
+  for (const k of Object.keys(split) as (keyof TrafficBytes)[]) split[k] = to.traffic[k] - from.traffic[k];
   const validationLoss = await network.coordinator.run.validationLoss(validation);
   for (const c of children) c.kill('SIGTERM');
   await network.close();
   rmSync(dataDir, { recursive: true, force: true });
-  const handlerMsByKind = Object.fromEntries(Object.entries(s.handlerMsByKind).map(([k, ms]) => [k, ms - (atStart.byKind[k] ?? 0)]));
-  return { seconds, tasks: tasks - atStart.tasks, handlerMs: s.handlerMs - atStart.handlerMs, bytes: s.bytesIn + s.bytesOut - atStart.bytes, traffic: split, handlerMsByKind, validationLoss };
+  const handlerMsByKind = Object.fromEntries(Object.entries(to.byKind).map(([k, ms]) => [k, ms - (from.byKind[k] ?? 0)]));
+  return { seconds: (to.at - from.at) / 1000, tasks: to.tasks - from.tasks, handlerMs: to.handlerMs - from.handlerMs, bytes: to.bytes - from.bytes, traffic: split, handlerMsByKind, validationLoss };
 }
 
 const validation = validationBatches(corpus.validation, BATCH, config.contextLength, 8);
@@ -279,7 +291,7 @@ const lossSummary = MODES.map((traffic) => {
   return { traffic, mean, min: Math.min(...values), max: Math.max(...values), values };
 });
 if (losses.length) {
-  console.log(`\nvalidation loss after ${LOSS_ROUNDS} rounds (${LOSS_ROUNDS * tokensPerRound} tokens), 4 shards × 4 volunteers, seeds ${SEEDS.join(', ')}:`);
+  console.log(`\nvalidation loss after ${LOSS_TRAINED} rounds (${LOSS_TRAINED * tokensPerRound} tokens), 4 shards × 4 volunteers, seeds ${SEEDS.join(', ')}:`);
   for (const l of lossSummary) console.log(`${l.traffic.padEnd(8)} mean ${l.mean.toFixed(4)}  min ${l.min.toFixed(4)}  max ${l.max.toFixed(4)}  [${l.values.map((v) => v.toFixed(4)).join(', ')}]`);
   const [exact, compact] = lossSummary;
   const perSeed = SEEDS.map((seed) => {
@@ -302,7 +314,7 @@ writeFileSync(
       rounds: ROUNDS,
       singleProcessTokensPerSecond: singleTokensPerSecond,
       distributed: rows,
-      loss: { rounds: LOSS_ROUNDS, tokens: LOSS_ROUNDS * tokensPerRound, shards: 4, volunteers: 4, runs: losses, summary: lossSummary },
+      loss: { rounds: LOSS_TRAINED, tokens: LOSS_TRAINED * tokensPerRound, shards: 4, volunteers: 4, runs: losses, summary: lossSummary },
       load,
     },
     null,
