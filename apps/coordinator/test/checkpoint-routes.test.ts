@@ -68,6 +68,16 @@ describe('GET /checkpoints/latest (a run opened on SQLite, checkpoints written b
       expect(head.status).toBe(200);
       expect(head.headers.get('content-length')).toBe(String(statSync(join(copy, 'model.safetensors')).size));
       expect((await head.arrayBuffer()).byteLength).toBe(0);
+      // kept by the client and revalidated: while the checkpoint is the same, its file is a 304 without a body
+      const etag = weights.headers.get('etag')!;
+      expect(etag).toBe(head.headers.get('etag'));
+      expect(etag).toMatch(/^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+      for (const method of ['GET', 'HEAD']) {
+        const again = await app.request('/checkpoints/latest/model.safetensors', { method, headers: { 'if-none-match': etag } });
+        expect(again.status, method).toBe(304);
+        expect((await again.arrayBuffer()).byteLength, method).toBe(0);
+      }
+      expect((await app.request('/checkpoints/latest/model.safetensors', { headers: { 'if-none-match': 'W/"0-0"' } })).status).toBe(200);
       const card = await app.request('/checkpoints/latest/README.md');
       expect(card.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
       const text = await card.text();

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CONFIG_FILE, MODEL_FILE } from '@openshard/model';
@@ -6,13 +6,15 @@ import type { CheckpointFile, CheckpointView, ValidationPoint } from '@openshard
 import { MODEL_CARD_FILE } from '@openshard/trainer';
 import { Hono } from 'hono';
 import type { RunStore } from '../store/stores.ts';
+import { etagOf, notModified } from './conditional.ts';
 import { HttpError } from './http-error.ts';
 
 /**
  * The latest committed checkpoint, for researchers to take the model:
  *   GET /checkpoints/latest         → CheckpointView (round, validation loss, the files below); 404 before the first
  *   GET /checkpoints/latest/<file>  → the file, streamed; only the Hugging Face folder's files, never the
- *                                     optimizer state or trainer.json, and never a path
+ *                                     optimizer state or trainer.json, and never a path; revalidated
+ *                                     (ETag, Last-Modified): a 304 while the client holds this version
  * Only committed checkpoints are offered: a folder being written is not committed yet.
  */
 export const CHECKPOINT_FILES: Readonly<Record<string, { type: string; attachment: boolean }>> = {
@@ -68,19 +70,24 @@ export function checkpointRoutes(latest: () => Promise<CommittedCheckpoint | nul
       const kind = Object.hasOwn(CHECKPOINT_FILES, name) ? CHECKPOINT_FILES[name] : undefined;
       if (!kind) throw new HttpError(404, 'not-a-checkpoint-file', `'${name.slice(0, 64)}' is not offered; a checkpoint's files are ${LISTED.join(', ')}`);
       const ckpt = await committed();
-      const headers = (bytes: number) => {
-        c.header('content-type', kind.type);
-        c.header('content-length', String(bytes));
+      // kept by the client but revalidated: the same file of the same checkpoint is a 304, a newer checkpoint's is sent
+      const headers = (file: Stats) => {
+        const etag = etagOf(file);
         c.header('cache-control', 'no-cache');
+        c.header('etag', etag);
+        c.header('last-modified', file.mtime.toUTCString());
         c.header('x-checkpoint-round', String(ckpt.round));
+        if (notModified(c, etag, file)) return false;
+        c.header('content-type', kind.type);
+        c.header('content-length', String(file.size));
         c.header('content-disposition', `${kind.attachment ? 'attachment' : 'inline'}; filename="${name}"`);
+        return true;
       };
       // HEAD opens nothing: Hono drops a GET body unread, which would leave its file open
       if (c.req.method === 'HEAD') {
         const path = join(ckpt.folder, name);
         if (!existsSync(path)) throw new HttpError(404, 'not-in-checkpoint', `the checkpoint of round ${ckpt.round} (${basename(ckpt.folder)}) has no ${name}`);
-        headers(statSync(path).size);
-        return c.body(null);
+        return headers(statSync(path)) ? c.body(null) : c.body(null, 304);
       }
       // opened before answering: a newer checkpoint may rotate this folder away while it streams
       let fd: number;
@@ -89,15 +96,17 @@ export function checkpointRoutes(latest: () => Promise<CommittedCheckpoint | nul
       } catch {
         throw new HttpError(404, 'not-in-checkpoint', `the checkpoint of round ${ckpt.round} (${basename(ckpt.folder)}) has no ${name}`);
       }
-      let bytes: number;
+      let file: Stats;
       try {
-        bytes = fstatSync(fd).size;
+        file = fstatSync(fd);
       } catch (e) {
         closeSync(fd);
         throw e;
       }
-      const body = Readable.toWeb(createReadStream('', { fd })) as ReadableStream<Uint8Array>;
-      headers(bytes);
-      return c.body(body);
+      if (!headers(file)) {
+        closeSync(fd);
+        return c.body(null, 304);
+      }
+      return c.body(Readable.toWeb(createReadStream('', { fd })) as ReadableStream<Uint8Array>);
     });
 }

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
+import { etagOf, notModified } from './conditional.ts';
 import { HttpError } from './http-error.ts';
 
 /**
@@ -79,19 +80,6 @@ function requestedFile(url: string): string {
   if (pathname.includes('\0')) throw new HttpError(400, 'bad-path', `path of '${url}' contains a NUL byte`);
   const path = pathname.replace(/^\/+/, '');
   return path === '' || path.endsWith('/') ? `${path}index.html` : path;
-}
-
-/** A weak validator from size and modification time: a rebuild changes it, a restart does not. */
-function etagOf(file: Stats): string {
-  return `W/"${file.size.toString(16)}-${Math.floor(file.mtimeMs).toString(16)}"`;
-}
-
-function notModified(c: Context, etag: string, file: Stats): boolean {
-  const ifNoneMatch = c.req.header('if-none-match');
-  if (ifNoneMatch !== undefined) return ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
-  const ifModifiedSince = c.req.header('if-modified-since');
-  // HTTP dates have whole seconds
-  return ifModifiedSince !== undefined && Math.floor(file.mtimeMs / 1000) * 1000 <= Date.parse(ifModifiedSince);
 }
 
 function serveFile(c: Context, path: string, name: string, file: Stats): Response {
