@@ -26,11 +26,20 @@ async function network() {
   const coordinator = new Coordinator(new TrainingRun(new CpuBackend(), TEXT, OPTIONS), new LeaseScheduler(), 'discipline', { roundClosed: (s) => void losses.push(s.loss) });
   const calls: string[] = [];
   const availability = coordinator.availability.bind(coordinator);
-  coordinator.availability = (id, m, now) => (calls.push(`availability ${m.accepting} ${m.reason}`), availability(id, m, now));
+  coordinator.availability = (id, m, now) => {
+    calls.push(`availability ${m.accepting} ${m.reason}`);
+    return availability(id, m, now);
+  };
   const giveBack = coordinator.giveBack.bind(coordinator);
-  coordinator.giveBack = (id, m, now) => (calls.push(`giveBack ${m.leaseId} ${m.reason}`), giveBack(id, m, now));
+  coordinator.giveBack = (id, m, now) => {
+    calls.push(`giveBack ${m.leaseId} ${m.reason}`);
+    return giveBack(id, m, now);
+  };
   const result = coordinator.result.bind(coordinator);
-  coordinator.result = (id, m, t, now) => (calls.push(`result ${m.leaseId}`), result(id, m, t, now));
+  coordinator.result = (id, m, t, now) => {
+    calls.push(`result ${m.leaseId}`);
+    return result(id, m, t, now);
+  };
   const server = await startCoordinatorServer(coordinator);
   cleanup.push(() => server.close());
   return { coordinator, server, calls, losses };

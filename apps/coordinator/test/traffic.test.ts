@@ -189,7 +189,9 @@ describe('compact traffic', () => {
     const doubler = await new Promise<string>((resolve) => {
       const look = setInterval(() => {
         const v = [...net.coordinator.volunteers.values()].find((x) => x.name === 'doubler');
-        if (v) resolve(`connection:${v.id}`), clearInterval(look);
+        if (!v) return;
+        resolve(`connection:${v.id}`);
+        clearInterval(look);
       }, 5);
     });
     await net.closed;
