@@ -18,7 +18,6 @@ export type { CoordinatorEvents, Effect, NoticeKind, SessionVerifier, Volunteer 
 
 /** Refused messages a connection may send before it is disconnected. */
 export const MAX_REFUSALS = 5;
-/** Weight of the newest measurement in a volunteer's throughput average. */
 
 /**
  * What the coordinator decides, without sockets or timers: who holds which shard, which task
@@ -481,25 +480,25 @@ export class Coordinator {
     if (this.finished) return effects;
     const verification = this.verification;
     const depth = this.scheduler.policy.depth;
-    const audits = (v: Volunteer) => verification?.audits.assignedTo(v.id).length ?? 0;
-    const held = (v: Volunteer) => this.computing(v) + audits(v);
+    const ready = [...this.volunteers.values()].filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version);
+    const audits = new Map(ready.map((v) => [v, verification?.audits.assignedTo(v.id).length ?? 0]));
+    // leases and audits each holds, counted once (computing scans the open audits)
+    const held = new Map(ready.map((v) => [v, this.computing(v) + audits.get(v)!]));
     // those computing nothing first: an audit holds its shard's step back, so it goes where it runs soonest
-    const open = [...this.volunteers.values()].filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && held(v) < depth).sort((a, b) => held(a) - held(b));
+    const byLoad = ready.sort((a, b) => held.get(a)! - held.get(b)!);
     if (verification) {
       // an audit may wait behind a full queue: given only to a free slot, it would rarely reach a volunteer
-      const candidates = [...this.volunteers.values()]
-        .filter((v) => v.accepting && v.readyVersion === this.run.shards[v.shard].version && audits(v) === 0 && held(v) <= depth)
-        .sort((a, b) => held(a) - held(b))
-        .map((v) => ({ ...authorOf(v), shard: v.shard, ahead: held(v) }));
+      const candidates = byLoad.filter((v) => audits.get(v) === 0 && held.get(v)! <= depth).map((v) => ({ ...authorOf(v), shard: v.shard, ahead: held.get(v)! }));
       // an audit queued behind a volunteer's leases starts when they end: its deadline counts them, as a queued lease's does
       for (const a of verification.audits.assign(candidates, now, (x, c) => (1 + c.ahead) * this.scheduler.deadlineMs(x.task))) {
         const v = this.volunteers.get(a.auditor!.volunteerId)!;
+        held.set(v, held.get(v)! + 1);
         effects.push(this.taskMessage(v, a.id, a.task, a.round, a.auditor!.deadline, now));
       }
     }
-    const free = open.filter((v) => held(v) < depth);
-    const idle = free.filter((v) => held(v) === 0);
-    const ahead = free.flatMap((v) => Array.from({ length: depth - Math.max(1, held(v)) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
+    const free = byLoad.filter((v) => held.get(v)! < depth);
+    const idle = free.filter((v) => held.get(v) === 0);
+    const ahead = free.flatMap((v) => Array.from({ length: depth - Math.max(1, held.get(v)!) }, () => ({ id: v.id, shard: v.shard, ahead: true })));
     for (const lease of this.scheduler.assign([...idle, ...ahead], now)) {
       const v = this.volunteers.get(lease.volunteerId)!;
       if (lease.backup) this.events.notice?.('backup', `${lease.taskId} is slow: a backup copy goes to ${v.name}`);

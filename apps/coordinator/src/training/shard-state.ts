@@ -1,6 +1,6 @@
 import { formatShape, type Backend, type Tensor } from '@openshard/tensor';
 import { readOptimizerState, readParameters, Shard, ShardOptimizer, ShardInputError, type GptConfig, type OptimizerConfig, type ParameterValues, type ShardSpec } from '@openshard/model';
-import { roundTrip, type Codec } from '@openshard/protocol';
+import { applyUpdate, roundTrip, type Codec } from '@openshard/protocol';
 
 /** One shard's weights and AdamW moments at the start of a round: what a rewind restores. */
 export interface ShardSnapshot {
@@ -149,12 +149,9 @@ export class ShardState {
       const change = wanted;
       for (let i = 0; i < base.length; i++) change[i] = wanted[i] - base[i] + carried[i];
       const sent = roundTrip(change, p.shape, this.updateCodec);
-      // what holders compute (applyUpdate: base + sent in float32), and what the rounding left out
-      const weights = new Float32Array(base.length);
-      for (let i = 0; i < base.length; i++) {
-        carried[i] = change[i] - sent[i];
-        weights[i] = base[i] + sent[i];
-      }
+      for (let i = 0; i < base.length; i++) carried[i] = change[i] - sent[i];
+      // what every holder computes from the update: the one definition keeps them equal bit for bit
+      const weights = applyUpdate(base, sent);
       update.set(p.name, sent);
       committed.set(p.name, weights);
       const old = this.shard.weights.get(p.name)!;
